@@ -1,0 +1,44 @@
+# Daten für Taten — two commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# No telemetry leaves the machine (dbt, Dagster, Great Expectations).
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export GX_ANALYTICS_ENABLED := False
+export DAGSTER_DISABLE_TELEMETRY := 1
+export PYTHONPATH := $(CURDIR)
+export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
+
+.PHONY: run test ui sample clean-warehouse venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo ">> Virtuelle Umgebung $(VENV) wird aus requirements.lock gebaut (pinned dependencies)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key)
+run: $(STAMP)
+	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.main
+
+## make test: the test suite (CI calls this through .ci/run)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## make ui: the Dagster UI on http://127.0.0.1:3000
+ui: $(STAMP)
+	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
+	DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
+
+## make sample: (re)write the sample deliveries into warehouse/inbox (Dortmund scale, 2014-2024)
+sample: $(STAMP)
+	$(BIN)/python -m dagster_project.sample_deliveries --out warehouse/inbox
+
+clean-warehouse:
+	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/quarantine warehouse/dagster_home

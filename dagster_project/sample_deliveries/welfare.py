@@ -1,0 +1,164 @@
+"""Monthly welfare deliveries (SGB II, SGB XII, AsylbLG) drawn from the simulated residents.
+
+Recipients are residents of the matching district, age and nationality. The December delivery of
+a year is calibrated per district (SGB II rate of the under-65s); the other months of the year are
+the same households with a small monthly turnover, and only persons already living in the city
+at the end of that month. Refugees receive AsylbLG in their first months; refugees from Ukraine
+receive AsylbLG until May 2022 and SGB II from June 2022 (Rechtskreiswechsel).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dagster_project.sample_deliveries import calibration as cal
+from dagster_project.sample_deliveries.population import EU2, FOREIGN, GERMAN, NO_DATE, REFUGEE, UKRAINE, to_days
+
+MONTH = 30.44
+MONTHLY_TURNOVER = 0.04
+
+
+@dataclass
+class MonthlyRecords:
+    """Person-level rows of one monthly delivery (indices into the year's extract)."""
+
+    sgb2: dict[str, np.ndarray]
+    sgb12: dict[str, np.ndarray]
+    asylblg: dict[str, np.ndarray]
+
+
+def birth_year(days: np.ndarray) -> np.ndarray:
+    """Calendar year of a day count since 1970-01-01 (age on 31.12. = year - birth year)."""
+    return (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype("datetime64[Y]").astype(int) + 1970
+
+
+def running_number(sorted_keys: np.ndarray) -> np.ndarray:
+    """1, 2, 3, ... within each run of equal keys (the keys must be sorted)."""
+    if not len(sorted_keys):
+        return np.zeros(0, dtype=np.int64)
+    first = np.r_[True, np.diff(sorted_keys) != 0]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(sorted_keys)), 0))
+    return np.arange(len(sorted_keys)) - group_start + 1
+
+
+class WelfareModel:
+    def __init__(self, seed: int, capacity: int) -> None:
+        rng = np.random.default_rng(seed + 7919)
+        # stable per-person and per-household draws, so that receipt persists over time
+        self.household_noise = rng.normal(size=capacity * 2)
+        self.u_person = rng.random((4, capacity * 2))
+        self.rng = rng
+        self.districts = cal.districts()
+
+    def year(self, extract: dict[str, np.ndarray], year: int) -> list[MonthlyRecords]:
+        rng = self.rng
+        d = self.districts
+        main = extract["status"] == 0
+        ex = {k: v[main] for k, v in extract.items()}
+        n = len(ex["person"])
+        age = year - birth_year(ex["birth"])
+        person = ex["person"]
+        household = ex["household"]
+        district = ex["district"].astype(np.int64)
+        group = ex["group"]
+        arrived = np.where(ex["zuzug"] != NO_DATE, ex["zuzug"], ex["birth"])
+
+        # household composition
+        hh_ids, hh_inv = np.unique(household, return_inverse=True)
+        adults = np.bincount(hh_inv, weights=age >= 18)
+        kids = np.bincount(hh_inv, weights=age < 18)
+        u65 = np.bincount(hh_inv, weights=age < 65)
+        hh_group = np.zeros(len(hh_ids), dtype=np.int8)
+        hh_group[hh_inv] = group
+        single_parent = (adults == 1) & (kids >= 1)
+        score = (self.household_noise[hh_ids % len(self.household_noise)]
+                 + 1.3 * single_parent + 0.6 * ((adults >= 2) & (kids >= 3))
+                 + np.choose(hh_group, [0.0, 0.7, 1.0, 1.8, 2.5]))
+
+        def asylum(month_end: int) -> tuple[np.ndarray, np.ndarray]:
+            """AsylbLG receipt at a month's end: (mask, analog) per person."""
+            since = (month_end - arrived) / MONTH
+            here = arrived <= month_end
+            refugee = (group == REFUGEE) & here & (self.u_person[0, person] < .7)
+            grund = refugee & (since < 18)
+            analog = refugee & (since >= 18) & (since < 36) & (self.u_person[1, person] < .3)
+            ukraine_early = ((group == UKRAINE) & here & (month_end < to_days(2022, 6, 1))
+                             & (arrived >= to_days(2022, 1, 1)))
+            return grund | analog | ukraine_early, analog
+
+        dec_end = to_days(year, 12, 31)
+        asyl_dec, _ = asylum(dec_end)
+        # SGB II, December: per district, households by descending score until the target rate
+        factor = cal.SGB2_YEAR_FACTOR.get(year, 1.0)
+        candidate = (age < 65) & ~asyl_dec
+        cand_u65 = np.bincount(hh_inv, weights=candidate)
+        residents_u65 = np.bincount(district, weights=age < 65, minlength=len(d.codes))
+        target = d.sgb2_rate * factor * residents_u65
+        hh_district = np.zeros(len(hh_ids), dtype=np.int64)
+        hh_district[hh_inv] = district
+        order = np.lexsort((-score, hh_district))
+        cum = np.cumsum(cand_u65[order])
+        start_of = np.searchsorted(hh_district[order], np.arange(len(d.codes)))
+        before = np.where(start_of > 0, cum[np.maximum(start_of - 1, 0)], 0)
+        within = cum - before[hh_district[order]]
+        selected_hh = np.zeros(len(hh_ids), dtype=bool)
+        selected_hh[order] = (within - cand_u65[order]) < target[hh_district[order]]
+        sgb2_year = selected_hh[hh_inv] & candidate
+
+        # SGB XII (stable per person), exclusive of SGB II
+        social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
+        ch4_old = (age >= 65) & (self.u_person[2, person] < 0.2 * d.sgb2_rate[district] + 0.01)
+        ch4_em = (age >= 18) & (age < 65) & (self.u_person[2, person] < 0.010 * social)
+        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (self.u_person[3, person] < 0.003 * social)
+        sgb12_year = (ch4_old | ch4_em | ch3) & ~sgb2_year & ~asyl_dec
+        chapter = np.where(ch3, "3", "4")
+        p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
+        institution = self.u_person[1, person] < p_inst
+
+        months = []
+        for month in range(1, 13):
+            end = to_days(year, 12, 31) if month == 12 else to_days(year, month + 1, 1) - 1
+            here = arrived <= end
+            asyl, analog = asylum(end)
+            stay = np.ones(len(hh_ids), dtype=bool) if month == 12 else rng.random(len(hh_ids)) >= MONTHLY_TURNOVER
+            in_sgb2 = sgb2_year & here & ~asyl & stay[hh_inv]
+            if year == 2022 and month < 6:
+                in_sgb2 &= group != UKRAINE
+            keep12 = np.ones(n, bool) if month == 12 else rng.random(n) >= MONTHLY_TURNOVER / 2
+            in_sgb12 = sgb12_year & here & keep12
+            months.append(MonthlyRecords(
+                sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids),
+                sgb12={"row": np.flatnonzero(in_sgb12),
+                       "chapter": chapter[in_sgb12], "institution": institution[in_sgb12]},
+                asylblg=self._asyl_rows(np.flatnonzero(asyl), household, analog),
+            ))
+        return months
+
+    def _sgb2_rows(self, rows: np.ndarray, ex: dict, age: np.ndarray, hh_inv: np.ndarray,
+                   hh_ids: np.ndarray) -> dict[str, np.ndarray]:
+        rows = rows[np.argsort(ex["household"][rows], kind="stable")]
+        hh = ex["household"][rows]
+        lfd = running_number(hh)
+        a = age[rows]
+        adults = np.bincount(hh_inv[rows], weights=a >= 18, minlength=len(hh_ids))[hh_inv[rows]]
+        kids = np.bincount(hh_inv[rows], weights=a < 18, minlength=len(hh_ids))[hh_inv[rows]]
+        bg_type = np.select(
+            [(adults == 1) & (kids == 0), (adults == 1) & (kids > 0),
+             (adults == 2) & (kids == 0), (adults == 2) & (kids > 0)],
+            ["SINGLE", "ALLEINERZIEHEND", "PAAR_OHNE_KINDER", "PAAR_MIT_KINDERN"], "SONSTIGE")
+        person = ex["person"][rows]
+        employable = (a >= 15) & (a < 65) & (self.u_person[3, person] >= .05)
+        unemployed = employable & (self.u_person[1, person] < .38)
+        return {"row": rows, "lfd": lfd, "elb": employable, "unemployed": unemployed,
+                "bg_type": bg_type}
+
+    @staticmethod
+    def _asyl_rows(rows: np.ndarray, household: np.ndarray, analog: np.ndarray) -> dict[str, np.ndarray]:
+        rows = rows[np.argsort(household[rows], kind="stable")]
+        hh = household[rows]
+        return {"row": rows, "lfd": running_number(hh), "analog": analog[rows]}
+
+
+__all__ = ["WelfareModel", "MonthlyRecords", "GERMAN", "FOREIGN", "EU2"]

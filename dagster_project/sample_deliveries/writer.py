@@ -1,0 +1,115 @@
+"""Writes register deliveries exactly as the contracts describe them: semicolon-separated,
+German dates, upper-case headers, UTF-8 with BOM or Windows-1252 (with CRLF line ends).
+
+DuckDB formats and writes the rows (fast, no row-wise Python); the file is then given its
+byte-order mark or transcoded to Windows-1252.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from dagster_project.contracts import load_contracts
+from dagster_project.sample_deliveries.population import NO_DATE
+
+UTF8_BOM = "utf-8-sig"
+CP1252 = "cp1252"
+
+
+def _date(column: str) -> str:
+    """SQL: a day count since 1970-01-01 as TT.MM.JJJJ, empty (NULL) for NO_DATE."""
+    return f"CASE WHEN {column} <> {NO_DATE} THEN strftime(DATE '1970-01-01' + {column}, '%d.%m.%Y') END"
+
+
+def _code(column: str) -> str:
+    """SQL: a numeric code as three digits, empty (NULL) when negative."""
+    return f"CASE WHEN {column} >= 0 THEN lpad(CAST({column} AS VARCHAR), 3, '0') END"
+
+
+def _defective_date(column: str) -> str:
+    """SQL: an impossible date (31 February) in the person's birth year."""
+    return f"'31.02.' || CAST(year(DATE '1970-01-01' + {column}) AS VARCHAR)"
+
+
+SEX = "CASE sex WHEN 0 THEN 'M' WHEN 1 THEN 'W' WHEN 2 THEN 'D' ELSE 'X' END"
+
+# SELECT lists per register, in contract order; `defect` 1 = unknown district code,
+# 2 = impossible birth date, 3 = unknown nationality code.
+SELECTS = {
+    "einwohner": [
+        "lpad(CAST(person AS VARCHAR), 10, '0')", "surname", "first_name",
+        f"CASE WHEN defect = 2 THEN {_defective_date('birth')} ELSE {_date('birth')} END", SEX,
+        f"CASE WHEN defect = 3 THEN '996' ELSE {_code('nat1')} END", _code("nat2"),
+        _code("birth_country"), "CASE status WHEN 0 THEN 'H' ELSE 'N' END", "street",
+        "CAST(house_no AS VARCHAR)", "CASE WHEN defect = 1 THEN '999' ELSE district_code END",
+        "'HH' || lpad(CAST(household AS VARCHAR), 9, '0')", _date("zuzug"), _date("einzug"),
+    ],
+    "bewegungen": [
+        "lpad(CAST(person AS VARCHAR), 10, '0')", "kind", _date("date"),
+        f"CASE WHEN defect = 2 THEN {_defective_date('birth')} ELSE {_date('birth')} END", SEX,
+        f"CASE WHEN defect = 3 THEN '996' ELSE {_code('nat1')} END",
+        "von_code", "CASE WHEN defect = 1 THEN '999' ELSE nach_code END",
+        _code("country"),
+    ],
+    "sgb2": [
+        "'BG' || lpad(CAST(household AS VARCHAR), 9, '0')", "CAST(lfd AS VARCHAR)",
+        f"CASE WHEN defect = 2 THEN {_defective_date('birth')} ELSE {_date('birth')} END", SEX,
+        f"CASE WHEN defect = 3 THEN '996' ELSE {_code('nat1')} END",
+        "CASE WHEN defect = 1 THEN '999' ELSE district_code END",
+        "CASE WHEN elb THEN 'ELB' ELSE 'NEF' END", "CASE WHEN unemployed THEN 'J' ELSE 'N' END",
+        "bg_type",
+    ],
+    "sgb12": [
+        "'F' || lpad(CAST(person AS VARCHAR), 10, '0')",
+        f"CASE WHEN defect = 2 THEN {_defective_date('birth')} ELSE {_date('birth')} END", SEX,
+        f"CASE WHEN defect = 3 THEN '996' ELSE {_code('nat1')} END",
+        "CASE WHEN defect = 1 THEN '999' ELSE district_code END", "chapter",
+        "CASE WHEN institution THEN 'J' ELSE 'N' END",
+    ],
+    "asylblg": [
+        "'A' || lpad(CAST(household AS VARCHAR), 10, '0')", "CAST(lfd AS VARCHAR)",
+        f"CASE WHEN defect = 2 THEN {_defective_date('birth')} ELSE {_date('birth')} END", SEX,
+        f"CASE WHEN defect = 3 THEN '996' ELSE {_code('nat1')} END",
+        "CASE WHEN defect = 1 THEN '999' ELSE district_code END",
+        "CASE WHEN analog THEN 'ANALOG' ELSE 'GRUND' END",
+    ],
+}
+
+
+def write_delivery(con: duckdb.DuckDBPyConnection, register: str, columns: dict[str, np.ndarray],
+                   path: Path, encoding: str) -> int:
+    """Write one delivery file; returns the number of data rows."""
+    header = load_contracts()[register].header
+    select = ", ".join(f'{expr} AS "{name}"' for expr, name in zip(SELECTS[register], header))
+    table = pa.table({k: pa.array(v) for k, v in columns.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    con.register("delivery", table)
+    try:
+        con.execute(
+            f"COPY (SELECT {select} FROM delivery) TO '{tmp}' "
+            "(FORMAT csv, HEADER true, DELIMITER ';', QUOTE '\"')"
+        )
+    finally:
+        con.unregister("delivery")
+    _finish_encoding(tmp, path, encoding)
+    return table.num_rows
+
+
+def _finish_encoding(tmp: Path, path: Path, encoding: str) -> None:
+    if encoding == UTF8_BOM:
+        with open(path, "wb") as out, open(tmp, "rb") as src:
+            out.write("\ufeff".encode("utf-8"))
+            shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+    elif encoding == CP1252:
+        text = tmp.read_bytes().decode("utf-8")
+        path.write_bytes(text.replace("\n", "\r\n").encode(CP1252))
+    else:
+        raise ValueError(f"unknown encoding {encoding}")
+    os.remove(tmp)

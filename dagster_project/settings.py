@@ -1,0 +1,113 @@
+"""Where the warehouse lives and how it is keyed, read from the environment.
+
+Every path has a default inside the repository's ``warehouse/`` folder, so that a fresh clone
+runs without configuration; a deployment points the variables elsewhere.
+
+| variable                   | meaning                                            | default                      |
+|----------------------------|----------------------------------------------------|------------------------------|
+| DFT_WAREHOUSE_DIR          | root of all generated data                         | <repo>/warehouse             |
+| DFT_DB_PATH                | the DuckDB file the pipeline writes                | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
+| DFT_INBOX_DIR              | register deliveries, one folder per register       | $DFT_WAREHOUSE_DIR/inbox     |
+| DFT_QUARANTINE_DIR         | quarantine files and the refusal log               | $DFT_WAREHOUSE_DIR/quarantine|
+| DFT_PSEUDONYM_KEY          | HMAC key for person numbers (text, >= 32 chars)    | -                            |
+| DFT_PSEUDONYM_KEY_FILE     | file holding that key, outside the repository      | -                            |
+| DFT_DEMO_MODE              | 1: run with a public demo key (never for real data) | off                         |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+}
+
+DEMO_KEY = "daten-fuer-taten-DEMO-key-not-for-real-register-data"
+MIN_KEY_LENGTH = 32
+
+
+def disable_telemetry() -> None:
+    """Switch off the usage statistics of dbt, Dagster and GX for this process and its children."""
+    for name, value in TELEMETRY_OFF.items():
+        os.environ[name] = value
+
+
+class PseudonymKeyError(RuntimeError):
+    """No usable pseudonymisation key: the pipeline refuses to run on register data."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    key: bytes
+    mode: str  # "environment", "key_file" or "demo"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class WarehousePaths:
+    warehouse_dir: Path
+    db_path: Path
+    inbox_dir: Path
+    quarantine_dir: Path
+
+    @classmethod
+    def from_environment(cls) -> "WarehousePaths":
+        warehouse_dir = _env_path("DFT_WAREHOUSE_DIR", REPO_ROOT / "warehouse")
+        return cls(
+            warehouse_dir=warehouse_dir,
+            db_path=_env_path("DFT_DB_PATH", warehouse_dir / "warehouse.duckdb"),
+            inbox_dir=_env_path("DFT_INBOX_DIR", warehouse_dir / "inbox"),
+            quarantine_dir=_env_path("DFT_QUARANTINE_DIR", warehouse_dir / "quarantine"),
+        )
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def pseudonym_key_from_environment() -> PseudonymKey:
+    """The HMAC key: DFT_PSEUDONYM_KEY, else DFT_PSEUDONYM_KEY_FILE, else demo mode if asked for."""
+    text = os.environ.get("DFT_PSEUDONYM_KEY")
+    mode = "environment"
+    key_file = os.environ.get("DFT_PSEUDONYM_KEY_FILE")
+    if not text and key_file:
+        path = Path(key_file).expanduser()
+        if _is_inside(path, REPO_ROOT):
+            raise PseudonymKeyError(
+                f"Die Schlüsseldatei {path} liegt im Repository. Der Pseudonymisierungsschlüssel "
+                "muss außerhalb des Repositorys liegen (DFT_PSEUDONYM_KEY_FILE)."
+            )
+        if not path.is_file():
+            raise PseudonymKeyError(f"Schlüsseldatei {path} (DFT_PSEUDONYM_KEY_FILE) nicht gefunden.")
+        text = path.read_text(encoding="utf-8").strip()
+        mode = "key_file"
+    if text:
+        if len(text) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(
+                f"Der Pseudonymisierungsschlüssel ist zu kurz ({len(text)} Zeichen, mindestens "
+                f"{MIN_KEY_LENGTH})."
+            )
+        return PseudonymKey(key=text.encode("utf-8"), mode=mode)
+    if os.environ.get("DFT_DEMO_MODE", "").strip().lower() in {"1", "true", "yes", "ja"}:
+        return PseudonymKey(key=DEMO_KEY.encode("utf-8"), mode="demo")
+    raise PseudonymKeyError(
+        "Kein Pseudonymisierungsschlüssel: setzen Sie DFT_PSEUDONYM_KEY oder "
+        "DFT_PSEUDONYM_KEY_FILE (Datei außerhalb des Repositorys). Nur für Beispieldaten: "
+        "DFT_DEMO_MODE=1. / No pseudonymisation key: set DFT_PSEUDONYM_KEY or "
+        "DFT_PSEUDONYM_KEY_FILE; DFT_DEMO_MODE=1 for sample data only."
+    )
