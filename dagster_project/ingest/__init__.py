@@ -1,0 +1,1 @@
+"""Ingest: read a register delivery, enforce its contract, pseudonymise, load into DuckDB."""

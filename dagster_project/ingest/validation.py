@@ -1,0 +1,148 @@
+"""Row rules of a contract, as SQL over the delivery's lines.
+
+`split_fields` turns the lines into one text column per contract column; `violations_sql`
+returns one row per broken rule (line, column, rule, German message, value). Values of direct
+identifiers and of columns that are pseudonymised are never copied into the quarantine.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from dagster_project.contracts import Column, Contract, reference_codes
+from dagster_project.ingest.delivery_file import Delivery
+
+EARLIEST_DATE = "1890-01-01"
+DATE_PATTERN = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
+REFERENCE_LABEL_DE = {
+    "nationality": "Staatsangehörigkeitsschlüssel (Destatis)",
+    "statistical_district": "Verzeichnis der statistischen Bezirke",
+}
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def register_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name, codes in reference_codes().items():
+        values = ", ".join(f"({literal(c)})" for c in sorted(codes))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ref_{name} (code VARCHAR PRIMARY KEY)")
+        con.execute(f"INSERT INTO ref_{name} VALUES {values}")
+
+
+def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
+    """Temp tables `delivery_fields` (line_no, n_fields) and `delivery_rows` (one column per
+    contract column, surrounding quotes and blanks removed) for lines with the right field count."""
+    con.register("delivery_lines", delivery.lines)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE delivery_fields AS
+        SELECT line_no, string_split(raw_line, ';') AS f, len(string_split(raw_line, ';')) AS n_fields
+        FROM delivery_lines
+    """)
+    con.unregister("delivery_lines")
+    n = len(delivery.contract.columns)
+    columns = ", ".join(
+        f"trim(regexp_replace(f[{i}], '^\\s*\"(.*)\"\\s*$', '\\1')) AS {quote(c.name)}"
+        for i, c in enumerate(delivery.contract.columns, start=1)
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE delivery_rows AS
+        SELECT line_no, {columns} FROM delivery_fields WHERE n_fields = {n}
+    """)
+
+
+def _shown_value(column: Column) -> str:
+    """The value kept in the quarantine: never an identifier."""
+    if column.handling in ("drop", "pseudonymise"):
+        return "NULL"
+    return quote(column.name)
+
+
+def _violation(column: Column | None, rule: str, message_sql: str, condition: str,
+               value_sql: str | None = None) -> str:
+    name = literal(column.name) if column else "NULL"
+    value = value_sql if value_sql is not None else (_shown_value(column) if column else "NULL")
+    return (f"SELECT line_no, {name} AS column_name, {literal(rule)} AS rule, "
+            f"{message_sql} AS message_de, CAST({value} AS VARCHAR) AS value "
+            f"FROM delivery_rows WHERE {condition}")
+
+
+def _column_checks(column: Column, delivery: Delivery) -> list[str]:
+    col = quote(column.name)
+    checks = []
+    present = f"{col} <> ''"
+    if column.required:
+        checks.append(_violation(column, "pflichtfeld", literal("Pflichtfeld ist leer"), f"{col} = ''"))
+    if column.pattern:
+        checks.append(_violation(
+            column, "format", literal(f"Wert entspricht nicht dem Format {column.pattern}"),
+            f"{present} AND NOT regexp_full_match({col}, {literal(column.pattern)})"))
+    if column.codes:
+        allowed = ", ".join(literal(c) for c in column.codes)
+        checks.append(_violation(
+            column, "codeliste", literal(f"Wert nicht in der Codeliste ({', '.join(column.codes)})"),
+            f"{present} AND {col} NOT IN ({allowed})"))
+    if column.reference:
+        label = REFERENCE_LABEL_DE[column.reference]
+        checks.append(_violation(
+            column, "unbekannter_code", literal(f"Code nicht im {label}"),
+            f"{present} AND {col} NOT IN (SELECT code FROM ref_{column.reference})"))
+    if column.type == "date":
+        parsed = f"try_strptime({col}, '%d.%m.%Y')"
+        invalid = f"NOT regexp_full_match({col}, {literal(DATE_PATTERN)}) OR {parsed} IS NULL"
+        checks.append(_violation(
+            column, "datum", literal("Kein gültiges Datum der Form TT.MM.JJJJ"),
+            f"{present} AND ({invalid})"))
+        checks.append(_violation(
+            column, "datum_zu_frueh", literal(f"Datum vor dem {EARLIEST_DATE[8:]}.{EARLIEST_DATE[5:7]}.{EARLIEST_DATE[:4]}"),
+            f"{present} AND NOT ({invalid}) AND {parsed} < DATE {literal(EARLIEST_DATE)}"))
+        if column.not_after_period_end:
+            end = delivery.period.end
+            checks.append(_violation(
+                column, "datum_nach_zeitraum",
+                literal(f"Datum liegt nach dem Ende des Lieferzeitraums ({end:%d.%m.%Y})"),
+                f"{present} AND NOT ({invalid}) AND {parsed} > DATE {literal(end.isoformat())}"))
+    return checks
+
+
+def violations_sql(delivery: Delivery) -> str:
+    """One row per broken rule: line_no, column_name, rule, message_de, value."""
+    contract: Contract = delivery.contract
+    n = len(contract.columns)
+    parts = [
+        f"SELECT line_no, NULL AS column_name, 'spaltenzahl' AS rule, "
+        f"'Falsche Spaltenzahl: ' || n_fields || ' statt {n}' AS message_de, NULL AS value "
+        f"FROM delivery_fields WHERE n_fields <> {n}"
+    ]
+    for column in contract.columns:
+        parts.extend(_column_checks(column, delivery))
+    if contract.unique_key:
+        key = ", ".join(quote(c) for c in contract.unique_key)
+        first = contract.column(contract.unique_key[0])
+        parts.append(_violation(
+            first, "duplikat",
+            literal(f"Schlüssel mehrfach in der Lieferung ({', '.join(contract.unique_key)}); "
+                    "alle Zeilen mit diesem Schlüssel sind in Quarantäne"),
+            f"line_no IN (SELECT line_no FROM (SELECT line_no, count(*) OVER (PARTITION BY {key}) AS n "
+            f"FROM delivery_rows) WHERE n > 1)"))
+    for rule in contract.row_rules:
+        parts.append(_violation(contract.column(rule.column), rule.rule, literal(rule.message_de),
+                                f"({rule.violation_sql})"))
+    period_check = contract.period_check
+    if period_check:
+        column = contract.column(period_check["column"])
+        col = quote(column.name)
+        parsed = f"try_strptime({col}, '%d.%m.%Y')"
+        start, end = delivery.period.start, delivery.period.end
+        lower = (f"{parsed} < DATE {literal(start.isoformat())} OR "
+                 if period_check["rule"] == "within_period" else "")
+        parts.append(_violation(
+            column, "ausserhalb_zeitraum",
+            literal(f"Datum liegt außerhalb des Lieferzeitraums {delivery.period.label}"),
+            f"{parsed} IS NOT NULL AND ({lower}{parsed} > DATE {literal(end.isoformat())})"))
+    return "\nUNION ALL\n".join(parts)

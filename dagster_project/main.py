@@ -1,0 +1,93 @@
+"""`make run`: sample deliveries if the inbox is empty, the main job end to end, a short summary.
+
+    python -m dagster_project.main [--scale 1.0] [--years 2014-2024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import duckdb
+from dagster import DagsterInstance
+
+from dagster_project.instance import ensure_dagster_home
+from dagster_project.inbox import inbox_is_empty
+from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
+from dagster_project.sample_deliveries.__main__ import generate, parse_years
+from dagster_project.settings import PseudonymKeyError, WarehousePaths, pseudonym_key_from_environment
+
+
+def summary(paths: WarehousePaths) -> str:
+    """German/English summary of what is in the warehouse after a run."""
+    con = duckdb.connect(str(paths.db_path), read_only=True)
+    try:
+        rows = con.execute(f"""
+            WITH latest AS (
+                SELECT *, row_number() OVER (PARTITION BY register, period ORDER BY finished_at DESC) AS rn
+                FROM {AUDIT_SCHEMA}.load_log WHERE status = 'geladen')
+            SELECT register, count(*) AS deliveries, sum(rows_read), sum(rows_accepted), sum(rows_quarantined),
+                   min(period), max(period)
+            FROM latest WHERE rn = 1 GROUP BY register ORDER BY register
+        """).fetchall()
+    finally:
+        con.close()
+    lines = ["", "Zusammenfassung / Summary", "=" * 25,
+             f"{'Register':<12}{'Lieferungen':>12}{'Zeilen':>14}{'geladen':>14}{'Quarantäne':>12}  Zeitraum"]
+    for register, n, read, accepted, quarantined, first, last in rows:
+        lines.append(f"{register:<12}{n:>12,}{read:>14,}{accepted:>14,}{quarantined:>12,}  {first} … {last}")
+    refusal_log = paths.quarantine_dir / REFUSAL_LOG
+    lines += [
+        "",
+        f"Datenbank / database:        {paths.db_path}",
+        f"Quarantäne / quarantine:     {paths.quarantine_dir} (Tabelle audit.quarantine)",
+        f"Ladeprotokoll / load log:    Tabelle audit.load_log",
+    ]
+    if refusal_log.exists():
+        lines.append(f"Abgelehnte Lieferungen:      {refusal_log}")
+    lines.append("Dagster-Oberfläche / UI:     make ui  ->  http://127.0.0.1:3000")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.main")
+    parser.add_argument("--scale", type=float, default=1.0, help="Maßstab der Beispieldaten")
+    parser.add_argument("--years", default="2014-2024", help="Jahre der Beispieldaten")
+    args = parser.parse_args(argv)
+    paths = WarehousePaths.from_environment()
+    try:
+        key = pseudonym_key_from_environment()
+    except PseudonymKeyError as error:
+        print(f"FEHLER: {error}", file=sys.stderr)
+        return 2
+    if key.mode == "demo":
+        print("DEMO-MODUS: Pseudonyme mit einem öffentlichen Demo-Schlüssel; nur für Beispieldaten, "
+              "niemals für echte Registerdaten. / DEMO MODE: public demo key, sample data only.")
+    if inbox_is_empty(paths.inbox_dir):
+        print(f"Eingang {paths.inbox_dir} ist leer: Beispiel-Lieferungen werden erzeugt "
+              "(synthetisch, kalibriert auf Dortmund).")
+        generate(paths.inbox_dir, parse_years(args.years), args.scale)
+    ensure_dagster_home()
+    from dagster_project.definitions import defs  # after DAGSTER_HOME is set
+
+    started = time.perf_counter()
+    print("Hauptlauf / main job: warehouse_job …")
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("warehouse_job").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    print(summary(paths))
+    print(f"\nLaufzeit / run time: {time.perf_counter() - started:.0f} s")
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        for event in failures:
+            print(f"\nFEHLER in {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
+        print("Der Lauf ist fehlgeschlagen (siehe oben und `make ui`). / The run failed.", file=sys.stderr)
+        return 1
+    print("Lauf erfolgreich. / Run succeeded.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
