@@ -82,6 +82,11 @@ class LoadResult:
 
 def already_loaded(con: duckdb.DuckDBPyConnection, register: str, period: str, sha256: str) -> bool:
     """True when the latest load of this register and period was this very file."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'load_log'",
+        [AUDIT_SCHEMA]).fetchone()[0]
+    if not exists:
+        return False
     row = con.execute(f"""
         SELECT file_sha256 FROM {AUDIT_SCHEMA}.load_log
         WHERE register = ? AND period = ? AND status = 'geladen'
@@ -168,7 +173,6 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     started = time.perf_counter()
     started_at = dt.datetime.now()
     delivery = read_delivery(path)
-    ensure_schema(con)
     contract, period = delivery.contract, delivery.period
     result = LoadResult(contract.register, period.label, path.name, delivery.sha256, "unveraendert")
     if not force and already_loaded(con, contract.register, period.label, delivery.sha256):
@@ -181,6 +185,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]
     load_id = f"{contract.register}:{period.label}:{started_at:%Y%m%dT%H%M%S%f}"
     params = {"period": period.label, "sha256": delivery.sha256, **hmac_pads(key.key)}
+    ensure_schema(con)  # only now: a refused delivery leaves even an empty database untouched
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {RAW_SCHEMA}.{contract.raw_table} WHERE _period = ?", [period.label])

@@ -1,0 +1,88 @@
+"""Shared fixtures: a small generated sample, an empty warehouse in a temporary folder, a key."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.sample_deliveries.__main__ import generate
+from dagster_project.settings import PseudonymKey
+
+# The exact headers of SPEC §3, written out here independently of the contract files.
+SPEC_HEADERS = {
+    "einwohner": "ORDNUNGSMERKMAL;FAMILIENNAME;VORNAMEN;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT_1;"
+                 "STAATSANGEHOERIGKEIT_2;GEBURTSSTAAT;WOHNUNGSSTATUS;STRASSE;HAUSNUMMER;STAT_BEZIRK;"
+                 "HAUSHALT;ZUZUG_GEMEINDE;EINZUG_WOHNUNG",
+    "bewegungen": "ORDNUNGSMERKMAL;EREIGNIS;DATUM;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT_1;"
+                  "STAT_BEZIRK_VON;STAT_BEZIRK_NACH;STAAT_HERKUNFT_ZIEL",
+    "sgb2": "BG_NUMMER;PERSON_LFD;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT;STAT_BEZIRK;"
+            "LEISTUNGSSTATUS;ARBEITSLOS;BG_TYP",
+    "sgb12": "FALLNUMMER;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT;STAT_BEZIRK;KAPITEL;EINRICHTUNG",
+    "asylblg": "FALLNUMMER;PERSON_LFD;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT;STAT_BEZIRK;LEISTUNGSART",
+}
+
+TEST_KEY = PseudonymKey(key=b"test-key-for-the-test-suite-only-0123456789", mode="environment")
+
+
+@pytest.fixture(scope="session")
+def sample_inbox(tmp_path_factory) -> Path:
+    """A clean sample (no injected defects) for two consecutive years at scale 0.02."""
+    out = tmp_path_factory.mktemp("sample") / "inbox"
+    generate(out, [2022, 2023], scale=0.02, seed=7, clean=True, progress=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def defect_inbox(tmp_path_factory) -> Path:
+    """The default sample (with its documented defects) for one year at scale 0.05."""
+    out = tmp_path_factory.mktemp("defects") / "inbox"
+    generate(out, [2023], scale=0.05, seed=11, clean=False, progress=lambda _: None,
+             registers={"einwohner", "bewegungen"})
+    return out
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Path:
+    """An empty warehouse folder; the environment points every path there."""
+    root = tmp_path / "warehouse"
+    monkeypatch.setenv("DFT_WAREHOUSE_DIR", str(root))
+    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    (root / "inbox").mkdir(parents=True)
+    return root
+
+
+def write_file(inbox: Path, register: str, name: str, lines: list[str], encoding: str = "utf-8-sig",
+               newline: str = "\n", final_newline: bool = True) -> Path:
+    """Write a delivery file by hand (header line included in `lines`)."""
+    path = inbox / register / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = newline.join(lines) + (newline if final_newline else "")
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def table_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Hash of every persistent table's full content: equal hashes mean an unchanged database."""
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() ORDER BY 1, 2").fetchall()
+    return {
+        f"{schema}.{table}": hashlib.sha256(repr(
+            con.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()).encode()).hexdigest()
+        for schema, table in tables
+    }
+
+
+def db_snapshot(db_path: Path) -> dict[str, str]:
+    """table_hashes of a database file ({} when there is none yet)."""
+    if not db_path.exists():
+        return {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return table_hashes(con)
+    finally:
+        con.close()
