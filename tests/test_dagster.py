@@ -1,0 +1,87 @@
+"""The Dagster layer: definitions validate, the main job loads the inbox and fails clearly on a
+refused delivery, the sensor notices new files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+from dagster_project.definitions import defs
+from dagster_project.instance import DAGSTER_YAML
+from dagster_project.resources import WarehouseResource
+from dagster_project.sensors import inbox_sensor
+from dagster_project.settings import REPO_ROOT
+from tests.conftest import SPEC_HEADERS, write_file
+
+
+def test_definitions_validate(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DFT_DEMO_MODE": "1", "PYTHONPATH": str(REPO_ROOT)}
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    done = subprocess.run([dagster, "definitions", "validate", "-m", "dagster_project.definitions"],
+                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Validation successful" in done.stdout + done.stderr
+
+
+def _run(instance):
+    return defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+
+
+def _counts(db_path):
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchone()[0]
+                for t in ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg")}
+    finally:
+        con.close()
+
+
+def test_main_job_loads_the_inbox_and_fails_clearly_on_a_refused_delivery(warehouse, sample_inbox, monkeypatch):
+    monkeypatch.setenv("DFT_DEMO_MODE", "1")
+    inbox = warehouse / "inbox"
+    shutil.copytree(sample_inbox, inbox, dirs_exist_ok=True)
+    broken = write_file(inbox, "sgb12", "sgb12_2024-01.csv",
+                        [SPEC_HEADERS["sgb12"].replace("KAPITEL", "KAP"), "F1;01.01.1950;W;000;050;4;N"])
+    with DagsterInstance.ephemeral() as instance:
+        result = _run(instance)
+        assert not result.success
+        failures = [e for e in result.all_events if e.is_step_failure]
+        assert [e.step_key for e in failures] == ["raw__sgb12"]
+        message = failures[0].event_specific_data.error.message
+        assert "sgb12_2024-01.csv" in message and "Zeile 1" in message and "Regel: kopfzeile" in message
+        counts = _counts(warehouse / "warehouse.duckdb")
+        assert all(n > 0 for n in counts.values()), counts
+        assert (warehouse / "quarantine" / "abgelehnte_lieferungen.jsonl").exists()
+        broken.unlink()
+        again = _run(instance)
+        assert again.success
+        assert _counts(warehouse / "warehouse.duckdb") == counts
+        materialized = again.asset_materializations_for_node("raw__einwohner")[0]
+        assert materialized.metadata["unveraendert"].value == 2
+
+
+def test_sensor_requests_a_run_only_for_new_or_changed_files(warehouse):
+    resource = WarehouseResource()
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources={"warehouse": resource})
+        assert isinstance(inbox_sensor(context), SkipReason)  # empty inbox
+        write_file(warehouse / "inbox", "sgb12", "sgb12_2024-01.csv",
+                   [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
+        context = build_sensor_context(instance=instance, resources={"warehouse": resource})
+        request = inbox_sensor(context)
+        assert isinstance(request, RunRequest)
+        cursor = context.cursor
+        context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
+        assert isinstance(inbox_sensor(context), SkipReason)
+        write_file(warehouse / "inbox", "sgb12", "sgb12_2024-02.csv",
+                   [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
+        context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
+        assert isinstance(inbox_sensor(context), RunRequest)
