@@ -1,0 +1,47 @@
+-- Moves into and out of each area per year. A move within the city counts for the two areas it
+-- connects at that level, and not at all where both ends lie in the same area; births and deaths
+-- are not moves.
+with
+
+movements as (
+    select * from {{ ref('stg_population__movements') }}
+    where event_type in ('ZUZUG_AUSLAND', 'ZUZUG_INLAND', 'FORTZUG_AUSLAND', 'FORTZUG_INLAND', 'UMZUG')
+),
+
+areas as (
+    select statistical_district_code, city_district_code from {{ ref('ref_statistical_districts') }}
+),
+
+ends as (
+    select
+        m.movement_year,
+        m.district_from_code as from_statistical_district,
+        m.district_to_code as to_statistical_district,
+        area_from.city_district_code as from_city_district,
+        area_to.city_district_code as to_city_district,
+        case when m.district_from_code is not null then '{{ var("city_ags") }}' end as from_city,
+        case when m.district_to_code is not null then '{{ var("city_ags") }}' end as to_city
+    from movements as m
+    left join areas as area_from on area_from.statistical_district_code = m.district_from_code
+    left join areas as area_to on area_to.statistical_district_code = m.district_to_code
+),
+
+by_level as (
+    {% for level in ['statistical_district', 'city_district', 'city'] %}
+    select movement_year, '{{ level }}' as area_level, to_{{ level }} as area_code, 1 as moves_in, 0 as moves_out
+    from ends where to_{{ level }} is not null and to_{{ level }} is distinct from from_{{ level }}
+    union all
+    select movement_year, '{{ level }}' as area_level, from_{{ level }} as area_code, 0 as moves_in, 1 as moves_out
+    from ends where from_{{ level }} is not null and from_{{ level }} is distinct from to_{{ level }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+)
+
+select
+    movement_year,
+    area_level,
+    area_code,
+    sum(moves_in) as moves_in,
+    sum(moves_out) as moves_out
+from by_level
+group by all

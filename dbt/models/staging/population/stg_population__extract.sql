@@ -1,0 +1,27 @@
+with
+
+source as (
+    select * from {{ source('raw', 'einwohner') }}
+),
+
+renamed as (
+    select
+        cast(strptime(_period, '%Y-%m-%d') as date) as reference_date,
+        cast(left(_period, 4) as integer) as reference_year,
+        ordnungsmerkmal_pseudonym as person_key,
+        haushalt_pseudonym as household_key,
+        cast(geburtsjahr as integer) as birth_year,
+        cast(left(_period, 4) as integer) - cast(geburtsjahr as integer) as age,
+        geschlecht as sex,
+        staatsangehoerigkeit_1 as nationality_1,
+        staatsangehoerigkeit_2 as nationality_2,
+        geburtsstaat as birth_country,
+        wohnungsstatus as residence_status,
+        stat_bezirk as statistical_district_code,
+        cast(strptime(zuzug_gemeinde, '%d.%m.%Y') as date) as moved_into_city_on,
+        cast(strptime(einzug_wohnung, '%d.%m.%Y') as date) as moved_into_dwelling_on,
+        _line_no as source_line_no
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,23 @@
+with
+
+source as (
+    select * from {{ source('raw', 'sgb12') }}
+),
+
+renamed as (
+    select
+        cast(strptime(_period || '-01', '%Y-%m-%d') as date) as period_month,
+        cast(left(_period, 4) as integer) as period_year,
+        cast(right(_period, 2) as integer) as period_month_number,
+        fallnummer_pseudonym as case_key,
+        cast(geburtsjahr as integer) as birth_year,
+        cast(left(_period, 4) as integer) - cast(geburtsjahr as integer) as age_at_year_end,
+        geschlecht as sex,
+        staatsangehoerigkeit as nationality,
+        stat_bezirk as statistical_district_code,
+        cast(kapitel as integer) as chapter,
+        einrichtung = 'J' as in_institution
+    from source
+)
+
+select * from renamed

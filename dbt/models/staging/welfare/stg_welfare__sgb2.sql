@@ -1,0 +1,25 @@
+with
+
+source as (
+    select * from {{ source('raw', 'sgb2') }}
+),
+
+renamed as (
+    select
+        cast(strptime(_period || '-01', '%Y-%m-%d') as date) as period_month,
+        cast(left(_period, 4) as integer) as period_year,
+        cast(right(_period, 2) as integer) as period_month_number,
+        bg_nummer_pseudonym as case_key,
+        cast(person_lfd as integer) as person_seq,
+        cast(geburtsjahr as integer) as birth_year,
+        cast(left(_period, 4) as integer) - cast(geburtsjahr as integer) as age_at_year_end,
+        geschlecht as sex,
+        staatsangehoerigkeit as nationality,
+        stat_bezirk as statistical_district_code,
+        leistungsstatus as benefit_status,
+        arbeitslos = 'J' as is_unemployed,
+        bg_typ as household_type
+    from source
+)
+
+select * from renamed
