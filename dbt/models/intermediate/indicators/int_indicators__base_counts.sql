@@ -27,6 +27,17 @@ years as (
     select distinct reference_year from residents
 ),
 
+-- welfare counts exist only for years with a December delivery of the register
+welfare_years as (
+    select
+        reference_year,
+        bool_or(register = 'sgb2') as has_sgb2,
+        bool_or(register = 'sgb12') as has_sgb12,
+        bool_or(register = 'asylblg') as has_asylblg
+    from recipients
+    group by reference_year
+),
+
 movement_years as (
     select distinct movement_year from {{ ref('stg_population__movements') }}
 ),
@@ -104,26 +115,29 @@ select
     coalesce(r.residents_dwelling_5y, 0) as residents_dwelling_5y,
     coalesce(h.households_with_minors, 0) as households_with_minors,
     coalesce(h.households_single_parent, 0) as households_single_parent,
-    coalesce(w.sgb2_under_65, 0) as sgb2_under_65,
-    coalesce(w.sgb2_0_14, 0) as sgb2_0_14,
-    coalesce(w.elb_15_64, 0) as elb_15_64,
-    coalesce(w.sgb2_unemployed, 0) as sgb2_unemployed,
-    coalesce(w.sgb2_not_unemployed, 0) as sgb2_not_unemployed,
-    coalesce(w.sgb2_eu2_under_65, 0) as sgb2_eu2_under_65,
-    coalesce(w.sgb2_all, 0) as sgb2_all,
-    coalesce(w.sgb12_ch4_65_plus_outside, 0) as sgb12_ch4_65_plus_outside,
-    coalesce(w.sgb12_ch3_ch4_outside, 0) as sgb12_ch3_ch4_outside,
-    coalesce(w.asylblg_all, 0) as asylblg_all,
+    case when wy.has_sgb2 then coalesce(w.sgb2_under_65, 0) end as sgb2_under_65,
+    case when wy.has_sgb2 then coalesce(w.sgb2_0_14, 0) end as sgb2_0_14,
+    case when wy.has_sgb2 then coalesce(w.elb_15_64, 0) end as elb_15_64,
+    case when wy.has_sgb2 then coalesce(w.sgb2_unemployed, 0) end as sgb2_unemployed,
+    case when wy.has_sgb2 then coalesce(w.sgb2_not_unemployed, 0) end as sgb2_not_unemployed,
+    case when wy.has_sgb2 then coalesce(w.sgb2_eu2_under_65, 0) end as sgb2_eu2_under_65,
+    case when wy.has_sgb2 then coalesce(w.sgb2_all, 0) end as sgb2_all,
+    case when wy.has_sgb12 then coalesce(w.sgb12_ch4_65_plus_outside, 0) end as sgb12_ch4_65_plus_outside,
+    case when wy.has_sgb12 then coalesce(w.sgb12_ch3_ch4_outside, 0) end as sgb12_ch3_ch4_outside,
+    case when wy.has_asylblg then coalesce(w.asylblg_all, 0) end as asylblg_all,
     -- flows are only known for years with a movements delivery
     case when my.movement_year is not null then coalesce(m.moves_in, 0) end as moves_in,
     case when my.movement_year is not null then coalesce(m.moves_out, 0) end as moves_out,
-    p.residents as residents_previous_year
+    -- known wherever the previous year was delivered (0 for an area nobody lived in)
+    case when py.reference_year is not null then coalesce(p.residents, 0) end as residents_previous_year
 from spine as s
 left join resident_counts as r using (reference_year, area_level, area_code)
 left join household_counts as h using (reference_year, area_level, area_code)
 left join recipient_counts as w using (reference_year, area_level, area_code)
 left join migration as m
     on m.movement_year = s.reference_year and m.area_level = s.area_level and m.area_code = s.area_code
+left join welfare_years as wy on wy.reference_year = s.reference_year
 left join movement_years as my on my.movement_year = s.reference_year
+left join years as py on py.reference_year = s.reference_year - 1
 left join resident_counts as p
     on p.reference_year = s.reference_year - 1 and p.area_level = s.area_level and p.area_code = s.area_code

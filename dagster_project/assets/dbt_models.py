@@ -1,0 +1,67 @@
+"""The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests as
+asset checks. dbt sources `raw.<register>` map onto the ingest assets' keys, so lineage runs
+from the inbox to the marts."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.resources import WarehouseResource
+from dagster_project.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _newest_source_change(project_dir: Path) -> float:
+    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in DBT_SOURCE_FOLDERS:
+        paths.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def ensure_manifest(project: DbtProject) -> Path:
+    """Parse the dbt project when its manifest is missing or older than any dbt file, so that the
+    definitions load on a fresh clone and after every change (not only under `dagster dev`)."""
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change(project.project_dir):
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke([
+            "parse", "--quiet", "--project-dir", str(project.project_dir),
+            "--profiles-dir", str(project.profiles_dir), "--target-path", str(project.target_path),
+        ])
+        if not result.success:
+            raise RuntimeError(f"dbt parse ist fehlgeschlagen / dbt parse failed: {result.exception}")
+    return manifest
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt assets by layer (staging, intermediate, marts; seeds as reference)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+@dbt_assets(
+    manifest=ensure_manifest(dbt_project),
+    project=dbt_project,
+    dagster_dbt_translator=WarehouseDbtTranslator(),
+)
+def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """dbt build: seeds, models and their tests against the warehouse DuckDB file."""
+    os.environ["DFT_DB_PATH"] = str(warehouse.database)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+# the dbt of this virtual environment, also when it is not activated (make calls .venv/bin/python)
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))
