@@ -31,12 +31,21 @@ def summary(paths: WarehousePaths) -> str:
                    min(period), max(period)
             FROM latest WHERE rn = 1 GROUP BY register ORDER BY register
         """).fetchall()
+        marts = con.execute("""
+            SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1
+        """).fetchall()
+        years = con.execute(
+            "SELECT min(reference_year), max(reference_year) FROM marts.fct_indicator_values"
+        ).fetchone() if marts else None
     finally:
         con.close()
     lines = ["", "Zusammenfassung / Summary", "=" * 25,
              f"{'Register':<12}{'Lieferungen':>12}{'Zeilen':>14}{'geladen':>14}{'Quarantäne':>12}  Zeitraum"]
     for register, n, read, accepted, quarantined, first, last in rows:
         lines.append(f"{register:<12}{n:>12,}{read:>14,}{accepted:>14,}{quarantined:>12,}  {first} … {last}")
+    if marts:
+        lines += ["", f"Marts (Schema marts, Jahre {years[0]}-{years[1]}): "
+                  + ", ".join(f"{name} ({rows:,} Zeilen)" for name, rows in marts)]
     refusal_log = paths.quarantine_dir / REFUSAL_LOG
     lines += [
         "",

@@ -219,7 +219,7 @@ def test_city_and_nordmarkt_have_all_twenty_indicators():
 def test_indicator_values_equal_the_hand_count(fixture_warehouse, area):
     level, code = area
     rows = fixture_warehouse.execute("""
-        SELECT indicator_id, numerator, denominator, value FROM marts.fct_indicator_values
+        SELECT indicator_id, numerator, denominator, indicator_value FROM marts.fct_indicator_values
         WHERE reference_year = 2023 AND area_level = ? AND area_code = ?""", [level, code]).fetchall()
     actual = {r[0]: r[1:] for r in rows}
     for indicator, (numerator, denominator) in EXPECTED_2023[area].items():
@@ -252,3 +252,27 @@ def test_small_districts_are_listed_but_not_classified(fixture_warehouse):
     rows = fixture_warehouse.execute("SELECT count(*) FROM marts.fct_social_index").fetchone()[0]
     # the social index needs the year two before: none in the fixture
     assert rows == 0
+
+
+def test_dbt_docs_generate(fixture_warehouse, tmp_path):
+    """`dbt docs generate` works on the built warehouse (on a copy: the fixture holds it open)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
+
+    source = fixture_warehouse.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    copy = tmp_path / "docs.duckdb"
+    shutil.copy(source, copy)
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "DFT_DB_PATH": str(copy)}
+    done = subprocess.run(
+        [str(dbt), "docs", "generate", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    catalog = (tmp_path / "target" / "catalog.json").read_text(encoding="utf-8")
+    assert "fct_indicator_values" in catalog and "fct_social_index" in catalog

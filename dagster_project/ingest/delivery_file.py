@@ -111,6 +111,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         f"an Byteposition {offset}", line=line))
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def read_delivery(path: Path) -> Delivery:
     """Read and structurally check a delivery; raises DeliveryRefused."""
     contract, period = identify(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contracts import Contract, load_contracts
-from dagster_project.ingest.delivery_file import Delivery, read_delivery
+from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import hmac_pads, hmac_sql
 from dagster_project.ingest.validation import quote, register_reference_tables, split_fields, violations_sql
@@ -172,11 +172,12 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     """Load one delivery file. Raises DeliveryRefused (nothing changed) for a broken delivery."""
     started = time.perf_counter()
     started_at = dt.datetime.now()
+    contract, period = identify(path)
+    sha256 = file_sha256(path)
+    if not force and already_loaded(con, contract.register, period.label, sha256):
+        return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     delivery = read_delivery(path)
-    contract, period = delivery.contract, delivery.period
     result = LoadResult(contract.register, period.label, path.name, delivery.sha256, "unveraendert")
-    if not force and already_loaded(con, contract.register, period.label, delivery.sha256):
-        return result
     register_reference_tables(con)
     split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")

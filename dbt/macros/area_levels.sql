@@ -1,13 +1,10 @@
 {#- The three area levels every indicator is computed for. A query that groups persons
-    `by grouping sets {{ area_grouping_sets('reference_year') }}` gets the statistical district,
-    the city district and the city in one pass; `area_level_columns()` names the level and code. -#}
+    `group by {{ area_grouping_sets('reference_year') }}` gets the statistical district, the
+    city district and the city in one pass (a rollup over the hierarchy);
+    `area_level_columns()` names the level and code of each row. -#}
 
 {% macro area_grouping_sets(year_column) -%}
-grouping sets (
-    ({{ year_column }}, statistical_district_code, city_district_code),
-    ({{ year_column }}, city_district_code),
-    ({{ year_column }})
-)
+{{ year_column }}, rollup (city_district_code, statistical_district_code)
 {%- endmacro %}
 
 {% macro area_level_columns() -%}

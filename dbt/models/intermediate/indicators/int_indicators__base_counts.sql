@@ -1,6 +1,6 @@
 -- The counts every indicator is built from, per area (statistical district, city district, city)
--- and reference year. Each level is counted from the persons themselves (grouping sets), not by
--- summing districts, so that the dbt test parts_add_up_to_whole can compare them.
+-- and reference year. Each level is counted from the persons themselves (a rollup over the area
+-- hierarchy), not by summing districts, so that the dbt test parts_add_up_to_whole can compare.
 with
 
 residents as (
@@ -20,11 +20,15 @@ migration as (
 ),
 
 areas as (
-    select area_level, area_code from {{ ref('dim_area') }}
+    select
+        area_level,
+        area_code
+    from {{ ref('dim_area') }}
 ),
 
 years as (
-    select distinct reference_year from residents
+    select distinct reference_year
+    from residents
 ),
 
 -- welfare counts exist only for years with a December delivery of the register
@@ -39,11 +43,15 @@ welfare_years as (
 ),
 
 movement_years as (
-    select distinct movement_year from {{ ref('stg_population__movements') }}
+    select distinct movement_year
+    from {{ ref('stg_population__movements') }}
 ),
 
 spine as (
-    select y.reference_year, a.area_level, a.area_code
+    select
+        y.reference_year,
+        a.area_level,
+        a.area_code
     from years as y cross join areas as a
 ),
 
@@ -135,9 +143,9 @@ left join resident_counts as r using (reference_year, area_level, area_code)
 left join household_counts as h using (reference_year, area_level, area_code)
 left join recipient_counts as w using (reference_year, area_level, area_code)
 left join migration as m
-    on m.movement_year = s.reference_year and m.area_level = s.area_level and m.area_code = s.area_code
-left join welfare_years as wy on wy.reference_year = s.reference_year
-left join movement_years as my on my.movement_year = s.reference_year
-left join years as py on py.reference_year = s.reference_year - 1
+    on s.reference_year = m.movement_year and s.area_level = m.area_level and s.area_code = m.area_code
+left join welfare_years as wy on s.reference_year = wy.reference_year
+left join movement_years as my on s.reference_year = my.movement_year
+left join years as py on s.reference_year - 1 = py.reference_year
 left join resident_counts as p
-    on p.reference_year = s.reference_year - 1 and p.area_level = s.area_level and p.area_code = s.area_code
+    on s.reference_year - 1 = p.reference_year and s.area_level = p.area_level and s.area_code = p.area_code

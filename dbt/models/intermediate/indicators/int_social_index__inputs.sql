@@ -35,5 +35,6 @@ select
     s.s3 - p.s3 as d3
 from status as s
 inner join status as p
-    on p.statistical_district_code = s.statistical_district_code
-    and p.reference_year = s.reference_year - 2
+    on
+        s.statistical_district_code = p.statistical_district_code
+        and p.reference_year = s.reference_year - 2

@@ -9,7 +9,10 @@ movements as (
 ),
 
 areas as (
-    select statistical_district_code, city_district_code from {{ ref('ref_statistical_districts') }}
+    select
+        statistical_district_code,
+        city_district_code
+    from {{ ref('ref_statistical_districts') }}
 ),
 
 ends as (
@@ -22,18 +25,30 @@ ends as (
         case when m.district_from_code is not null then '{{ var("city_ags") }}' end as from_city,
         case when m.district_to_code is not null then '{{ var("city_ags") }}' end as to_city
     from movements as m
-    left join areas as area_from on area_from.statistical_district_code = m.district_from_code
-    left join areas as area_to on area_to.statistical_district_code = m.district_to_code
+    left join areas as area_from on m.district_from_code = area_from.statistical_district_code
+    left join areas as area_to on m.district_to_code = area_to.statistical_district_code
 ),
 
 by_level as (
     {% for level in ['statistical_district', 'city_district', 'city'] %}
-    select movement_year, '{{ level }}' as area_level, to_{{ level }} as area_code, 1 as moves_in, 0 as moves_out
-    from ends where to_{{ level }} is not null and to_{{ level }} is distinct from from_{{ level }}
-    union all
-    select movement_year, '{{ level }}' as area_level, from_{{ level }} as area_code, 0 as moves_in, 1 as moves_out
-    from ends where from_{{ level }} is not null and from_{{ level }} is distinct from to_{{ level }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            movement_year,
+            '{{ level }}' as area_level,
+            to_{{ level }} as area_code,
+            1 as moves_in,
+            0 as moves_out
+        from ends
+        where to_{{ level }} is not null and to_{{ level }} is distinct from from_{{ level }}
+        union all
+        select
+            movement_year,
+            '{{ level }}' as area_level,
+            from_{{ level }} as area_code,
+            0 as moves_in,
+            1 as moves_out
+        from ends
+        where from_{{ level }} is not null and from_{{ level }} is distinct from to_{{ level }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
 

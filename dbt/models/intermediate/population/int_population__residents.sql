@@ -7,11 +7,17 @@ extract as (
 ),
 
 areas as (
-    select statistical_district_code, city_district_code from {{ ref('ref_statistical_districts') }}
+    select
+        statistical_district_code,
+        city_district_code
+    from {{ ref('ref_statistical_districts') }}
 ),
 
 nationalities as (
-    select nationality_code, monitoring_group from {{ ref('ref_nationalities') }}
+    select
+        nationality_code,
+        monitoring_group
+    from {{ ref('ref_nationalities') }}
 ),
 
 persons as (
@@ -63,4 +69,4 @@ select
     p.moved_into_city_on
 from own_background as p
 left join household_adults as h using (reference_date, household_key)
-left join nationalities as n on n.nationality_code = p.nationality_1
+left join nationalities as n on p.nationality_1 = n.nationality_code

@@ -23,26 +23,34 @@ statistical_districts as (
 
 city_districts as (
     select
-        'city_district',
-        'Stadtbezirk',
-        city_district_code,
-        any_value(city_district_name),
-        city_district_code,
-        any_value(city_district_name),
-        'city',
-        '{{ var("city_ags") }}',
-        avg(centroid_lat),
-        avg(centroid_lon),
-        sum(area_km2)
+        'city_district' as area_level,
+        'Stadtbezirk' as area_level_label_de,
+        city_district_code as area_code,
+        any_value(city_district_name) as area_name,
+        area_code as city_district_code,
+        area_name as city_district_name,
+        'city' as parent_area_level,
+        '{{ var("city_ags") }}' as parent_area_code,
+        avg(centroid_lat) as centroid_lat,
+        avg(centroid_lon) as centroid_lon,
+        sum(area_km2) as area_km2
     from districts
     group by city_district_code
 ),
 
 city as (
     select
-        'city', 'Gesamtstadt', '{{ var("city_ags") }}', '{{ var("city_name") }}',
-        cast(null as varchar), cast(null as varchar), cast(null as varchar), cast(null as varchar),
-        avg(centroid_lat), avg(centroid_lon), sum(area_km2)
+        'city' as area_level,
+        'Gesamtstadt' as area_level_label_de,
+        '{{ var("city_ags") }}' as area_code,
+        '{{ var("city_name") }}' as area_name,
+        cast(null as varchar) as city_district_code,
+        cast(null as varchar) as city_district_name,
+        cast(null as varchar) as parent_area_level,
+        cast(null as varchar) as parent_area_code,
+        avg(centroid_lat) as centroid_lat,
+        avg(centroid_lon) as centroid_lon,
+        sum(area_km2) as area_km2
     from districts
 )
 

@@ -1,11 +1,4 @@
 -- Wide profile for BI convenience: one row per area and year, one column per indicator value.
-{%- set indicator_ids = [
-    'residents', 'share_under_18', 'share_65_plus', 'youth_dependency_ratio',
-    'old_age_dependency_ratio', 'share_foreign', 'share_migration_background', 'share_eu2',
-    'share_single_parent_households', 'population_change_pct', 'net_migration_rate',
-    'mobility_rate', 'share_residence_5y', 'sgb2_rate', 'sgb2_child_rate', 'elb_rate',
-    'unemployment_sgb2_rate', 'grusi_old_age_rate', 'min_income_rate', 'eu2_sgb2_rate',
-] %}
 
 with
 
@@ -14,7 +7,12 @@ indicator_values as (
 ),
 
 areas as (
-    select area_level, area_code, area_name, city_district_code, city_district_name
+    select
+        area_level,
+        area_code,
+        area_name,
+        city_district_code,
+        city_district_name
     from {{ ref('dim_area') }}
 ),
 
@@ -23,22 +21,36 @@ wide as (
         area_level,
         area_code,
         reference_year,
-        {% for indicator_id in indicator_ids -%}
-        max(value) filter (where indicator_id = '{{ indicator_id }}') as {{ indicator_id }}{{ "," if not loop.last }}
-        {% endfor %}
+        max(indicator_value) filter (where indicator_id = 'residents') as residents,
+        max(indicator_value) filter (where indicator_id = 'share_under_18') as share_under_18,
+        max(indicator_value) filter (where indicator_id = 'share_65_plus') as share_65_plus,
+        max(indicator_value) filter (where indicator_id = 'youth_dependency_ratio') as youth_dependency_ratio,
+        max(indicator_value) filter (where indicator_id = 'old_age_dependency_ratio') as old_age_dependency_ratio,
+        max(indicator_value) filter (where indicator_id = 'share_foreign') as share_foreign,
+        max(indicator_value) filter (where indicator_id = 'share_migration_background') as share_migration_background,
+        max(indicator_value) filter (where indicator_id = 'share_eu2') as share_eu2,
+        max(indicator_value) filter (
+            where indicator_id = 'share_single_parent_households'
+        ) as share_single_parent_households,
+        max(indicator_value) filter (where indicator_id = 'population_change_pct') as population_change_pct,
+        max(indicator_value) filter (where indicator_id = 'net_migration_rate') as net_migration_rate,
+        max(indicator_value) filter (where indicator_id = 'mobility_rate') as mobility_rate,
+        max(indicator_value) filter (where indicator_id = 'share_residence_5y') as share_residence_5y,
+        max(indicator_value) filter (where indicator_id = 'sgb2_rate') as sgb2_rate,
+        max(indicator_value) filter (where indicator_id = 'sgb2_child_rate') as sgb2_child_rate,
+        max(indicator_value) filter (where indicator_id = 'elb_rate') as elb_rate,
+        max(indicator_value) filter (where indicator_id = 'unemployment_sgb2_rate') as unemployment_sgb2_rate,
+        max(indicator_value) filter (where indicator_id = 'grusi_old_age_rate') as grusi_old_age_rate,
+        max(indicator_value) filter (where indicator_id = 'min_income_rate') as min_income_rate,
+        max(indicator_value) filter (where indicator_id = 'eu2_sgb2_rate') as eu2_sgb2_rate
     from indicator_values
     group by all
 )
 
 select
-    w.area_level,
-    w.area_code,
     a.area_name,
     a.city_district_code,
     a.city_district_name,
-    w.reference_year,
-    {% for indicator_id in indicator_ids -%}
-    w.{{ indicator_id }}{{ "," if not loop.last }}
-    {% endfor %}
+    w.*
 from wide as w
 inner join areas as a using (area_level, area_code)

@@ -43,19 +43,20 @@ breaks as (
     group by all
 ),
 
-long as (
+stacked as (
     {% for indicator_id, (numerator, denominator) in indicators.items() %}
-    select
-        '{{ indicator_id }}' as indicator_id,
-        area_level,
-        area_code,
-        reference_year,
-        cast({{ numerator }} as double) as numerator,
-        cast({{ denominator }} as double) as denominator
-    from counts
-    where ({{ numerator }}) is not null
-    {%- if denominator != 'null' %} and ({{ denominator }}) is not null{% endif %}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ indicator_id }}' as indicator_id,
+            area_level,
+            area_code,
+            reference_year,
+            cast({{ numerator }} as double) as numerator,
+            cast({{ denominator }} as double) as denominator
+        from counts
+        where
+            ({{ numerator }}) is not null
+            {%- if denominator != 'null' %} and ({{ denominator }}) is not null{% endif %}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
 
@@ -70,10 +71,10 @@ select
         when l.denominator is null then l.numerator
         when l.denominator = 0 then null
         else l.numerator / l.denominator * c.multiplier
-    end as value,
+    end as indicator_value,
     c.unit,
     b.time_series_break_ids,
     b.time_series_break_de
-from long as l
+from stacked as l
 inner join catalogue as c using (indicator_id)
 left join breaks as b using (indicator_id, reference_year)
