@@ -85,3 +85,17 @@ def test_sensor_requests_a_run_only_for_new_or_changed_files(warehouse):
                    [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
         context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
         assert isinstance(inbox_sensor(context), RunRequest)
+
+
+def test_dbt_models_are_assets_downstream_of_the_raw_registers_with_checks():
+    from dagster import AssetKey
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"marts/fct_indicator_values", "marts/fct_social_index", "staging/stg_population__extract"} <= keys
+    staging = graph.get(AssetKey(["staging", "stg_population__extract"]))
+    assert AssetKey(["raw", "einwohner"]) in staging.parent_keys
+    fact = AssetKey(["marts", "fct_indicator_values"])
+    assert graph.get(fact).group_name == "marts"
+    checks = {c.name for c in graph.asset_check_keys if c.asset_key == fact}
+    assert any(name.startswith("parts_add_up_to_whole") for name in checks), checks
