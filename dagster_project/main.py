@@ -55,6 +55,21 @@ def summary(paths: WarehousePaths) -> str:
     ]
     if refusal_log.exists():
         lines.append(f"Abgelehnte Lieferungen:      {refusal_log}")
+    current = paths.release_dir / "current.duckdb"
+    if current.exists():
+        release = duckdb.connect(str(current), read_only=True)
+        try:
+            release_id = release.execute("SELECT release_id FROM audit.manifest").fetchone()[0]
+        finally:
+            release.close()
+        folder = paths.release_dir / "releases" / release_id
+        lines += [
+            f"Release {release_id} (für BI, nur lesen / read-only): {current}",
+            f"Parquet je Mart:             {folder / 'parquet'}",
+            f"Manifest:                    {folder / 'manifest.json'}",
+            f"Prüfbericht / audit report:  {folder / 'pruefbericht.html'}",
+        ]
+    lines.append(f"Data Docs (Qualitätsprüfung): {paths.reports_dir / 'data_docs' / 'index.html'}")
     lines.append("Dagster-Oberfläche / UI:     make ui  ->  http://127.0.0.1:3000")
     return "\n".join(lines)
 
@@ -92,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         failures = [e for e in result.all_events if e.is_step_failure]
         for event in failures:
             print(f"\nFEHLER in {event.step_key}: {event.event_specific_data.error.message}", file=sys.stderr)
+        gate_failed = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                       and not e.event_specific_data.passed
+                       and e.event_specific_data.severity.value == "ERROR"]
+        if gate_failed:
+            print("\nFREIGABE GESPERRT: Die Qualitätsprüfung hat Fehler gefunden; das bisherige Release bleibt "
+                  f"unverändert. Bericht: {paths.reports_dir / 'data_docs' / 'index.html'}\n"
+                  "RELEASE BLOCKED: the quality gate failed; the previous release is unchanged. See the report above.",
+                  file=sys.stderr)
         print("Der Lauf ist fehlgeschlagen (siehe oben und `make ui`). / The run failed.", file=sys.stderr)
         return 1
     print("Lauf erfolgreich. / Run succeeded.")

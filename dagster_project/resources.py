@@ -35,6 +35,14 @@ class WarehouseResource(ConfigurableResource):
     def quarantine(self) -> Path:
         return Path(self.quarantine_dir) if self.quarantine_dir else self._paths().quarantine_dir
 
+    @property
+    def release(self) -> Path:
+        return self._paths().release_dir
+
+    @property
+    def reports(self) -> Path:
+        return self._paths().reports_dir
+
     def pseudonym_key(self) -> PseudonymKey:
         return pseudonym_key_from_environment()
 

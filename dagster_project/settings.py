@@ -9,6 +9,8 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DB_PATH                | the DuckDB file the pipeline writes                | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
 | DFT_INBOX_DIR              | register deliveries, one folder per register       | $DFT_WAREHOUSE_DIR/inbox     |
 | DFT_QUARANTINE_DIR         | quarantine files and the refusal log               | $DFT_WAREHOUSE_DIR/quarantine|
+| DFT_RELEASE_DIR            | released DuckDB file (current.duckdb), releases    | $DFT_WAREHOUSE_DIR/release   |
+| DFT_REPORTS_DIR            | Data Docs and audit reports (offline HTML)         | $DFT_WAREHOUSE_DIR/reports   |
 | DFT_PSEUDONYM_KEY          | HMAC key for person numbers (text, >= 32 chars)    | -                            |
 | DFT_PSEUDONYM_KEY_FILE     | file holding that key, outside the repository      | -                            |
 | DFT_DEMO_MODE              | 1: run with a public demo key (never for real data) | off                         |
@@ -60,6 +62,8 @@ class WarehousePaths:
     db_path: Path
     inbox_dir: Path
     quarantine_dir: Path
+    release_dir: Path
+    reports_dir: Path
 
     @classmethod
     def from_environment(cls) -> "WarehousePaths":
@@ -69,6 +73,8 @@ class WarehousePaths:
             db_path=_env_path("DFT_DB_PATH", warehouse_dir / "warehouse.duckdb"),
             inbox_dir=_env_path("DFT_INBOX_DIR", warehouse_dir / "inbox"),
             quarantine_dir=_env_path("DFT_QUARANTINE_DIR", warehouse_dir / "quarantine"),
+            release_dir=_env_path("DFT_RELEASE_DIR", warehouse_dir / "release"),
+            reports_dir=_env_path("DFT_REPORTS_DIR", warehouse_dir / "reports"),
         )
 
 

@@ -1,0 +1,52 @@
+"""The release gate as Dagster asset checks: one blocking check per suite in expectations/.
+
+A failed expectation of severity `critical` fails its check with severity ERROR, which blocks
+every downstream asset (the release among them); failed warnings are reported (severity WARN)
+and do not block. Each check stores its results in audit.dq_results and rewrites the run's
+offline Data Docs.
+"""
+
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
+                     AssetKey, MetadataValue, asset_check)
+
+from dagster_project.quality.data_docs import write_data_docs
+from dagster_project.quality.gate import run_suite, store_results
+from dagster_project.quality.suites import Suite, load_suites
+from dagster_project.resources import WarehouseResource
+
+
+def _check_for(suite: Suite) -> AssetChecksDefinition:
+    @asset_check(
+        asset=AssetKey(suite.asset.split("/")),
+        name=suite.check_name,
+        blocking=True,
+        description=f"{suite.title_de} (Great Expectations, {suite.source_file})",
+    )
+    def gx_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        with warehouse.connect() as con:
+            result = run_suite(con, suite, context.run.run_id)
+            store_results(con, result)
+            docs = write_data_docs(con, context.run.run_id, warehouse.reports / "data_docs")
+        failed = result.failed_critical + result.failed_warning
+        for item in failed:
+            log = context.log.error if item.severity == "critical" else context.log.warning
+            log(f"{suite.asset}: {item.beschreibung} – nicht erfüllt ({item.observed})")
+        return AssetCheckResult(
+            passed=not failed,
+            severity=AssetCheckSeverity.ERROR if result.failed_critical else AssetCheckSeverity.WARN,
+            description=("Fehler: " + "; ".join(i.beschreibung for i in result.failed_critical)) if result.failed_critical
+            else ("Warnung: " + "; ".join(i.beschreibung for i in result.failed_warning)) if failed
+            else "Alle Erwartungen erfüllt.",
+            metadata={
+                "erwartungen": len(result.results),
+                "fehler": len(result.failed_critical),
+                "warnungen": len(result.failed_warning),
+                "zeilen_geprueft": result.rows_checked,
+                "data_docs": MetadataValue.path(str(docs)),
+            },
+        )
+
+    return gx_check
+
+
+quality_checks = [_check_for(suite) for suite in load_suites()]

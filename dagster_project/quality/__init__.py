@@ -1,0 +1,1 @@
+"""The release gate: Great Expectations suites from expectations/, their results and reports."""

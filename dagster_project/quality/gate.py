@@ -1,0 +1,130 @@
+"""Running a suite: its query against DuckDB, then Great Expectations on the resulting frame.
+
+GX has no DuckDB dialect (and its SQL engine over duckdb_engine fails), so every suite's query
+is run in DuckDB and GX validates the (small) pandas frame it returns. An expectation whose query
+or validation raised counts as failed with its severity: a check that did not run is never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import asdict, dataclass
+
+import duckdb
+
+from dagster_project.ingest.validation import register_reference_tables
+from dagster_project.quality.suites import Suite
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+RESULTS_TABLE = "audit.dq_results"
+
+
+@dataclass
+class ExpectationResult:
+    run_id: str
+    checked_at: dt.datetime
+    suite: str
+    asset: str
+    expectation_type: str
+    kwargs: str
+    severity: str
+    beschreibung: str
+    success: bool
+    observed: str
+
+    def as_row(self) -> tuple:
+        return tuple(asdict(self).values())
+
+
+@dataclass
+class SuiteResult:
+    suite: Suite
+    results: list[ExpectationResult]
+    rows_checked: int
+
+    @property
+    def failed_critical(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success and r.severity == "critical"]
+
+    @property
+    def failed_warning(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success and r.severity != "critical"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed_critical
+
+
+def _gx_context():
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)  # no usage statistics leave the machine
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+def _observed(result) -> str:
+    detail = dict(result.result or {})
+    keep = {k: detail[k] for k in ("observed_value", "element_count", "unexpected_count",
+                                   "unexpected_percent", "partial_unexpected_list") if k in detail}
+    return json.dumps(keep, default=str, ensure_ascii=False)
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str) -> SuiteResult:
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    checked_at = dt.datetime.now()
+
+    def result(spec, success: bool, observed: str) -> ExpectationResult:
+        return ExpectationResult(run_id, checked_at, suite.name, suite.asset, spec.type,
+                                 json.dumps(spec.kwargs, ensure_ascii=False), spec.severity,
+                                 spec.beschreibung, success, observed)
+
+    try:
+        register_reference_tables(con)
+        frame = con.execute(suite.query).df()
+    except Exception as error:  # the check could not run: it fails, visibly
+        message = json.dumps({"fehler": f"Abfrage fehlgeschlagen: {error}"}, ensure_ascii=False)
+        return SuiteResult(suite, [result(s, False, message) for s in suite.expectations], 0)
+    context = _gx_context()
+    batch = (context.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.name)
+             .add_batch_definition_whole_dataframe("candidate"))
+    gx_suite = gx.ExpectationSuite(name=suite.name)
+    for spec in suite.expectations:
+        config = ExpectationConfiguration(type=spec.type, kwargs=spec.kwargs,
+                                          meta={"beschreibung": spec.beschreibung}, severity=spec.severity)
+        gx_suite.add_expectation(config.to_domain_obj())
+    gx_suite = context.suites.add(gx_suite)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    outcome = validation.run(batch_parameters={"dataframe": frame})
+    results = []
+    for spec, gx_result in zip(suite.expectations, outcome.results):
+        if gx_result.exception_info and gx_result.exception_info.get("raised_exception"):
+            observed = json.dumps({"fehler": gx_result.exception_info.get("exception_message")}, ensure_ascii=False)
+            results.append(result(spec, False, observed))
+        else:
+            results.append(result(spec, bool(gx_result.success), _observed(gx_result)))
+    return SuiteResult(suite, results, len(frame))
+
+
+def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
+            run_id VARCHAR, checked_at TIMESTAMP, suite VARCHAR, asset VARCHAR,
+            expectation_type VARCHAR, kwargs VARCHAR, severity VARCHAR, beschreibung VARCHAR,
+            success BOOLEAN, observed VARCHAR)
+    """)
+
+
+def store_results(con: duckdb.DuckDBPyConnection, suite_result: SuiteResult) -> None:
+    """Append to the data-quality history (every check of every run)."""
+    ensure_results_table(con)
+    con.executemany(f"INSERT INTO {RESULTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r.as_row() for r in suite_result.results])

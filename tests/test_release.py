@@ -1,0 +1,283 @@
+"""Release gate, write-audit-publish, disclosure control and the audit record."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance
+
+from dagster_project.definitions import defs
+from dagster_project.quality.gate import run_suite
+from dagster_project.quality.suites import load_suites
+from dagster_project.release.disclosure import DisclosureRules, apply_disclosure_control
+from dagster_project.release.publish import publish_release
+from dagster_project.settings import REPO_ROOT
+from tests.conftest import SPEC_HEADERS, write_file
+
+RULES = DisclosureRules(min_count=3, min_rate_denominator=100, min_rate_numerator=3, secondary_suppression=True)
+
+AREAS = pd.DataFrame([
+    # area_level, area_code, parent_area_level, parent_area_code
+    ("statistical_district", "a1", "city_district", "A"),
+    ("statistical_district", "a2", "city_district", "A"),
+    ("statistical_district", "a3", "city_district", "A"),
+    ("statistical_district", "b1", "city_district", "B"),
+    ("statistical_district", "b2", "city_district", "B"),
+    ("city_district", "A", "city", "C"),
+    ("city_district", "B", "city", "C"),
+    ("city", "C", None, None),
+], columns=["area_level", "area_code", "parent_area_level", "parent_area_code"])
+CATALOGUE = pd.DataFrame([
+    ("count_x", "Anzahl X", True), ("share_x", "Anzahl X", True), ("net_y", "Saldo Y", False),
+], columns=["indicator_id", "numerator_de", "is_additive"])
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["indicator_id", "area_level", "area_code", "reference_year", "numerator",
+                                       "denominator", "indicator_value"])
+
+
+def test_primary_rules_and_zeros():
+    values = _frame([
+        ("count_x", "statistical_district", "a1", 2023, 0, None, 0),     # zero stays
+        ("count_x", "statistical_district", "a2", 2023, 2, None, 2),     # count 2
+        ("count_x", "statistical_district", "a3", 2023, 1, None, 1),     # count 1
+        ("share_x", "statistical_district", "b1", 2023, 5, 99, 5.05),    # denominator < 100
+        ("share_x", "statistical_district", "b2", 2023, 0, 150, 0),      # 0 of 150: released
+        ("net_y", "statistical_district", "b2", 2023, -2, 150, -13.3),   # |numerator| 2
+        ("net_y", "statistical_district", "a1", 2023, 7, 150, 46.7),
+    ])
+    released, log = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
+    rules = {k: (None if pd.isna(v) else v)
+             for k, v in zip(zip(released.indicator_id, released.area_code), released.suppression_rule)}
+    assert rules[("count_x", "a1")] is None and released.loc[0, "indicator_value"] == 0
+    assert rules[("count_x", "a2")] == rules[("count_x", "a3")] == "zaehlwert_1_oder_2"
+    assert rules[("share_x", "b1")] == "nenner_unter_100"
+    assert rules[("share_x", "b2")] is None
+    assert rules[("net_y", "b2")] == "zaehler_1_oder_2" and rules[("net_y", "a1")] is None
+    hidden = released[released.is_suppressed]
+    assert hidden[["numerator", "denominator", "indicator_value"]].isna().all().all()
+    assert len(log) == len(hidden) == 4
+
+
+def test_secondary_suppression_prevents_recovery_by_subtraction():
+    values = _frame([
+        ("count_x", "statistical_district", "a1", 2023, 2, None, 2),     # primary
+        ("count_x", "statistical_district", "a2", 2023, 40, None, 40),
+        ("count_x", "statistical_district", "a3", 2023, 9, None, 9),     # smallest non-zero: secondary
+        ("count_x", "statistical_district", "b1", 2023, 30, None, 30),
+        ("count_x", "statistical_district", "b2", 2023, 0, None, 0),
+        ("count_x", "city_district", "A", 2023, 51, None, 51),
+        ("count_x", "city_district", "B", 2023, 30, None, 30),
+        ("count_x", "city", "C", 2023, 81, None, 81),
+        ("share_x", "statistical_district", "a3", 2023, 9, 500, 1.8),    # same numerator as count_x
+        ("share_x", "statistical_district", "a2", 2023, 40, 500, 8.0),
+    ])
+    released, _ = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
+    rule = {k: (None if pd.isna(v) else v)
+            for k, v in zip(zip(released.indicator_id, released.area_code), released.suppression_rule)}
+    assert rule[("count_x", "a3")] == "sekundaer"
+    assert rule[("count_x", "a2")] is None and rule[("count_x", "b2")] is None
+    assert rule[("share_x", "a3")] == "sekundaer_gleicher_zaehler"
+    # nothing recoverable: A - released parts is 11, neither 2 nor 9
+    parts = released[(released.indicator_id == "count_x") & (released.area_level == "statistical_district")
+                     & released.area_code.str.startswith("a")]
+    assert 51 - parts.numerator.sum() == 11
+
+
+def test_a_suppressed_total_gets_a_suppressed_part():
+    values = _frame([
+        ("count_x", "statistical_district", "b1", 2023, 2, None, 2),     # primary
+        ("count_x", "statistical_district", "b2", 2023, 0, None, 0),
+        ("count_x", "city_district", "A", 2023, 50, None, 50),
+        ("count_x", "city_district", "B", 2023, 2, None, 2),             # primary total
+        ("count_x", "city", "C", 2023, 52, None, 52),
+    ])
+    released, _ = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
+    rule = {k: (None if pd.isna(v) else v) for k, v in zip(released.area_code, released.suppression_rule)}
+    # B (2) could be recovered as C - A: A must go too
+    assert rule["A"] == "sekundaer" and rule["B"] == "zaehlwert_1_oder_2" and rule["C"] is None
+
+
+@pytest.fixture(scope="module")
+def released_warehouse(tmp_path_factory, sample_inbox):
+    root = tmp_path_factory.mktemp("release") / "warehouse"
+    shutil.copytree(sample_inbox, root / "inbox")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DFT_WAREHOUSE_DIR", str(root))
+    mp.setenv("DFT_DEMO_MODE", "1")
+    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
+        mp.delenv(name, raising=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+        yield root, instance, mp
+    mp.undo()
+
+
+def _released(root):
+    con = duckdb.connect(str(root / "release" / "current.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT * FROM marts.fct_indicator_values").df()
+    finally:
+        con.close()
+
+
+def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
+    root, _, _ = released_warehouse
+    released = _released(root)
+    shown = released[~released.is_suppressed]
+    counts = shown[shown.denominator.isna()]
+    assert not counts.indicator_value.isin([1, 2]).any()
+    rates = shown[shown.denominator.notna()]
+    assert (rates.denominator >= 100).all()
+    assert not rates.numerator.abs().isin([1, 2]).any()
+    assert released.is_suppressed.sum() > 0
+    # no suppressed cell equals a released total minus the released cells it adds up with
+    truth = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    candidate = truth.execute("SELECT * FROM marts.fct_indicator_values").df()
+    areas = truth.execute("SELECT * FROM marts.dim_area").df()
+    additive = set(truth.execute("SELECT indicator_id FROM reference.indicator_catalogue WHERE is_additive").df().indicator_id)
+    truth.close()
+    true_numerator = candidate.set_index(["indicator_id", "area_level", "area_code", "reference_year"]).numerator
+    rel = released.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
+    children_of = areas.dropna(subset=["parent_area_level"]).groupby(["parent_area_level", "parent_area_code"])
+    checked = 0
+    for (indicator, year) in {(i, y) for i, y in zip(released.indicator_id, released.reference_year) if i in additive}:
+        for (parent_level, parent_code), kids in children_of:
+            parent = (indicator, parent_level, parent_code, year)
+            if parent not in rel.index or rel.loc[parent, "is_suppressed"]:
+                continue
+            keys = [(indicator, level, code, year) for level, code in zip(kids.area_level, kids.area_code)]
+            keys = [k for k in keys if k in rel.index]
+            hidden = [k for k in keys if rel.loc[k, "is_suppressed"]]
+            if not hidden:
+                continue
+            difference = rel.loc[parent, "numerator"] - sum(rel.loc[k, "numerator"] for k in keys if k not in hidden)
+            for k in hidden:
+                checked += 1
+                if true_numerator[k] != 0:
+                    assert difference != true_numerator[k], f"{k} recoverable from {parent}"
+    assert checked > 0
+
+
+def test_release_files_manifest_and_offline_reports(released_warehouse):
+    root, _, _ = released_warehouse
+    folders = sorted((root / "release" / "releases").iterdir())
+    folder = folders[-1]
+    for name in ("fct_indicator_values", "fct_area_profile", "fct_social_index", "dim_area", "dim_indicator"):
+        assert (folder / "parquet" / f"{name}.parquet").stat().st_size > 0
+    con = duckdb.connect(str(root / "release" / "current.duckdb"), read_only=True)
+    tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    manifest = con.execute("SELECT manifest FROM audit.manifest").fetchone()[0]
+    con.close()
+    assert {"marts.fct_indicator_values", "audit.indicator_catalogue", "audit.dq_results", "audit.manifest",
+            "audit.deliveries", "audit.suppressed_cells"} <= tables
+    assert not any(t.startswith("raw.") or "quarantine" in t for t in tables)  # nothing person-level
+    for key in ('"release_id"', '"code_version"', '"lieferungen"', '"pruefungen"', '"gesperrte_zellen_je_regel"'):
+        assert key in manifest
+    pages = [folder / "pruefbericht.html", root / "reports" / "data_docs" / "index.html"]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "<html lang=\"de\">" in text
+        assert not re.search(r"https?://", text), page
+        assert not re.search(r"<script|<link|@import|@font-face", text), page
+    assert "Geheimhaltung" in pages[0].read_text(encoding="utf-8")
+
+
+def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehouse):
+    root, instance, mp = released_warehouse
+    current = root / "release" / "current.duckdb"
+    before = hashlib.sha256(current.read_bytes()).hexdigest()
+    releases_before = sorted(p.name for p in (root / "release" / "releases").iterdir())
+    # a delivery where half the rows have an unknown district: quarantine share far above 1 %
+    rows = [f"F{i:06d};01.01.1950;W;000;{'999' if i % 2 else '050'};4;N" for i in range(40)]
+    bad = write_file(root / "inbox", "sgb12", "sgb12_2024-01.csv", [SPEC_HEADERS["sgb12"], *rows])
+    try:
+        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+    finally:
+        bad.unlink()
+    assert not result.success
+    failed_checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                     and not e.event_specific_data.passed]
+    assert any(e.event_specific_data.asset_check_key.name == "gx_lieferungen" for e in failed_checks)
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert "release__warehouse_release" in skipped or not any(
+        e.step_key == "release__warehouse_release" for e in result.all_events if e.event_type_value == "STEP_SUCCESS")
+    assert hashlib.sha256(current.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in (root / "release" / "releases").iterdir()) == releases_before
+
+
+@pytest.mark.parametrize("corruption, suite", [
+    ("DELETE FROM marts.fct_indicator_values WHERE area_code = '050'", "indikatoren_vollstaendigkeit"),
+    ("UPDATE marts.fct_indicator_values SET indicator_value = 150 WHERE indicator_id = 'share_foreign' "
+     "AND area_code = '050'", "indikatoren_wertebereiche"),
+    ("UPDATE marts.fct_indicator_values SET numerator = numerator + 5 WHERE indicator_id = 'share_65_plus' "
+     "AND area_level = 'city'", "indikatoren_summen"),
+])
+def test_mart_suites_catch_injected_errors(released_warehouse, tmp_path, corruption, suite):
+    root, _, _ = released_warehouse
+    copy = tmp_path / "candidate.duckdb"
+    shutil.copy(root / "warehouse.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    target = next(s for s in load_suites() if s.name == suite)
+    assert run_suite(con, target, "vorher").passed
+    con.execute(corruption)
+    result = run_suite(con, target, "nachher")
+    con.close()
+    assert not result.passed and result.failed_critical
+
+
+def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse):
+    root, _, _ = released_warehouse
+    current = root / "release" / "current.duckdb"
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(current)!r}, read_only=True)
+        first = con.execute("SELECT release_id FROM audit.manifest").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchone()[0]
+        print(first, flush=True)
+        sys.stdin.readline()  # hold the release open until told
+        again = con.execute("SELECT release_id FROM audit.manifest").fetchone()[0]
+        m = con.execute("SELECT count(*) FROM marts.fct_indicator_values").fetchone()[0]
+        print(again, n == m, flush=True)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    old_id = reader.stdout.readline().strip()
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        run_id = con.execute("SELECT max(run_id) FROM audit.dq_results").fetchone()[0]
+    new = publish_release(root / "warehouse.duckdb", root / "release", run_id)
+    out, _ = reader.communicate("weiter\n", timeout=60)
+    assert reader.returncode == 0
+    assert out.split() == [old_id, "True"]  # the reader still sees its whole, old release
+    with duckdb.connect(str(current), read_only=True) as con:
+        assert con.execute("SELECT release_id FROM audit.manifest").fetchone()[0] == new.release_id != old_id
+
+
+def test_telemetry_is_switched_off(tmp_path):
+    import yaml
+
+    from dagster_project.instance import DAGSTER_YAML
+
+    assert os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "False"
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["DAGSTER_DISABLE_TELEMETRY"] == "1"
+    assert yaml.safe_load(DAGSTER_YAML) == {"telemetry": {"enabled": False}}
+    project = yaml.safe_load((REPO_ROOT / "dbt" / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["flags"]["send_anonymous_usage_stats"] is False
+    from dagster_project.quality.gate import _gx_context
+
+    assert _gx_context().config.analytics_enabled is False
+    import importlib.util
+
+    assert importlib.util.find_spec("posthog") is None  # GX's analytics client is not even installed
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "DBT_SEND_ANONYMOUS_USAGE_STATS := False" in makefile and "GX_ANALYTICS_ENABLED := False" in makefile
