@@ -1,0 +1,72 @@
+-- Goal achievement (SPEC §4): per goal and year from the baseline year on, the actual value, the
+-- progress (actual - baseline) / (target - baseline) x 100 and a status: erreicht (progress at
+-- least 100), auf Kurs (progress at least the share of the period elapsed minus the tolerance),
+-- gefährdet, keine Daten.
+with
+
+goals as (
+    select * from {{ ref('goals') }}
+),
+
+fields as (
+    select * from {{ ref('fields_of_action') }}
+),
+
+indicator_values as (
+    select * from {{ ref('fct_indicator_values') }}
+),
+
+years as (
+    select distinct reference_year from indicator_values
+),
+
+goal_years as (
+    select
+        g.*,
+        y.reference_year
+    from goals as g
+    inner join years as y on y.reference_year > g.baseline_year
+),
+
+measured as (
+    select
+        gy.*,
+        v.indicator_value as actual_value,
+        100.0 * (v.indicator_value - gy.baseline_value) / nullif(gy.target_value - gy.baseline_value, 0)
+            as progress_pct,
+        100.0 * least(gy.reference_year - gy.baseline_year, gy.target_year - gy.baseline_year)
+        / nullif(gy.target_year - gy.baseline_year, 0) as period_elapsed_pct
+    from goal_years as gy
+    left join indicator_values as v
+        on
+            gy.indicator_id = v.indicator_id
+            and gy.area_level = v.area_level
+            and gy.area_code = v.area_code
+            and gy.reference_year = v.reference_year
+)
+
+select
+    m.goal_id,
+    m.field_of_action_id,
+    f.field_of_action_de,
+    m.goal_text_de,
+    m.indicator_id,
+    m.area_level,
+    m.area_code,
+    m.baseline_year,
+    m.baseline_value,
+    m.target_year,
+    m.target_value,
+    m.reference_year,
+    m.actual_value,
+    m.progress_pct,
+    m.period_elapsed_pct,
+    case
+        when m.actual_value is null then 'keine Daten'
+        when m.progress_pct >= 100 then 'erreicht'
+        when m.progress_pct >= m.period_elapsed_pct - m.tolerance_pp then 'auf Kurs'
+        else 'gefährdet'
+    end as goal_status,
+    m.is_example
+from measured as m
+inner join fields as f using (field_of_action_id)
