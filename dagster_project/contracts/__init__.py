@@ -57,6 +57,7 @@ class Contract:
     unique_key: tuple[str, ...] = ()
     row_rules: tuple[RowRule, ...] = ()
     period_check: dict = field(default_factory=dict)
+    sheet: str | None = None       # XLSX deliveries: the sheet that holds the table
 
     @property
     def header(self) -> list[str]:
@@ -98,6 +99,7 @@ def _load(path: Path) -> Contract:
         unique_key=tuple(data.get("unique_key", ())),
         row_rules=tuple(RowRule(**r) for r in data.get("row_rules", ())),
         period_check=data.get("period_check", {}),
+        sheet=data.get("sheet"),
     )
 
 
@@ -122,4 +124,5 @@ def reference_codes() -> dict[str, frozenset[str]]:
     return {
         "nationality": _seed_column("ref_nationalities.csv", "nationality_code"),
         "statistical_district": _seed_column("ref_statistical_districts.csv", "statistical_district_code"),
+        "field_of_action": _seed_column("../planning/fields_of_action.csv", "field_of_action_id"),
     }

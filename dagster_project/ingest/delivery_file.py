@@ -43,6 +43,7 @@ class Delivery:
     sha256: str
     encoding: str
     lines: pa.Table          # line_no (int64), raw_line (string): the data lines
+    separator: str = ";"     # between the fields of raw_line
 
 
 def parse_period(text: str, kind: str) -> Period | None:
@@ -119,9 +120,85 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_header(header: list[str], contract: Contract, name: str) -> None:
+    expected = contract.header
+    if header == expected:
+        return
+    for position, (found, wanted) in enumerate(zip(header + [""] * len(expected), expected), start=1):
+        if found != wanted:
+            break
+    else:
+        position, found, wanted = len(expected) + 1, header[len(expected)], "(keine weitere Spalte)"
+    raise DeliveryRefused(Refusal(
+        name, "kopfzeile",
+        f"Kopfzeile weicht vom Vertrag ab: an Position {position} erwartet '{wanted}', "
+        f"gefunden '{found or '(fehlt)'}'. Erwartet wird: {';'.join(expected)}",
+        line=1, column=wanted if wanted in expected else found))
+
+
+XLSX_SEPARATOR = "\x1f"  # the unit separator cannot occur in a spreadsheet cell's text
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace(XLSX_SEPARATOR, " ").replace("\n", " ").strip()
+
+
+def read_xlsx_delivery(path: Path, contract: Contract, period: Period) -> Delivery:
+    """An XLSX delivery: the contract's sheet, header in row 1, one data line per row."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    name = path.name
+    data = path.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    if not data:
+        raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
+        raise DeliveryRefused(Refusal(name, "unlesbare_datei", f"Keine lesbare XLSX-Datei: {error}")) from error
+    try:
+        if contract.sheet not in workbook.sheetnames:
+            raise DeliveryRefused(Refusal(
+                name, "tabellenblatt",
+                f"Tabellenblatt '{contract.sheet}' fehlt (vorhanden: {', '.join(workbook.sheetnames)})"))
+        rows = list(workbook[contract.sheet].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        raise DeliveryRefused(Refusal(name, "leere_datei", f"Blatt {contract.sheet} ist leer", line=1))
+    width = len(contract.header)
+    header = [_cell_text(v) for v in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    _check_header(header, contract, name)
+    numbers, texts = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [_cell_text(v) for v in row]
+        if not any(cells):
+            continue  # empty rows at the end of a sheet
+        extra = cells[width:]
+        cells = cells[:width] + [c for c in extra if c]  # filled cells beyond the table count
+        numbers.append(number)
+        texts.append(XLSX_SEPARATOR.join(cells + [""] * (width - len(cells))))
+    if not texts:
+        raise DeliveryRefused(Refusal(name, "keine_daten", "Tabelle enthält nur die Kopfzeile", line=2))
+    lines = pa.table({"line_no": pa.array(numbers, type=pa.int64()), "raw_line": pa.array(texts, type=pa.large_string())})
+    return Delivery(path, contract, period, sha256, "xlsx", lines, separator=XLSX_SEPARATOR)
+
+
 def read_delivery(path: Path) -> Delivery:
     """Read and structurally check a delivery; raises DeliveryRefused."""
     contract, period = identify(path)
+    if contract.file_extension == "xlsx":
+        return read_xlsx_delivery(path, contract, period)
     name = path.name
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
@@ -135,19 +212,7 @@ def read_delivery(path: Path) -> Delivery:
             "Datei endet mitten in einer Zeile (ohne Zeilenende): die Lieferung ist unvollständig",
             line=last_line))
     header_end = text.index("\n")
-    header = text[:header_end].rstrip("\r").split(";")
-    expected = contract.header
-    if header != expected:
-        for position, (found, wanted) in enumerate(zip(header + [""] * len(expected), expected), start=1):
-            if found != wanted:
-                break
-        else:
-            position, found, wanted = len(expected) + 1, header[len(expected)], "(keine weitere Spalte)"
-        raise DeliveryRefused(Refusal(
-            name, "kopfzeile",
-            f"Kopfzeile weicht vom Vertrag ab: an Position {position} erwartet '{wanted}', "
-            f"gefunden '{found or '(fehlt)'}'. Erwartet wird: {';'.join(expected)}",
-            line=1, column=wanted if wanted in expected else found))
+    _check_header(text[:header_end].rstrip("\r").split(";"), contract, name)
     body = text[header_end + 1:-1]  # without the final line end
     if not body:
         raise DeliveryRefused(Refusal(name, "keine_daten", "Datei enthält nur die Kopfzeile", line=2))

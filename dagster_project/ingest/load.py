@@ -185,7 +185,9 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     _check_period(con, delivery, rows_read)
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]
     load_id = f"{contract.register}:{period.label}:{started_at:%Y%m%dT%H%M%S%f}"
-    params = {"period": period.label, "sha256": delivery.sha256, **hmac_pads(key.key)}
+    params = {"period": period.label, "sha256": delivery.sha256}
+    if any(c.handling == "pseudonymise" for c in contract.columns):
+        params.update(hmac_pads(key.key))
     ensure_schema(con)  # only now: a refused delivery leaves even an empty database untouched
     con.execute("BEGIN TRANSACTION")
     try:

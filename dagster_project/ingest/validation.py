@@ -17,6 +17,7 @@ DATE_PATTERN = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
 REFERENCE_LABEL_DE = {
     "nationality": "Staatsangehörigkeitsschlüssel (Destatis)",
     "statistical_district": "Verzeichnis der statistischen Bezirke",
+    "field_of_action": "Verzeichnis der Handlungsfelder",
 }
 
 
@@ -39,9 +40,10 @@ def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     """Temp tables `delivery_fields` (line_no, n_fields) and `delivery_rows` (one column per
     contract column, surrounding quotes and blanks removed) for lines with the right field count."""
     con.register("delivery_lines", delivery.lines)
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE delivery_fields AS
-        SELECT line_no, string_split(raw_line, ';') AS f, len(string_split(raw_line, ';')) AS n_fields
+        SELECT line_no, string_split(raw_line, {literal(delivery.separator)}) AS f,
+               len(string_split(raw_line, {literal(delivery.separator)})) AS n_fields
         FROM delivery_lines
     """)
     con.unregister("delivery_lines")

@@ -22,7 +22,7 @@ from dagster_project.sample_deliveries.population import GROUP_NAMES, Simulation
 from dagster_project.sample_deliveries.welfare import WelfareModel
 from dagster_project.sample_deliveries.writer import CP1252, UTF8_BOM, write_delivery
 
-REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg")
+REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg", "massnahmen")
 
 # Share of rows per delivery with a defect (0 with --clean); documented in the README.
 DEFECTS = {
@@ -170,6 +170,11 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
             writer.welfare(year, ex, welfare.year(ex, year))
         progress(f"  {year}: {int((ex['status'] == 0).sum()):,} Einwohner (Hauptwohnsitz), "
                  f"{len(events['person']):,} Bewegungen  [{time.perf_counter() - started:.1f} s]")
+    if "massnahmen" in registers:
+        from dagster_project.sample_deliveries.measures import write_measures
+
+        write_measures(out, f"{max(years)}-12", seed)
+        writer.counts["massnahmen"] = 156
     report = {
         "jahre": years, "massstab": scale, "seed": seed, "ohne_fehler": clean,
         "zeilen": writer.counts, "eingebaute_fehler": writer.defects,

@@ -1,0 +1,85 @@
+"""The sample measures list (Maßnahmenliste, XLSX): about 150 measures over the ten example
+fields of action, mostly in districts of high need, with gaps (high-need districts that a field
+does not serve), overlaps (two measures with the same field, district and target group at the
+same time) and funding that ends within a year, built in on purpose."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from openpyxl import Workbook
+
+from dagster_project.contracts import SEED_DIR, load_contracts
+from dagster_project.sample_deliveries import calibration as cal
+
+PROGRAMMES = [  # programme, funder
+    ("ESF Plus: Zugewanderte aus Südosteuropa", "EU"), ("EHAP Plus", "EU"),
+    ("Soziale Stadt / Sozialer Zusammenhalt", "BUND"), ("Bundesprogramm Sprach-Kitas", "BUND"),
+    ("Kommunale Integrationszentren NRW", "LAND"), ("Kinderarmut bekämpfen NRW", "LAND"),
+    ("Aktionsplan Soziale Stadt Dortmund", "KOMMUNE"), ("Kommunaler Sozialfonds", "KOMMUNE"),
+]
+CARRIERS = ["Caritas Dortmund", "Diakonie Dortmund", "AWO Unterbezirk Dortmund", "DRK Kreisverband",
+            "Jugendamt der Stadt", "Sozialamt der Stadt", "Grünbau gGmbH", "Planerladen e. V.",
+            "Quartiersmanagement Nordstadt", "VMDO e. V."]
+TARGET_GROUPS = ["ALLE", "KINDER_JUGENDLICHE", "FAMILIEN", "SENIOREN", "ZUGEWANDERTE", "LEISTUNGSBEZIEHENDE"]
+TITLES = {
+    "arbeit": "Beschäftigungsförderung", "bildung": "Lernförderung", "kinder_familie": "Familienbüro",
+    "gesundheit": "Gesundheitslotsen", "wohnen": "Wohnungsnotfallhilfe", "integration": "Ankommenslotsen",
+    "existenzsicherung": "Sozialberatung", "alter": "Seniorenbüro", "nachbarschaft": "Nachbarschaftstreff",
+    "inklusion": "Teilhabeberatung",
+}
+
+
+def _fields() -> list[str]:
+    with (SEED_DIR.parent / "planning" / "fields_of_action.csv").open(encoding="utf-8") as handle:
+        return [row["field_of_action_id"] for row in csv.DictReader(handle)]
+
+
+def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measures: int = 150) -> Path:
+    rng = np.random.default_rng(seed + 31337)
+    d = cal.districts()
+    need = (1 - d.rank) ** 2 + 0.05  # high need in the north
+    fields = _fields()
+    reference = dt.date(int(period[:4]), int(period[5:]), 28)
+    rows = []
+    for number in range(1, n_measures + 1):
+        field = fields[(number - 1) % len(fields)]
+        # gaps: each field leaves its neediest districts but one to chance, and skips one on purpose
+        weights = need.copy()
+        weights[np.argsort(-need)[(number % len(fields)) % 5]] = 0
+        if rng.random() < 0.04:
+            districts = "GESAMTSTADT"
+        else:
+            chosen = rng.choice(len(d.codes), size=int(rng.integers(1, 4)), replace=False, p=weights / weights.sum())
+            districts = ",".join(sorted(d.codes[chosen]))
+        begin = dt.date(int(rng.integers(2012, 2025)), int(rng.integers(1, 13)), 1)
+        if rng.random() < 0.15:
+            end = None  # permanent
+        elif rng.random() < 0.2:
+            end = reference + dt.timedelta(days=int(rng.integers(30, 360)))  # funding ends within a year
+        else:
+            end = begin + dt.timedelta(days=int(rng.integers(365, 6 * 365)))
+        programme, funder = PROGRAMMES[int(rng.integers(0, len(PROGRAMMES)))]
+        rows.append([f"M{number:04d}", f"{TITLES[field]} {number}", field, CARRIERS[int(rng.integers(0, len(CARRIERS)))],
+                     programme, funder, TARGET_GROUPS[int(rng.integers(0, len(TARGET_GROUPS)))], districts, begin, end,
+                     float(round(rng.gamma(2.0, 60_000), -2))])
+    # overlaps: a few measures doubled by a second carrier (same field, district, target group, time)
+    for source in rng.choice(len(rows), size=6, replace=False):
+        copy = list(rows[source])
+        copy[0] = f"M{len(rows) + 1:04d}"
+        copy[3] = CARRIERS[(CARRIERS.index(copy[3]) + 1) % len(CARRIERS)]
+        copy[1] = copy[1] + " (zweiter Träger)"
+        rows.append(copy)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = load_contracts()["massnahmen"].sheet
+    sheet.append(load_contracts()["massnahmen"].header)
+    for row in rows:
+        sheet.append(row)
+    target = out / "massnahmen" / f"massnahmen_{period}.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(target)
+    return target

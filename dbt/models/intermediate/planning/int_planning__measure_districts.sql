@@ -1,0 +1,29 @@
+-- One row per measure and statistical district it serves (GESAMTSTADT: every district), with the
+-- measure's budget shared equally among its districts.
+with
+
+measures as (
+    select * from {{ ref('stg_planning__measures') }}
+),
+
+districts as (
+    select statistical_district_code from {{ ref('ref_statistical_districts') }}
+),
+
+served as (
+    select
+        m.measure_id,
+        d.statistical_district_code
+    from measures as m
+    inner join districts as d
+        on
+            m.districts_served = 'GESAMTSTADT'
+            or list_contains(string_split(m.districts_served, ','), d.statistical_district_code)
+)
+
+select
+    m.*,
+    s.statistical_district_code,
+    m.annual_budget_eur / count(*) over (partition by m.measure_id) as budget_share_eur
+from served as s
+inner join measures as m using (measure_id)

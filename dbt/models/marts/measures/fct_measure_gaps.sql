@@ -1,0 +1,46 @@
+-- Angebotslücken: a district is in the top quartile of the districts on the field's need
+-- indicator, and no active measure of that field serves it (on 31 December of the year).
+with
+
+fields as (
+    select * from {{ ref('fields_of_action') }}
+),
+
+need as (
+    select
+        f.field_of_action_id,
+        f.need_indicator_id,
+        v.reference_year,
+        v.area_code as statistical_district_code,
+        v.indicator_value as need_value,
+        ntile(4) over (
+            partition by f.field_of_action_id, v.reference_year order by v.indicator_value desc
+        ) as need_quartile
+    from fields as f
+    inner join {{ ref('fct_indicator_values') }} as v on f.need_indicator_id = v.indicator_id
+    where v.area_level = 'statistical_district' and v.indicator_value is not null
+),
+
+served as (
+    select distinct
+        d.field_of_action_id,
+        d.statistical_district_code,
+        y.reference_year
+    from {{ ref('int_planning__measure_districts') }} as d
+    inner join (select distinct reference_year from need) as y
+        on
+            d.starts_on <= make_date(y.reference_year, 12, 31)
+            and (d.ends_on is null or d.ends_on >= make_date(y.reference_year, 12, 31))
+)
+
+select
+    n.field_of_action_id,
+    n.need_indicator_id,
+    n.reference_year,
+    n.statistical_district_code,
+    n.need_value,
+    n.need_quartile,
+    s.statistical_district_code is not null as is_served,
+    n.need_quartile = 1 and s.statistical_district_code is null as is_gap
+from need as n
+left join served as s using (field_of_action_id, statistical_district_code, reference_year)

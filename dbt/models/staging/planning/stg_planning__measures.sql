@@ -1,0 +1,26 @@
+-- The measures list of the latest delivery (each delivery is the complete list as of its month).
+with
+
+source as (
+    select * from {{ source('raw', 'massnahmen') }}
+    where _period = (select max(_period) from {{ source('raw', 'massnahmen') }})
+),
+
+renamed as (
+    select
+        massnahme_id as measure_id,
+        titel as title,
+        handlungsfeld as field_of_action_id,
+        traeger as carrier,
+        foerderprogramm as funding_programme,
+        foerdergeber as funder,
+        zielgruppe as target_group,
+        stat_bezirke as districts_served,
+        cast(strptime(beginn, '%d.%m.%Y') as date) as starts_on,
+        cast(strptime(ende, '%d.%m.%Y') as date) as ends_on,
+        cast(replace(jahresbudget_eur, ',', '.') as double) as annual_budget_eur,
+        _period as delivery_period
+    from source
+)
+
+select * from renamed
