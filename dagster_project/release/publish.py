@@ -26,7 +26,18 @@ from dagster_project.settings import REPO_ROOT
 
 CURRENT = "current.duckdb"
 KEEP_RELEASES = 5
-MARTS = ("fct_indicator_values", "fct_area_profile", "fct_social_index", "dim_area", "dim_indicator")
+MARTS = ("fct_indicator_values", "fct_area_profile", "fct_social_index", "dim_area", "dim_indicator",
+         "fct_immigration_monitoring", "fct_immigration_retention", "fct_goal_achievement",
+         "fct_municipal_comparison", "fct_measure_coverage", "fct_measure_gaps", "fct_measure_overlaps",
+         "fct_funding_programmes")
+# The count each monitoring measure has as its numerator (cells with the same numerator are
+# suppressed together).
+MONITORING_NUMERATOR = {
+    "stock": "residents", "stock_change": "stock_change", "moves_in_abroad": "moves_in_abroad",
+    "moves_out_abroad": "moves_out_abroad", "moves_in_germany": "moves_in_germany",
+    "moves_out_germany": "moves_out_germany", "net_migration": "net_migration", "turnover_rate": "turnover",
+    "share_minors": "minors", "share_school_age": "school_age", "sgb2_rate": "sgb2_under_65",
+}
 
 
 @dataclass
@@ -72,6 +83,66 @@ def _released_social_index(index: pd.DataFrame, values: pd.DataFrame) -> pd.Data
     return out
 
 
+def _suppress_long(frame: pd.DataFrame, measure: pd.Series, numerator_id: pd.Series, value_column: str,
+                   year_column: str, areas: pd.DataFrame, rules: DisclosureRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Disclosure control for a long mart other than the indicator fact: each (measure) is treated
+    like an additive indicator whose numerator is `numerator_id`."""
+    work = pd.DataFrame({
+        "indicator_id": measure.to_numpy(), "area_level": frame.area_level.to_numpy(),
+        "area_code": frame.area_code.to_numpy(), "reference_year": frame[year_column].to_numpy(),
+        "numerator": frame.numerator.to_numpy(), "denominator": frame.denominator.to_numpy(),
+        "indicator_value": frame[value_column].to_numpy(),
+    })
+    catalogue = pd.DataFrame({"indicator_id": measure.unique()})
+    numerator_of = dict(zip(measure, numerator_id))
+    catalogue["numerator_de"] = catalogue.indicator_id.map(numerator_of)
+    catalogue["is_additive"] = True
+    released, log = apply_disclosure_control(work, areas, catalogue, rules)
+    out = frame.copy().reset_index(drop=True)
+    out[["numerator", "denominator", value_column]] = released[["numerator", "denominator", "indicator_value"]]
+    out["is_suppressed"] = released.is_suppressed.to_numpy()
+    out["suppression_rule"] = released.suppression_rule.to_numpy()
+    return out, log
+
+
+def _released_planning(marts: dict, values: pd.DataFrame, rules: DisclosureRules) -> tuple[dict, list]:
+    """The planning marts on their way into the release."""
+    areas = marts["dim_area"]
+    monitoring = marts["fct_immigration_monitoring"].reset_index(drop=True)
+    group = monitoring.monitoring_group
+    monitoring, log_monitoring = _suppress_long(
+        monitoring, monitoring.measure_id + "|" + group, monitoring.measure_id.map(MONITORING_NUMERATOR) + "|" + group,
+        "measure_value", "reference_year", areas, rules)
+    retention = marts["fct_immigration_retention"].rename(columns={"cohort_size": "denominator", "retained": "numerator"})
+    key = "retention_" + retention.years_after.astype(str) + "|" + retention.monitoring_group
+    retention, log_retention = _suppress_long(retention, key, key, "retention_share", "cohort_year", areas, rules)
+    retention = retention.rename(columns={"denominator": "cohort_size", "numerator": "retained"})
+    # goals: no actual value where the indicator cell is suppressed
+    hidden = set(zip(*[values.loc[values.is_suppressed, c] for c in
+                       ("indicator_id", "area_level", "area_code", "reference_year")]))
+    goals = marts["fct_goal_achievement"].copy()
+    mask = [k in hidden for k in zip(goals.indicator_id, goals.area_level, goals.area_code, goals.reference_year)]
+    goals.loc[mask, ["actual_value", "progress_pct"]] = None
+    goals.loc[mask, "goal_status"] = "keine Daten"
+    # coverage: target groups of 1 or 2 persons are not shown, nor the budget per person then
+    coverage = marts["fct_measure_coverage"].copy()
+    small = coverage.target_group_size.between(1, rules.min_count - 1)
+    coverage.loc[small, ["target_group_size", "budget_per_target_resident_eur"]] = None
+    gaps = marts["fct_measure_gaps"].copy()
+    hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, ["statistical_district"] * len(gaps),
+                                            gaps.statistical_district_code, gaps.reference_year)]
+    gaps.loc[hidden_need, "need_value"] = None
+    released = {
+        "fct_immigration_monitoring": monitoring, "fct_immigration_retention": retention,
+        "fct_goal_achievement": goals, "fct_measure_coverage": coverage, "fct_measure_gaps": gaps,
+        "fct_municipal_comparison": marts["fct_municipal_comparison"],
+        "fct_measure_overlaps": marts["fct_measure_overlaps"], "fct_funding_programmes": marts["fct_funding_programmes"],
+    }
+    log_monitoring["mart"] = "fct_immigration_monitoring"
+    log_retention["mart"] = "fct_immigration_retention"
+    return released, [log_monitoring, log_retention]
+
+
 def publish_release(db_path: Path, release_dir: Path, run_id: str, reports_dir: Path | None = None,
                     rules: DisclosureRules | None = None, keep: int = KEEP_RELEASES) -> Release:
     rules = rules or DisclosureRules.load()
@@ -90,13 +161,17 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str, reports_dir: 
     finally:
         source.close()
     values, suppressed = apply_disclosure_control(marts["fct_indicator_values"], marts["dim_area"], catalogue, rules)
+    planning, planning_logs = _released_planning(marts, values, rules)
     released = {
         "fct_indicator_values": values,
         "fct_area_profile": _released_profile(values, marts["fct_area_profile"]),
         "fct_social_index": _released_social_index(marts["fct_social_index"], values),
         "dim_area": marts["dim_area"],
         "dim_indicator": marts["dim_indicator"],
+        **planning,
     }
+    suppressed["mart"] = "fct_indicator_values"
+    suppressed = pd.concat([suppressed, *planning_logs], ignore_index=True)
     suppression_counts = suppressed.suppression_rule.value_counts().to_dict()
     manifest = {
         "release_id": release_id,
