@@ -65,7 +65,7 @@ def _released_profile(values: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFra
     keys = ["area_level", "area_code", "reference_year"]
     out = profile[["area_name", "city_district_code", "city_district_name", *keys]].merge(
         wide.reset_index(), on=keys, how="left")
-    return out[[c for c in profile.columns]]
+    return out.reindex(columns=profile.columns)  # indicators without values stay empty columns
 
 
 def _released_social_index(index: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:

@@ -55,11 +55,13 @@ def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measure
         else:
             chosen = rng.choice(len(d.codes), size=int(rng.integers(1, 4)), replace=False, p=weights / weights.sum())
             districts = ",".join(sorted(d.codes[chosen]))
-        begin = dt.date(int(rng.integers(2012, 2025)), int(rng.integers(1, 13)), 1)
+        begin = dt.date(int(rng.integers(reference.year - 12, reference.year + 1)), int(rng.integers(1, 13)), 1)
+        begin = min(begin, reference.replace(day=1))  # nothing begins after the delivery month
         if rng.random() < 0.15:
             end = None  # permanent
         elif rng.random() < 0.2:
             end = reference + dt.timedelta(days=int(rng.integers(30, 360)))  # funding ends within a year
+            end = max(end, begin + dt.timedelta(days=90))
         else:
             end = begin + dt.timedelta(days=int(rng.integers(365, 6 * 365)))
         programme, funder = PROGRAMMES[int(rng.integers(0, len(PROGRAMMES)))]

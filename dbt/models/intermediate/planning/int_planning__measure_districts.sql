@@ -22,7 +22,17 @@ served as (
 )
 
 select
-    m.*,
+    m.measure_id,
+    m.title,
+    m.field_of_action_id,
+    m.carrier,
+    m.funding_programme,
+    m.funder,
+    m.target_group,
+    m.districts_served,
+    m.starts_on,
+    m.ends_on,
+    m.annual_budget_eur,
     s.statistical_district_code,
     m.annual_budget_eur / count(*) over (partition by m.measure_id) as budget_share_eur
 from served as s

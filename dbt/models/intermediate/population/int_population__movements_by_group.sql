@@ -40,5 +40,5 @@ select
     count(*) filter (where c.event_type = 'ZUZUG_INLAND') as moves_in_germany,
     count(*) filter (where c.event_type = 'FORTZUG_INLAND') as moves_out_germany
 from classified as c
-inner join areas as a using (statistical_district_code)
+inner join areas using (statistical_district_code)
 group by c.monitoring_group, {{ area_grouping_sets('c.movement_year') }}

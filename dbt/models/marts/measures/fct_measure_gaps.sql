@@ -21,13 +21,17 @@ need as (
     where v.area_level = 'statistical_district' and v.indicator_value is not null
 ),
 
+need_years as (
+    select distinct reference_year from need
+),
+
 served as (
     select distinct
         d.field_of_action_id,
         d.statistical_district_code,
         y.reference_year
     from {{ ref('int_planning__measure_districts') }} as d
-    inner join (select distinct reference_year from need) as y
+    inner join need_years as y
         on
             d.starts_on <= make_date(y.reference_year, 12, 31)
             and (d.ends_on is null or d.ends_on >= make_date(y.reference_year, 12, 31))

@@ -25,7 +25,7 @@ goal_years as (
         g.*,
         y.reference_year
     from goals as g
-    inner join years as y on y.reference_year > g.baseline_year
+    inner join years as y on g.baseline_year < y.reference_year
 ),
 
 measured as (

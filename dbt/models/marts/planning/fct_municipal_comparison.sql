@@ -13,7 +13,11 @@ comparison_group as (
 ),
 
 measures as (
-    select * from (
+    select
+        m.measure_id,
+        m.measure_label_de,
+        m.unit
+    from (
         values
         ('employment_rate_pct', 'Beschäftigtenquote', '%'),
         ('population_change_5y_pct', 'Bevölkerungsentwicklung über 5 Jahre', '%'),
@@ -24,7 +28,8 @@ measures as (
 
 inkar_in_group as (
     select
-        i.ags as ags,
+        -- the seed spells the column AGS; the mart's contract says ags
+        i.ags as ags,  -- noqa: AL09
         i.name as municipality_name,
         i.employment_rate_pct,
         i.population_change_5y_pct,
@@ -76,11 +81,11 @@ select
     p.measure_id,
     m.measure_label_de,
     m.unit,
-    p.ags as ags,
+    p.ags as ags,  -- noqa: AL09
     p.municipality_name,
     2023 as reference_year,
     p.measure_value,
-    'INKAR, BBSR Bonn 2025 (dl-de/by-2-0)' as source,
+    'INKAR, BBSR Bonn 2025 (dl-de/by-2-0)' as data_source,
     p.ags = '{{ var("city_ags") }}' as is_own_city,
     false as is_own_computation,
     '{{ var("comparison_group") }}' as comparison_group,
@@ -96,7 +101,7 @@ select
     '{{ var("city_name") }} (eigene Berechnung)' as municipality_name,
     o.reference_year,
     o.measure_value,
-    'Daten für Taten: Einwohnermelderegister, eigene Berechnung (Stichtag 31.12.)' as source,
+    'Daten für Taten: Einwohnermelderegister, eigene Berechnung (Stichtag 31.12.)' as data_source,
     true as is_own_city,
     true as is_own_computation,
     '{{ var("comparison_group") }}' as comparison_group,

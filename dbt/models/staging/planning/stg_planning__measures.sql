@@ -1,9 +1,18 @@
 -- The measures list of the latest delivery (each delivery is the complete list as of its month).
 with
 
-source as (
+deliveries as (
     select * from {{ source('raw', 'massnahmen') }}
-    where _period = (select max(_period) from {{ source('raw', 'massnahmen') }})
+),
+
+latest as (
+    select max(_period) as latest_period from deliveries
+),
+
+source as (
+    select d.*
+    from deliveries as d
+    inner join latest as l on d._period = l.latest_period
 ),
 
 renamed as (
