@@ -44,12 +44,39 @@ def defect_inbox(tmp_path_factory) -> Path:
     return out
 
 
+WAREHOUSE_VARIABLES = ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR")
+
+
+def run_pipeline(root: Path, instance=None):
+    """Run the main job (ingest, dbt, gate, release) on the warehouse folder `root` in demo mode."""
+    from dagster import DagsterInstance
+
+    from dagster_project.definitions import defs
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DFT_WAREHOUSE_DIR", str(root))
+    patch.setenv("DFT_DEMO_MODE", "1")
+    for name in WAREHOUSE_VARIABLES:
+        patch.delenv(name, raising=False)
+    try:
+        if instance is not None:
+            return defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        with DagsterInstance.ephemeral() as ephemeral:
+            return defs.resolve_job_def("warehouse_job").execute_in_process(instance=ephemeral, raise_on_error=False)
+    finally:
+        patch.undo()
+
+
+def step_failures(result) -> list[str]:
+    return [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+
+
 @pytest.fixture
 def warehouse(tmp_path, monkeypatch) -> Path:
     """An empty warehouse folder; the environment points every path there."""
     root = tmp_path / "warehouse"
     monkeypatch.setenv("DFT_WAREHOUSE_DIR", str(root))
-    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR"):
+    for name in WAREHOUSE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     (root / "inbox").mkdir(parents=True)
     return root

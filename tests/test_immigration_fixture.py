@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
-
-from dagster_project.definitions import defs
-from tests.conftest import SPEC_HEADERS, write_file
+from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
 
 CITY = "05913000"
 PEOPLE = {  # pid: (birth, sex, nationality, district, zuzug, einzug)
@@ -61,15 +58,8 @@ def warehouse(tmp_path_factory):
         country = nat if nat != "000" else "129"
         lines.append(f"{_pid(letter)};{event};{date};{birth};{sex};{nat};{von};{nach};{country}")
     write_file(inbox, "bewegungen", "bewegungen_2020.csv", lines)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DFT_WAREHOUSE_DIR", str(root))
-    mp.setenv("DFT_DEMO_MODE", "1")
-    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
-        mp.delenv(name, raising=False)
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
-    mp.undo()
-    assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    result = run_pipeline(root)
+    assert result.success, step_failures(result)
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()

@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
-
-from dagster_project.definitions import defs
-from tests.conftest import SPEC_HEADERS, write_file
+from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
 
 CITY = "05913000"
 
@@ -130,15 +127,8 @@ def fixture_warehouse(tmp_path_factory):
                [SPEC_HEADERS["sgb2"], *map(";".join, SGB2_2023_12 + SGB2_2023_11_EXTRA)])
     write_file(inbox, "sgb12", "sgb12_2023-12.csv", [SPEC_HEADERS["sgb12"], *map(";".join, SGB12_2023_12)])
     write_file(inbox, "asylblg", "asylblg_2023-12.csv", [SPEC_HEADERS["asylblg"], *map(";".join, ASYLBLG_2023_12)])
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DFT_WAREHOUSE_DIR", str(root))
-    mp.setenv("DFT_DEMO_MODE", "1")
-    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR"):
-        mp.delenv(name, raising=False)
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
-    mp.undo()
-    assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    result = run_pipeline(root)
+    assert result.success, step_failures(result)
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()

@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
-from dagster_project.definitions import defs
 from dagster_project.quality.gate import run_suite
 from dagster_project.quality.suites import load_suites
 from dagster_project.release.disclosure import DisclosureRules, apply_disclosure_control
 from dagster_project.release.publish import publish_release
 from dagster_project.settings import REPO_ROOT
-from tests.conftest import SPEC_HEADERS, write_file
+from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
 
 RULES = DisclosureRules(min_count=3, min_rate_denominator=100, min_rate_numerator=3, secondary_suppression=True)
 
@@ -112,16 +111,10 @@ def test_a_suppressed_total_gets_a_suppressed_part():
 def released_warehouse(tmp_path_factory, sample_inbox):
     root = tmp_path_factory.mktemp("release") / "warehouse"
     shutil.copytree(sample_inbox, root / "inbox")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DFT_WAREHOUSE_DIR", str(root))
-    mp.setenv("DFT_DEMO_MODE", "1")
-    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
-        mp.delenv(name, raising=False)
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
-        assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
-        yield root, instance, mp
-    mp.undo()
+        result = run_pipeline(root, instance)
+        assert result.success, step_failures(result)
+        yield root, instance
 
 
 def _released(root):
@@ -133,7 +126,7 @@ def _released(root):
 
 
 def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
-    root, _, _ = released_warehouse
+    root, _ = released_warehouse
     released = _released(root)
     shown = released[~released.is_suppressed]
     counts = shown[shown.denominator.isna()]
@@ -171,7 +164,7 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
 
 
 def test_release_files_manifest_and_offline_reports(released_warehouse):
-    root, _, _ = released_warehouse
+    root, _ = released_warehouse
     folders = sorted((root / "release" / "releases").iterdir())
     folder = folders[-1]
     for name in ("fct_indicator_values", "fct_area_profile", "fct_social_index", "dim_area", "dim_indicator"):
@@ -195,7 +188,7 @@ def test_release_files_manifest_and_offline_reports(released_warehouse):
 
 
 def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehouse):
-    root, instance, mp = released_warehouse
+    root, instance = released_warehouse
     current = root / "release" / "current.duckdb"
     before = hashlib.sha256(current.read_bytes()).hexdigest()
     releases_before = sorted(p.name for p in (root / "release" / "releases").iterdir())
@@ -203,7 +196,7 @@ def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehou
     rows = [f"F{i:06d};01.01.1950;W;000;{'999' if i % 2 else '050'};4;N" for i in range(40)]
     bad = write_file(root / "inbox", "sgb12", "sgb12_2024-01.csv", [SPEC_HEADERS["sgb12"], *rows])
     try:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        result = run_pipeline(root, instance)
     finally:
         bad.unlink()
     assert not result.success
@@ -225,7 +218,7 @@ def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehou
      "AND area_level = 'city'", "indikatoren_summen"),
 ])
 def test_mart_suites_catch_injected_errors(released_warehouse, tmp_path, corruption, suite):
-    root, _, _ = released_warehouse
+    root, _ = released_warehouse
     copy = tmp_path / "candidate.duckdb"
     shutil.copy(root / "warehouse.duckdb", copy)
     con = duckdb.connect(str(copy))
@@ -238,7 +231,7 @@ def test_mart_suites_catch_injected_errors(released_warehouse, tmp_path, corrupt
 
 
 def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse):
-    root, _, _ = released_warehouse
+    root, _ = released_warehouse
     current = root / "release" / "current.duckdb"
     reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import duckdb, sys

@@ -155,11 +155,7 @@ select
     reference_year,
     numerator,
     denominator,
-    case
-        when denominator is null then numerator
-        when denominator = 0 then null
-        else numerator / denominator * multiplier
-    end as measure_value,
+    {{ rate_value('numerator', 'denominator', 'multiplier') }} as measure_value,
     -- the June 2022 Rechtskreiswechsel affects the SGB II rate of every group (Ukraine above all)
     case
         when measure_id = 'sgb2_rate' and reference_year = 2022 then 'rechtskreiswechsel_ukraine_2022'

@@ -67,11 +67,7 @@ select
     l.reference_year,
     l.numerator,
     l.denominator,
-    case
-        when l.denominator is null then l.numerator
-        when l.denominator = 0 then null
-        else l.numerator / l.denominator * c.multiplier
-    end as indicator_value,
+    {{ rate_value('l.numerator', 'l.denominator', 'c.multiplier') }} as indicator_value,
     c.unit,
     b.time_series_break_ids,
     b.time_series_break_de

@@ -6,9 +6,7 @@ source as (
 
 renamed as (
     select
-        cast(strptime(_period || '-01', '%Y-%m-%d') as date) as period_month,
-        cast(left(_period, 4) as integer) as period_year,
-        cast(right(_period, 2) as integer) as period_month_number,
+        {{ monthly_period_columns() }},
         bg_nummer_pseudonym as case_key,
         cast(person_lfd as integer) as person_seq,
         cast(geburtsjahr as integer) as birth_year,
