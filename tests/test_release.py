@@ -255,10 +255,16 @@ def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse):
         assert con.execute("SELECT release_id FROM audit.manifest").fetchone()[0] == new.release_id != old_id
 
 
-def test_telemetry_is_switched_off(tmp_path):
+def test_telemetry_is_switched_off(tmp_path, monkeypatch):
     import yaml
+    from dagster import DagsterInstance
 
-    from dagster_project.instance import DAGSTER_YAML
+    from dagster_project.instance import DAGSTER_YAML, ensure_dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    ensure_dagster_home()
+    with DagsterInstance.get() as instance:
+        assert instance.telemetry_enabled is False
 
     assert os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "False"
     assert os.environ["GX_ANALYTICS_ENABLED"] == "False"
