@@ -210,6 +210,30 @@ def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehou
     assert sorted(p.name for p in (root / "release" / "releases").iterdir()) == releases_before
 
 
+def test_a_share_above_100_in_the_candidate_blocks_the_release(released_warehouse):
+    """A mart-level error that dbt's structural tests let through: more SGB II recipients in
+    Sölderholz than it has residents under 65, so the candidate's sgb2_rate there exceeds 100."""
+    root, instance = released_warehouse
+    current = root / "release" / "current.duckdb"
+    before = hashlib.sha256(current.read_bytes()).hexdigest()
+    path = root / "inbox" / "sgb2" / "sgb2_2023-12.csv"
+    original = path.read_bytes()
+    extra = "".join(f"X{i:08d};1;01.01.1990;W;000;450;ELB;J;SINGLE\r\n" for i in range(2000))
+    path.write_bytes(original + extra.encode("cp1252"))
+    try:
+        result = run_pipeline(root, instance)
+        assert not result.success
+        failed = {e.event_specific_data.asset_check_key.name for e in result.all_events
+                  if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+                  and e.event_specific_data.severity.value == "ERROR"}
+        assert {"gx_indikatoren_wertebereiche", "gx_zuwanderungsmonitoring"} <= failed
+        assert hashlib.sha256(current.read_bytes()).hexdigest() == before
+    finally:
+        path.write_bytes(original)
+        restored = run_pipeline(root, instance)  # the next tests want a clean candidate again
+        assert restored.success, step_failures(restored)
+
+
 @pytest.mark.parametrize("corruption, suite", [
     ("DELETE FROM marts.fct_indicator_values WHERE area_code = '050'", "indikatoren_vollstaendigkeit"),
     ("UPDATE marts.fct_indicator_values SET indicator_value = 150 WHERE indicator_id = 'share_foreign' "
