@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): the pipeline against a hand-written DuckDB floor and a pandas peer."""
