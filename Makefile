@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample clean-warehouse venv
+.PHONY: run test ui sample bench clean-warehouse venv
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ ui: $(STAMP)
 ## make sample: (re)write the sample deliveries into warehouse/inbox (Dortmund scale, 2014-2024)
 sample: $(STAMP)
 	$(BIN)/python -m dagster_project.sample_deliveries --out warehouse/inbox
+
+## make bench: stage times and peak memory, floor and pandas peer, a new month (warehouse/bench/)
+BENCH_ARGS ?= --config 1:2014-2024 --config 10:2023-2024 --repeat 3
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean-warehouse:
 	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/quarantine warehouse/dagster_home

@@ -1,0 +1,133 @@
+"""One benchmark stage in a process of its own: `python -m benchmarks.stage STAGE ROOT [options]`.
+
+Prints one JSON line: {"stage", "seconds", "peak_rss_mb"} (peak resident memory of this process or
+of its largest child, dbt's subprocess). The stages call the same functions the Dagster assets call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def _paths(root: Path) -> dict[str, Path]:
+    return {"inbox": root / "inbox", "db": root / "warehouse.duckdb", "quarantine": root / "quarantine",
+            "release": root / "release"}
+
+
+def generate(root: Path, scale: float, years: list[int]) -> None:
+    from dagster_project.sample_deliveries.__main__ import generate as write_sample
+
+    write_sample(_paths(root)["inbox"], years, scale=scale, seed=42, clean=True, progress=lambda _: None)
+
+
+def ingest(root: Path) -> None:
+    import duckdb
+
+    from dagster_project.contracts import load_contracts
+    from dagster_project.inbox import delivery_files
+    from dagster_project.ingest.load import load_delivery
+    from dagster_project.settings import DEMO_KEY, PseudonymKey
+
+    paths = _paths(root)
+    key = PseudonymKey(DEMO_KEY.encode(), "demo")
+    con = duckdb.connect(str(paths["db"]))
+    try:
+        for register in load_contracts():
+            for path in delivery_files(paths["inbox"], register):
+                load_delivery(con, path, key, paths["quarantine"])
+    finally:
+        con.close()
+
+
+def dbt(root: Path) -> None:
+    """dbt build as a subprocess, as dagster-dbt runs it in the pipeline."""
+    import subprocess
+
+    from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
+
+    env = {**os.environ, "DFT_DB_PATH": str(_paths(root)["db"])}
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--project-dir",
+                           str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}")
+
+
+def gate(root: Path) -> None:
+    import duckdb
+
+    from dagster_project.quality.gate import run_suite, store_results
+    from dagster_project.quality.suites import load_suites
+
+    con = duckdb.connect(str(_paths(root)["db"]))
+    try:
+        for suite in load_suites():
+            store_results(con, run_suite(con, suite, "bench"))
+    finally:
+        con.close()
+
+
+def release(root: Path) -> None:
+    from dagster_project.release.publish import publish_release
+
+    paths = _paths(root)
+    publish_release(paths["db"], paths["release"], "bench")
+
+
+def floor(root: Path) -> None:
+    from benchmarks.floor import floor_indicator_values
+
+    floor_indicator_values(_paths(root)["inbox"])
+
+
+def pandas_peer(root: Path) -> None:
+    from benchmarks.pandas_peer import pandas_indicator_values
+
+    pandas_indicator_values(_paths(root)["inbox"])
+
+
+def new_month(root: Path) -> None:
+    """A new SGB II month arrives (the last month's file as the next month), then the pipeline."""
+    folder = _paths(root)["inbox"] / "sgb2"
+    last = sorted(folder.glob("sgb2_*.csv"))[-1]
+    year, month = int(last.stem[5:9]), int(last.stem[10:12])
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    shutil.copy(last, folder / f"sgb2_{year}-{month:02d}.csv")
+    for stage in (ingest, dbt, gate, release):
+        stage(root)
+
+
+STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "gate": gate, "release": release,
+          "floor": floor, "pandas": pandas_peer, "incremental_month": new_month}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--years", default="2014-2024")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.stage == "generate":
+        from dagster_project.sample_deliveries.__main__ import parse_years
+
+        generate(args.root, args.scale, parse_years(args.years))
+    else:
+        STAGES[args.stage](args.root)
+    seconds = time.perf_counter() - started
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(json.dumps({"stage": args.stage, "seconds": round(seconds, 2), "peak_rss_mb": round(peak)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
