@@ -172,3 +172,12 @@ def test_redelivery_replaces_its_period_only(loaded, warehouse):
     assert per_period == {"2022-12-31": 2, "2023-12-31": 3}
     logged = con.execute("SELECT count(*) FROM audit.load_log WHERE period = '2023-12-31'").fetchone()[0]
     assert logged == 2  # both loads stay in the load log
+
+
+def test_quoted_fields_and_blanks_are_read(warehouse):
+    quoted = ['"0000000021";"Meier";"Eva";"01.02.1980";"W";"000";"";"000";"H";"Weg";"1";" 050 ";"HH21";"";"15.03.2023"']
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *quoted])
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    result = load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    assert (result.rows_accepted, result.rows_quarantined) == (1, 0)
+    assert con.execute("SELECT STAT_BEZIRK, GESCHLECHT FROM raw.einwohner").fetchone() == ("050", "W")

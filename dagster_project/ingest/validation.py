@@ -40,17 +40,17 @@ def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     """Temp tables `delivery_fields` (line_no, n_fields) and `delivery_rows` (one column per
     contract column, surrounding quotes and blanks removed) for lines with the right field count."""
     con.register("delivery_lines", delivery.lines)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE delivery_fields AS
-        SELECT line_no, string_split(raw_line, {literal(delivery.separator)}) AS f,
-               len(string_split(raw_line, {literal(delivery.separator)})) AS n_fields
-        FROM delivery_lines
-    """)
-    con.unregister("delivery_lines")
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE delivery_fields AS
+            SELECT line_no, f, len(f) AS n_fields
+            FROM (SELECT line_no, string_split(raw_line, {literal(delivery.separator)}) AS f FROM delivery_lines)
+        """)
+    finally:
+        con.unregister("delivery_lines")
     n = len(delivery.contract.columns)
-    columns = ", ".join(
-        f"trim(regexp_replace(f[{i}], '^\\s*\"(.*)\"\\s*$', '\\1')) AS {quote(c.name)}"
-        for i, c in enumerate(delivery.contract.columns, start=1)
+    columns = ", ".join(  # blanks and surrounding quotes removed
+        f"trim(f[{i}], ' \"') AS {quote(c.name)}" for i, c in enumerate(delivery.contract.columns, start=1)
     )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE delivery_rows AS
