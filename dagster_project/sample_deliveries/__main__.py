@@ -173,8 +173,8 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
     if "massnahmen" in registers:
         from dagster_project.sample_deliveries.measures import write_measures
 
-        write_measures(out, f"{max(years)}-12", seed)
-        writer.counts["massnahmen"] = 156
+        _, rows = write_measures(out, f"{max(years)}-12", seed)
+        writer.counts["massnahmen"] = rows
     report = {
         "jahre": years, "massstab": scale, "seed": seed, "ohne_fehler": clean,
         "zeilen": writer.counts, "eingebaute_fehler": writer.defects,

@@ -38,7 +38,8 @@ def _fields() -> list[str]:
         return [row["field_of_action_id"] for row in csv.DictReader(handle)]
 
 
-def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measures: int = 150) -> Path:
+def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measures: int = 150) -> tuple[Path, int]:
+    """Write the measures list; returns its path and number of rows."""
     rng = np.random.default_rng(seed + 31337)
     d = cal.districts()
     need = (1 - d.rank) ** 2 + 0.05  # high need in the north
@@ -84,4 +85,4 @@ def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measure
     target = out / "massnahmen" / f"massnahmen_{period}.xlsx"
     target.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(target)
-    return target
+    return target, len(rows)
