@@ -149,7 +149,7 @@ def _cell_text(value: object) -> str:
     return str(value).replace(XLSX_SEPARATOR, " ").replace("\n", " ").strip()
 
 
-def read_xlsx_delivery(path: Path, contract: Contract, period: Period) -> Delivery:
+def read_xlsx_delivery(path: Path, contract: Contract, period: Period, sha256: str | None = None) -> Delivery:
     """An XLSX delivery: the contract's sheet, header in row 1, one data line per row."""
     import zipfile
 
@@ -157,7 +157,7 @@ def read_xlsx_delivery(path: Path, contract: Contract, period: Period) -> Delive
 
     name = path.name
     data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     if not data:
         raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
     try:
@@ -194,14 +194,15 @@ def read_xlsx_delivery(path: Path, contract: Contract, period: Period) -> Delive
     return Delivery(path, contract, period, sha256, "xlsx", lines, separator=XLSX_SEPARATOR)
 
 
-def read_delivery(path: Path) -> Delivery:
-    """Read and structurally check a delivery; raises DeliveryRefused."""
+def read_delivery(path: Path, sha256: str | None = None) -> Delivery:
+    """Read and structurally check a delivery; raises DeliveryRefused. `sha256`: the file's hash if
+    the caller has it already."""
     contract, period = identify(path)
     if contract.file_extension == "xlsx":
-        return read_xlsx_delivery(path, contract, period)
+        return read_xlsx_delivery(path, contract, period, sha256)
     name = path.name
     data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     if not data.strip(UTF8_BOM + b" \r\n\t"):
         raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
     text, encoding = _decode(data, name)

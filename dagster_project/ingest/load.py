@@ -176,8 +176,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     sha256 = file_sha256(path)
     if not force and already_loaded(con, contract.register, period.label, sha256):
         return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
-    delivery = read_delivery(path)
-    result = LoadResult(contract.register, period.label, path.name, delivery.sha256, "unveraendert")
+    delivery = read_delivery(path, sha256)
     register_reference_tables(con)
     split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
@@ -212,7 +211,5 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     write_quarantine_file(con, delivery, quarantine_dir)
     for table in ("delivery_rows", "delivery_fields", "delivery_violations"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    result.status = "geladen"
-    result.rows_read, result.rows_accepted, result.rows_quarantined = rows_read, rows_read - quarantined, quarantined
-    result.seconds = time.perf_counter() - started
-    return result
+    return LoadResult(contract.register, period.label, path.name, sha256, "geladen", rows_read,
+                      rows_read - quarantined, quarantined, time.perf_counter() - started)
