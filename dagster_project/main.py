@@ -89,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         print("DEMO-MODUS: Pseudonyme mit einem öffentlichen Demo-Schlüssel; nur für Beispieldaten, "
               "niemals für echte Registerdaten. / DEMO MODE: public demo key, sample data only.")
     if inbox_is_empty(paths.inbox_dir):
-        print(f"Eingang {paths.inbox_dir} ist leer: Beispiel-Lieferungen werden erzeugt "
-              "(synthetisch, kalibriert auf Dortmund).")
-        generate(paths.inbox_dir, parse_years(args.years), args.scale)
+        if key.mode != "demo":
+            print(f"Eingang {paths.inbox_dir} ist leer: keine Lieferungen zu laden. Beispieldaten werden nur "
+                  "im Demo-Modus erzeugt. / The inbox is empty; sample data only in demo mode.")
+        else:
+            print(f"Eingang {paths.inbox_dir} ist leer: Beispiel-Lieferungen werden erzeugt "
+                  "(synthetisch, kalibriert auf Dortmund).")
+            generate(paths.inbox_dir, parse_years(args.years), args.scale)
     ensure_dagster_home()
     from dagster_project.definitions import defs  # after DAGSTER_HOME is set
 

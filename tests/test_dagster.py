@@ -99,3 +99,19 @@ def test_dbt_models_are_assets_downstream_of_the_raw_registers_with_checks():
     assert graph.get(fact).group_name == "marts"
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == fact}
     assert any(name.startswith("parts_add_up_to_whole") for name in checks), checks
+
+
+def test_make_run_writes_no_sample_data_with_a_real_key(warehouse, monkeypatch, capsys):
+    """With a real key and an empty inbox, the entry point loads nothing and invents nothing."""
+    from dagster_project import main as entry
+
+    monkeypatch.delenv("DFT_DEMO_MODE", raising=False)
+    monkeypatch.setenv("DFT_PSEUDONYM_KEY", "a-real-key-of-at-least-thirty-two-characters")
+    monkeypatch.setenv("DAGSTER_HOME", str(warehouse / "dagster_home"))
+    called = []
+    monkeypatch.setattr(entry, "generate", lambda *a, **k: called.append(a))
+    monkeypatch.setattr(entry, "summary", lambda paths: "")
+    entry.main([])
+    assert called == []
+    assert "nur im Demo-Modus" in capsys.readouterr().out
+    assert not any((warehouse / "inbox").iterdir())
