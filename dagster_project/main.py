@@ -51,7 +51,7 @@ def summary(paths: WarehousePaths) -> str:
         "",
         f"Datenbank / database:        {paths.db_path}",
         f"Quarantäne / quarantine:     {paths.quarantine_dir} (Tabelle audit.quarantine)",
-        f"Ladeprotokoll / load log:    Tabelle audit.load_log",
+        "Ladeprotokoll / load log:    Tabelle audit.load_log",
     ]
     if refusal_log.exists():
         lines.append(f"Abgelehnte Lieferungen:      {refusal_log}")

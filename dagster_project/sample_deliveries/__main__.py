@@ -59,8 +59,9 @@ def parse_years(text: str) -> list[int]:
 
 
 class SampleWriter:
-    def __init__(self, out: Path, scale: float, seed: int, clean: bool, registers: set[str]) -> None:
+    def __init__(self, out: Path, seed: int, clean: bool, registers: set[str], streets: np.ndarray) -> None:
         self.out = out
+        self.streets = streets  # (district, street index) -> street name, from the simulation
         self.clean = clean
         self.registers = registers
         self.rng = np.random.default_rng(seed + 104729)
@@ -155,8 +156,7 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
     registers = set(registers or REGISTERS)
     started = time.perf_counter()
     sim = Simulation(scale, seed)
-    writer = SampleWriter(out, scale, seed, clean, registers)
-    writer.streets = sim.streets
+    writer = SampleWriter(out, seed, clean, registers, sim.streets)
     welfare = None
     for year in range(cal.FIRST_SIMULATED_YEAR + 1, max(years) + 1):
         events = sim.step()

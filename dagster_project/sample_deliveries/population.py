@@ -273,31 +273,34 @@ class Simulation:
                 "birth_country": birth_country, "is_adult": is_adult, "n_households": n_hh,
                 "surname": surname, "first_name": first_name}
 
-    def _settle(self, people: dict, group: int, year: int, arrival_day: np.ndarray | int,
-                status: int = 0, born_here: np.ndarray | None = None) -> np.ndarray:
-        """Give built households districts, ids and addresses, and add them to the register."""
+    def _register(self, people: dict, group: int, status: int, district_of_hh: np.ndarray,
+                  zuzug: np.ndarray, einzug: np.ndarray) -> np.ndarray:
+        """Add built households to the register: household ids, addresses, person columns."""
         n_hh = people["n_households"]
-        rng = self.rng
-        district_of_hh = rng.choice(self.n_districts, size=n_hh, p=self._district_weights(group, year))
-        household_ids = self.pop.new_households(n_hh)
         hh = people["hh"]
-        arrival = np.broadcast_to(np.asarray(arrival_day), (n_hh,))[hh]
-        zuzug = np.where(born_here, NO_DATE, arrival) if born_here is not None else arrival
-        columns = {
+        household_ids = self.pop.new_households(n_hh)
+        return self.pop.add({
             "birth": people["birth"], "sex": people["sex"], "nat1": people["nat1"],
             "nat2": people["nat2"], "birth_country": people["birth_country"],
             "status": np.full(len(hh), status), "district": district_of_hh[hh],
-            "household": household_ids[hh], "zuzug": zuzug, "einzug": arrival,
+            "household": household_ids[hh], "zuzug": zuzug, "einzug": einzug,
             "present": np.ones(len(hh), bool), "group": np.full(len(hh), group),
             "first_name": people["first_name"], "surname": people["surname"],
-            "street": rng.integers(0, self.streets.shape[1], n_hh)[hh],
-            "house_no": rng.integers(1, 140, n_hh)[hh],
-        }
-        return self.pop.add(columns)
+            "street": self.rng.integers(0, self.streets.shape[1], n_hh)[hh],
+            "house_no": self.rng.integers(1, 140, n_hh)[hh],
+        })
+
+    def _settle(self, people: dict, group: int, year: int, arrival_day: np.ndarray | int,
+                status: int = 0) -> np.ndarray:
+        """Households moving in: districts by the year's weights; nobody arrives before birth."""
+        n_hh = people["n_households"]
+        district_of_hh = self.rng.choice(self.n_districts, size=n_hh, p=self._district_weights(group, year))
+        arrival = np.broadcast_to(np.asarray(arrival_day), (n_hh,))[people["hh"]]
+        arrival = np.maximum(arrival, people["birth"])
+        return self._register(people, group, status, district_of_hh, arrival, arrival)
 
     # ----------------------------------------------------- initial stock 2013
     def _initial_population(self) -> None:
-        rng = self.rng
         year = cal.FIRST_SIMULATED_YEAR
         day = to_days(year, 12, 31)
         total = self._n(self.city_path[year])
@@ -311,8 +314,7 @@ class Simulation:
         # other foreigners: 78 % of the 2023 foreign share, district by district
         foreign_share_2013 = 0.72 * d.foreign_share
         n_foreign = self._n(self.city_path[year] * float(np.sum(d.share * foreign_share_2013))) - n_eu2
-        nat = np.concatenate([self._choice(OTHER_FOREIGN_MIX, n_foreign),
-                              self._choice(REFUGEE_MIX, 0)])
+        nat = self._choice(OTHER_FOREIGN_MIX, n_foreign)
         people = self._households(n_foreign, "foreign_initial", FOREIGN, day, nat)
         self._initial_settle(people, FOREIGN, day)
         n_german = total - int(self.pop["present"].sum())
@@ -345,17 +347,7 @@ class Simulation:
         born_here = born_here_hh[hh] | (people["birth"] > zuzug_hh[hh])
         zuzug = np.where(born_here, NO_DATE, zuzug_hh[hh])
         einzug = np.maximum(einzug_hh[hh], people["birth"])
-        household_ids = self.pop.new_households(n_hh)
-        self.pop.add({
-            "birth": people["birth"], "sex": people["sex"], "nat1": people["nat1"],
-            "nat2": people["nat2"], "birth_country": people["birth_country"],
-            "status": np.full(len(hh), status), "district": district[hh],
-            "household": household_ids[hh], "zuzug": zuzug, "einzug": einzug,
-            "present": np.ones(len(hh), bool), "group": np.full(len(hh), group),
-            "first_name": people["first_name"], "surname": people["surname"],
-            "street": rng.integers(0, self.streets.shape[1], n_hh)[hh],
-            "house_no": rng.integers(1, 140, n_hh)[hh],
-        })
+        self._register(people, group, status, district, zuzug, einzug)
 
     # ---------------------------------------------------------- one year
     def step(self) -> dict[str, np.ndarray]:
@@ -470,11 +462,8 @@ class Simulation:
             day = to_days(2015, 7, 1) + rng.integers(0, 184, n_hh)
         else:
             day = start + rng.integers(0, days_in_year, n_hh)
-        # nobody arrives before being born
         ids = self._settle(people, group, year, day)
         pop = self.pop
-        pop["zuzug"][ids] = np.maximum(pop["zuzug"][ids], pop["birth"][ids])
-        pop["einzug"][ids] = pop["zuzug"][ids]
         if event == "ZUZUG_AUSLAND":
             country = np.where(pop["nat1"][ids] == 0, rng.choice(ABROAD_GERMAN_DESTINATIONS, len(ids)),
                                pop["nat1"][ids])
@@ -554,8 +543,6 @@ class Simulation:
             people["n_households"] = int(people["hh"].max()) + 1
             day = start + rng.integers(0, days_in_year, people["n_households"])
             ids = self._settle(people, GERMAN, self.year, day, status=1)
-            pop["zuzug"][ids] = np.maximum(pop["zuzug"][ids], pop["birth"][ids])
-            pop["einzug"][ids] = pop["zuzug"][ids]
             ev.add("ZUZUG_INLAND", ids, pop["zuzug"][ids], np.full(len(ids), -1),
                    pop["district"][ids], np.zeros(len(ids)))
 

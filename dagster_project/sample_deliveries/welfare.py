@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dagster_project.sample_deliveries import calibration as cal
-from dagster_project.sample_deliveries.population import EU2, FOREIGN, GERMAN, NO_DATE, REFUGEE, UKRAINE, to_days
+from dagster_project.sample_deliveries.population import NO_DATE, REFUGEE, UKRAINE, to_days
 
 MONTH = 30.44
 MONTHLY_TURNOVER = 0.04
@@ -69,7 +69,6 @@ class WelfareModel:
         hh_ids, hh_inv = np.unique(household, return_inverse=True)
         adults = np.bincount(hh_inv, weights=age >= 18)
         kids = np.bincount(hh_inv, weights=age < 18)
-        u65 = np.bincount(hh_inv, weights=age < 65)
         hh_group = np.zeros(len(hh_ids), dtype=np.int8)
         hh_group[hh_inv] = group
         single_parent = (adults == 1) & (kids >= 1)
@@ -160,5 +159,3 @@ class WelfareModel:
         hh = household[rows]
         return {"row": rows, "lfd": running_number(hh), "analog": analog[rows]}
 
-
-__all__ = ["WelfareModel", "MonthlyRecords", "GERMAN", "FOREIGN", "EU2"]
