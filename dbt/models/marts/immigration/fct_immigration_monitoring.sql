@@ -113,38 +113,25 @@ counts as (
 ),
 
 {%- set measures = {
-    'stock': ('residents', 'null', 1),
-    'stock_change': ('residents - residents_previous_year', 'null', 1),
-    'moves_in_abroad': ('moves_in_abroad', 'null', 1),
-    'moves_out_abroad': ('moves_out_abroad', 'null', 1),
-    'moves_in_germany': ('moves_in_germany', 'null', 1),
-    'moves_out_germany': ('moves_out_germany', 'null', 1),
-    'net_migration': ('moves_in_abroad + moves_in_germany - moves_out_abroad - moves_out_germany', 'null', 1),
+    'stock': ('residents', 'null'),
+    'stock_change': ('residents - residents_previous_year', 'null'),
+    'moves_in_abroad': ('moves_in_abroad', 'null'),
+    'moves_out_abroad': ('moves_out_abroad', 'null'),
+    'moves_in_germany': ('moves_in_germany', 'null'),
+    'moves_out_germany': ('moves_out_germany', 'null'),
+    'net_migration': ('moves_in_abroad + moves_in_germany - moves_out_abroad - moves_out_germany', 'null'),
     'turnover_rate': (
-        'moves_in_abroad + moves_in_germany + moves_out_abroad + moves_out_germany', 'residents', 100
+        'moves_in_abroad + moves_in_germany + moves_out_abroad + moves_out_germany', 'residents'
     ),
-    'share_minors': ('minors', 'residents', 100),
-    'share_school_age': ('school_age', 'residents', 100),
-    'sgb2_rate': ('sgb2_under_65', 'residents_under_65', 100),
+    'share_minors': ('minors', 'residents'),
+    'share_school_age': ('school_age', 'residents'),
+    'sgb2_rate': ('sgb2_under_65', 'residents_under_65'),
 } %}
 
 stacked as (
-    {% for measure_id, (numerator, denominator, multiplier) in measures.items() %}
-        select
-            '{{ measure_id }}' as measure_id,
-            monitoring_group,
-            area_level,
-            area_code,
-            reference_year,
-            cast({{ numerator }} as double) as numerator,
-            cast({{ denominator }} as double) as denominator,
-            {{ multiplier }} as multiplier
-        from counts
-        where
-            ({{ numerator }}) is not null
-            {%- if denominator != 'null' %} and ({{ denominator }}) is not null{% endif %}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ stack_measures(
+        'counts', 'measure_id', ['monitoring_group', 'area_level', 'area_code', 'reference_year'], measures
+    ) }}
 )
 
 select
@@ -155,7 +142,8 @@ select
     reference_year,
     numerator,
     denominator,
-    {{ rate_value('numerator', 'denominator', 'multiplier') }} as measure_value,
+    -- every rate here is per 100; counts have no denominator
+    {{ rate_value('numerator', 'denominator', 100) }} as measure_value,
     -- the June 2022 Rechtskreiswechsel affects the SGB II rate of every group (Ukraine above all)
     case
         when measure_id = 'sgb2_rate' and reference_year = 2022 then 'rechtskreiswechsel_ukraine_2022'

@@ -44,20 +44,7 @@ breaks as (
 ),
 
 stacked as (
-    {% for indicator_id, (numerator, denominator) in indicators.items() %}
-        select
-            '{{ indicator_id }}' as indicator_id,
-            area_level,
-            area_code,
-            reference_year,
-            cast({{ numerator }} as double) as numerator,
-            cast({{ denominator }} as double) as denominator
-        from counts
-        where
-            ({{ numerator }}) is not null
-            {%- if denominator != 'null' %} and ({{ denominator }}) is not null{% endif %}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ stack_measures('counts', 'indicator_id', ['area_level', 'area_code', 'reference_year'], indicators) }}
 )
 
 select
