@@ -47,17 +47,22 @@ def ingest(root: Path) -> None:
 
 
 def dbt(root: Path) -> None:
-    """dbt build as a subprocess, as dagster-dbt runs it in the pipeline."""
+    """dbt build as a subprocess, as dagster-dbt runs it in the pipeline (incremental models, full
+    refresh when the project changed)."""
     import subprocess
 
     from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
+    from dagster_project.dbt_state import build_args, record_build
 
-    env = {**os.environ, "DFT_DB_PATH": str(_paths(root)["db"])}
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--project-dir",
+    db_path = _paths(root)["db"]
+    args, full_refresh = build_args(db_path, DBT_PROJECT_DIR)
+    env = {**os.environ, "DFT_DB_PATH": str(db_path)}
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--quiet", "--project-dir",
                            str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}")
+    record_build(db_path, DBT_PROJECT_DIR, full_refresh)
 
 
 def gate(root: Path) -> None:

@@ -10,20 +10,17 @@ from typing import Any, Mapping
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_project.dbt_state import build_args, project_files, record_build
 from dagster_project.resources import WarehouseResource
 from dagster_project.settings import REPO_ROOT
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
-DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def _newest_source_change(project_dir: Path) -> float:
-    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in DBT_SOURCE_FOLDERS:
-        paths.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
-    return max(p.stat().st_mtime for p in paths if p.exists())
+    return max(p.stat().st_mtime for p in project_files(project_dir))
 
 
 def ensure_manifest(project: DbtProject) -> Path:
@@ -58,9 +55,17 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=WarehouseDbtTranslator(),
 )
 def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """dbt build: seeds, models and their tests against the warehouse DuckDB file."""
+    """dbt build: seeds, models and their tests against the warehouse DuckDB file. Incremental
+    models rebuild only the years with new deliveries; a changed dbt project is rebuilt in full."""
     os.environ["DFT_DB_PATH"] = str(warehouse.database)
-    yield from dbt.cli(["build"], context=context).stream()
+    complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
+    args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
+    if full_refresh:
+        context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
+    invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+    if complete and invocation.is_successful():
+        record_build(warehouse.database, DBT_PROJECT_DIR, full_refresh)
 
 
 # the dbt of this virtual environment, also when it is not activated (make calls .venv/bin/python)

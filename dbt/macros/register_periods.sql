@@ -1,8 +1,9 @@
 {#- The period columns of a monthly register delivery (raw `_period` = 'YYYY-MM'). -#}
 {% macro monthly_period_columns() -%}
-cast(strptime(_period || '-01', '%Y-%m-%d') as date) as period_month,
+cast(_period || '-01' as date) as period_month,
 cast(left(_period, 4) as integer) as period_year,
-cast(right(_period, 2) as integer) as period_month_number
+cast(right(_period, 2) as integer) as period_month_number,
+_file_sha256 as source_file_sha256
 {%- endmacro %}
 
 {#- The value of a count (no denominator) or a rate (numerator / denominator x multiplier);

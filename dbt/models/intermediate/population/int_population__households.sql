@@ -1,8 +1,16 @@
 -- Households of residents on each reference date: adults and minors.
+-- Incremental by reference year, like the residents it is built from.
+{{ incremental_by_year_config() }}
+
 with
 
 residents as (
     select * from {{ ref('int_population__residents') }}
+    {% if is_incremental() %}
+        where reference_year in ({{ years_to_rebuild(
+            'select distinct reference_year, source_file_sha256 from ' ~ ref('int_population__residents')
+        ) }})
+    {% endif %}
 )
 
 select
@@ -12,6 +20,7 @@ select
     min(statistical_district_code) as statistical_district_code,
     min(city_district_code) as city_district_code,
     count(*) filter (where age >= 18) as n_adults,
-    count(*) filter (where age < 18) as n_minors
+    count(*) filter (where age < 18) as n_minors,
+    any_value(source_file_sha256) as source_file_sha256
 from residents
 group by all

@@ -1,9 +1,15 @@
 -- Residents (main residence) on each reference date, with the attributes the indicators need.
+-- Incremental by reference year: only years with a new or re-delivered extract are rebuilt.
+{{ incremental_by_year_config() }}
+
 with
 
 extract as (
     select * from {{ ref('stg_population__extract') }}
     where residence_status = 'H'
+    {% if is_incremental() %}
+        and reference_year in ({{ years_to_rebuild(delivered_files(['einwohner'])) }})
+    {% endif %}
 ),
 
 areas as (
@@ -66,7 +72,8 @@ select
     p.has_own_migration_background
     or (p.age < 18 and coalesce(h.has_adult_with_background, false)) as has_migration_background,
     p.moved_into_dwelling_on <= p.reference_date - interval 5 year as lived_in_dwelling_5y,
-    p.moved_into_city_on
+    p.moved_into_city_on,
+    p.source_file_sha256
 from own_background as p
 left join household_adults as h using (reference_date, household_key)
 left join nationalities as n on p.nationality_1 = n.nationality_code

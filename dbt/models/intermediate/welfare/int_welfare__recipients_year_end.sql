@@ -1,6 +1,16 @@
 -- Welfare recipients on the reference date: the December delivery of each year, persons (rows),
 -- each in the district of the delivery's STAT_BEZIRK.
+-- Incremental by reference year: a year is rebuilt when one of its December deliveries is new or
+-- re-delivered; any other month leaves this model as it is.
+{{ incremental_by_year_config() }}
+
 with
+
+{% if is_incremental() %}
+years_to_rebuild as (
+    {{ years_to_rebuild(delivered_files(['sgb2', 'sgb12', 'asylblg'], "right(_period, 2) = '12'")) }}
+),
+{% endif %}
 
 areas as (
     select
@@ -19,9 +29,13 @@ sgb2 as (
         benefit_status,
         is_unemployed,
         cast(null as integer) as chapter,
-        cast(null as boolean) as in_institution
+        cast(null as boolean) as in_institution,
+        source_file_sha256
     from {{ ref('stg_welfare__sgb2') }}
     where period_month_number = 12
+        {% if is_incremental() %}
+            and period_year in (select reference_year from years_to_rebuild)
+        {% endif %}
 ),
 
 sgb12 as (
@@ -34,9 +48,13 @@ sgb12 as (
         null as benefit_status,
         null as is_unemployed,
         chapter,
-        in_institution
+        in_institution,
+        source_file_sha256
     from {{ ref('stg_welfare__sgb12') }}
     where period_month_number = 12
+        {% if is_incremental() %}
+            and period_year in (select reference_year from years_to_rebuild)
+        {% endif %}
 ),
 
 asylblg as (
@@ -49,9 +67,13 @@ asylblg as (
         null as benefit_status,
         null as is_unemployed,
         null as chapter,
-        null as in_institution
+        null as in_institution,
+        source_file_sha256
     from {{ ref('stg_welfare__asylblg') }}
     where period_month_number = 12
+        {% if is_incremental() %}
+            and period_year in (select reference_year from years_to_rebuild)
+        {% endif %}
 ),
 
 recipients as (

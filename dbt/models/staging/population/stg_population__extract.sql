@@ -20,7 +20,8 @@ renamed as (
         stat_bezirk as statistical_district_code,
         cast(strptime(zuzug_gemeinde, '%d.%m.%Y') as date) as moved_into_city_on,
         cast(strptime(einzug_wohnung, '%d.%m.%Y') as date) as moved_into_dwelling_on,
-        _line_no as source_line_no
+        _line_no as source_line_no,
+        _file_sha256 as source_file_sha256
     from source
 )
 
