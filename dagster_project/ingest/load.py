@@ -25,6 +25,11 @@ RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"
 MAX_OUT_OF_PERIOD_SHARE = 0.01   # more rows outside the period than this: wrong period, refused
 REFUSAL_LOG = "abgelehnte_lieferungen.jsonl"
+# DuckDB checkpoints (rewrites the touched table blocks) whenever the write-ahead log passes this
+# size. Its default (16 MB) checkpoints after nearly every delivery; loading a register's
+# deliveries one after the other, fewer larger checkpoints are faster. The last one happens when
+# the connection closes.
+CHECKPOINT_THRESHOLD = "1GB"
 
 
 def raw_column_name(contract: Contract, name: str) -> str:
@@ -177,6 +182,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     if not force and already_loaded(con, contract.register, period.label, sha256):
         return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     delivery = read_delivery(path, sha256)
+    con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     register_reference_tables(con)
     split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
@@ -209,7 +215,8 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
         con.execute("ROLLBACK")
         raise
     write_quarantine_file(con, delivery, quarantine_dir)
-    for table in ("delivery_rows", "delivery_fields", "delivery_violations"):
+    con.execute("DROP VIEW IF EXISTS delivery_rows")
+    for table in ("delivery_fields", "delivery_violations"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return LoadResult(contract.register, period.label, path.name, sha256, "geladen", rows_read,
                       rows_read - quarantined, quarantined, time.perf_counter() - started)

@@ -7,6 +7,8 @@ identifiers and of columns that are pseudonymised are never copied into the quar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from dagster_project.contracts import Column, Contract, reference_codes
@@ -29,33 +31,59 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_REFERENCE_TABLES_READY = "dft_reference_tables_ready"
+
+
 def register_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables ref_<name> (code) of the code lists, once per connection."""
+    ready = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                        [_REFERENCE_TABLES_READY]).fetchone()[0]
+    if ready:
+        return
     for name, codes in reference_codes().items():
         values = ", ".join(f"({literal(c)})" for c in sorted(codes))
         con.execute(f"CREATE OR REPLACE TEMP TABLE ref_{name} (code VARCHAR PRIMARY KEY)")
         con.execute(f"INSERT INTO ref_{name} VALUES {values}")
+    con.execute(f"CREATE TEMP TABLE {_REFERENCE_TABLES_READY} (ready BOOLEAN)")
+
+
+def _reference_list(name: str) -> str:
+    """The code list as a literal list (one hash lookup per value, no join)."""
+    return "[" + ", ".join(literal(c) for c in sorted(reference_codes()[name])) + "]"
+
+
+def _needed_columns(contract: Contract) -> list[Column]:
+    """The columns that are kept or checked; dropped columns without any rule are never read."""
+    mentioned = " ".join([r.violation_sql for r in contract.row_rules] + list(contract.unique_key)
+                         + [contract.period_check.get("column", "")])
+    return [c for c in contract.columns
+            if c.handling != "drop" or c.required or c.pattern or c.codes or c.reference or c.type == "date"
+            or c.name in mentioned]
+
+
+def _field(index: int) -> str:
+    """Field `index` of the split line, surrounding blanks and quotes removed (only where there
+    are any: the common case costs a prefix and suffix test, not a copy)."""
+    f = f"f[{index}]"
+    return f"CASE WHEN {f} LIKE ' %' OR {f} LIKE '% ' OR {f} LIKE '\"%' THEN trim({f}, ' \"') ELSE {f} END"
 
 
 def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
-    """Temp tables `delivery_fields` (line_no, n_fields) and `delivery_rows` (one column per
-    contract column, surrounding quotes and blanks removed) for lines with the right field count."""
+    """Temp table `delivery_fields` (line_no, n_fields and one text column per needed contract
+    column) for every line, and the view `delivery_rows` of the lines with the right field count."""
+    positions = {c.name: i for i, c in enumerate(delivery.contract.columns, start=1)}
+    columns = ", ".join(f"{_field(positions[c.name])} AS {quote(c.name)}" for c in _needed_columns(delivery.contract))
     con.register("delivery_lines", delivery.lines)
     try:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE delivery_fields AS
-            SELECT line_no, f, len(f) AS n_fields
+            SELECT line_no, len(f) AS n_fields, {columns}
             FROM (SELECT line_no, string_split(raw_line, {literal(delivery.separator)}) AS f FROM delivery_lines)
         """)
     finally:
         con.unregister("delivery_lines")
-    n = len(delivery.contract.columns)
-    columns = ", ".join(  # blanks and surrounding quotes removed
-        f"trim(f[{i}], ' \"') AS {quote(c.name)}" for i, c in enumerate(delivery.contract.columns, start=1)
-    )
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE delivery_rows AS
-        SELECT line_no, {columns} FROM delivery_fields WHERE n_fields = {n}
-    """)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW delivery_rows AS SELECT * FROM delivery_fields "
+                f"WHERE n_fields = {len(delivery.contract.columns)}")
 
 
 def _shown_value(column: Column) -> str:
@@ -65,16 +93,25 @@ def _shown_value(column: Column) -> str:
     return quote(column.name)
 
 
+@dataclass(frozen=True)
+class _Check:
+    """One row rule: the rows where `condition` is true break it."""
+    select_list: str     # line_no, column_name, rule, message_de, value
+    condition: str
+
+    def sql(self, rows: str) -> str:
+        return f"SELECT {self.select_list} FROM {rows} WHERE {self.condition}"
+
+
 def _violation(column: Column | None, rule: str, message_sql: str, condition: str,
-               value_sql: str | None = None) -> str:
+               value_sql: str | None = None) -> _Check:
     name = literal(column.name) if column else "NULL"
     value = value_sql if value_sql is not None else (_shown_value(column) if column else "NULL")
-    return (f"SELECT line_no, {name} AS column_name, {literal(rule)} AS rule, "
-            f"{message_sql} AS message_de, CAST({value} AS VARCHAR) AS value "
-            f"FROM delivery_rows WHERE {condition}")
+    return _Check(f"line_no, {name} AS column_name, {literal(rule)} AS rule, "
+                  f"{message_sql} AS message_de, CAST({value} AS VARCHAR) AS value", condition)
 
 
-def _column_checks(column: Column, delivery: Delivery) -> list[str]:
+def _column_checks(column: Column, delivery: Delivery) -> list[_Check]:
     col = quote(column.name)
     checks = []
     present = f"{col} <> ''"
@@ -93,7 +130,7 @@ def _column_checks(column: Column, delivery: Delivery) -> list[str]:
         label = REFERENCE_LABEL_DE[column.reference]
         checks.append(_violation(
             column, "unbekannter_code", literal(f"Code nicht im {label}"),
-            f"{present} AND {col} NOT IN (SELECT code FROM ref_{column.reference})"))
+            f"{present} AND NOT list_contains({_reference_list(column.reference)}, {col})"))
     if column.type == "date":
         parsed = f"try_strptime({col}, '%d.%m.%Y')"
         invalid = f"NOT regexp_full_match({col}, {literal(DATE_PATTERN)}) OR {parsed} IS NULL"
@@ -113,28 +150,18 @@ def _column_checks(column: Column, delivery: Delivery) -> list[str]:
 
 
 def violations_sql(delivery: Delivery) -> str:
-    """One row per broken rule: line_no, column_name, rule, message_de, value."""
+    """One row per broken rule: line_no, column_name, rule, message_de, value.
+
+    Most lines break no rule. One pass over all lines finds the suspect lines (any rule broken);
+    only those are checked rule by rule. Duplicates need all lines and are checked on all."""
     contract: Contract = delivery.contract
     n = len(contract.columns)
-    parts = [
-        f"SELECT line_no, NULL AS column_name, 'spaltenzahl' AS rule, "
-        f"'Falsche Spaltenzahl: ' || n_fields || ' statt {n}' AS message_de, NULL AS value "
-        f"FROM delivery_fields WHERE n_fields <> {n}"
-    ]
+    checks: list[_Check] = []
     for column in contract.columns:
-        parts.extend(_column_checks(column, delivery))
-    if contract.unique_key:
-        key = ", ".join(quote(c) for c in contract.unique_key)
-        first = contract.column(contract.unique_key[0])
-        parts.append(_violation(
-            first, "duplikat",
-            literal(f"Schlüssel mehrfach in der Lieferung ({', '.join(contract.unique_key)}); "
-                    "alle Zeilen mit diesem Schlüssel sind in Quarantäne"),
-            f"line_no IN (SELECT line_no FROM (SELECT line_no, count(*) OVER (PARTITION BY {key}) AS n "
-            f"FROM delivery_rows) WHERE n > 1)"))
+        checks.extend(_column_checks(column, delivery))
     for rule in contract.row_rules:
-        parts.append(_violation(contract.column(rule.column), rule.rule, literal(rule.message_de),
-                                f"({rule.violation_sql})"))
+        checks.append(_violation(contract.column(rule.column), rule.rule, literal(rule.message_de),
+                                 f"({rule.violation_sql})"))
     period_check = contract.period_check
     if period_check:
         column = contract.column(period_check["column"])
@@ -143,8 +170,25 @@ def violations_sql(delivery: Delivery) -> str:
         start, end = delivery.period.start, delivery.period.end
         lower = (f"{parsed} < DATE {literal(start.isoformat())} OR "
                  if period_check["rule"] == "within_period" else "")
-        parts.append(_violation(
+        checks.append(_violation(
             column, "ausserhalb_zeitraum",
             literal(f"Datum liegt außerhalb des Lieferzeitraums {delivery.period.label}"),
             f"{parsed} IS NOT NULL AND ({lower}{parsed} > DATE {literal(end.isoformat())})"))
-    return "\nUNION ALL\n".join(parts)
+    parts = [
+        f"SELECT line_no, NULL AS column_name, 'spaltenzahl' AS rule, "
+        f"'Falsche Spaltenzahl: ' || n_fields || ' statt {n}' AS message_de, NULL AS value "
+        f"FROM delivery_fields WHERE n_fields <> {n}"
+    ]
+    parts.extend(check.sql("suspect_rows") for check in checks)
+    if contract.unique_key:
+        key = ", ".join(quote(c) for c in contract.unique_key)
+        first = contract.column(contract.unique_key[0])
+        parts.append(_violation(
+            first, "duplikat",
+            literal(f"Schlüssel mehrfach in der Lieferung ({', '.join(contract.unique_key)}); "
+                    "alle Zeilen mit diesem Schlüssel sind in Quarantäne"),
+            f"line_no IN (SELECT line_no FROM (SELECT line_no, count(*) OVER (PARTITION BY {key}) AS n "
+            f"FROM delivery_rows) WHERE n > 1)").sql("delivery_rows"))
+    any_broken = " OR ".join(f"coalesce(({check.condition}), false)" for check in checks) or "false"
+    return (f"WITH suspect_rows AS MATERIALIZED (SELECT * FROM delivery_rows WHERE {any_broken})\n"
+            + "\nUNION ALL\n".join(parts))

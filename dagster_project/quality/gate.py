@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import duckdb
 
@@ -58,7 +59,9 @@ class SuiteResult:
         return not self.failed_critical
 
 
+@cache
 def _gx_context():
+    """One ephemeral GX context per process (creating one costs about half a second)."""
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
@@ -92,15 +95,15 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str) -> Suit
         message = json.dumps({"fehler": f"Abfrage fehlgeschlagen: {error}"}, ensure_ascii=False)
         return SuiteResult(suite, [result(s, False, message) for s in suite.expectations], 0)
     context = _gx_context()
-    batch = (context.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.name)
+    batch = (context.data_sources.add_or_update_pandas(suite.name).add_dataframe_asset(suite.name)
              .add_batch_definition_whole_dataframe("candidate"))
     gx_suite = gx.ExpectationSuite(name=suite.name)
     for spec in suite.expectations:
         config = ExpectationConfiguration(type=spec.type, kwargs=spec.kwargs,
                                           meta={"beschreibung": spec.beschreibung}, severity=spec.severity)
         gx_suite.add_expectation(config.to_domain_obj())
-    gx_suite = context.suites.add(gx_suite)
-    validation = context.validation_definitions.add(
+    gx_suite = context.suites.add_or_update(gx_suite)
+    validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
     outcome = validation.run(batch_parameters={"dataframe": frame})
     results = []
