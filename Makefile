@@ -41,7 +41,7 @@ sample: $(STAMP)
 	$(BIN)/python -m dagster_project.sample_deliveries --out warehouse/inbox
 
 ## make bench: stage times and peak memory, floor and pandas peer, a new month (warehouse/bench/)
-BENCH_ARGS ?= --config 1:2014-2024 --config 10:2023-2024 --repeat 3
+BENCH_ARGS ?= --config 1:2014-2024:3 --config 10:2023-2024:2
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 

@@ -17,8 +17,9 @@ import duckdb
 from dagster_project.contracts import Contract, load_contracts
 from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
-from dagster_project.ingest.pseudonymise import hmac_pads, hmac_sql
-from dagster_project.ingest.validation import quote, register_reference_tables, split_fields, violations_sql
+from dagster_project.ingest.pseudonymise import PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, hmac_pads, hmac_sql
+from dagster_project.ingest.validation import (first_time_on_connection, quote, register_reference_tables, split_fields,
+                                                violations_sql)
 from dagster_project.settings import PseudonymKey
 
 RAW_SCHEMA = "raw"
@@ -44,18 +45,38 @@ def raw_column_name(contract: Contract, name: str) -> str:
 def raw_columns(contract: Contract) -> list[tuple[str, str]]:
     """(name, type) of the raw table: load metadata, then the kept contract columns."""
     columns = [("_period", "VARCHAR"), ("_line_no", "BIGINT"), ("_file_sha256", "VARCHAR")]
+    types = {"birth_year": "SMALLINT", "pseudonymise": PSEUDONYM_SQL_TYPE}
     for column in contract.kept_columns:
-        sql_type = "SMALLINT" if column.handling == "birth_year" else "VARCHAR"
-        columns.append((raw_column_name(contract, column.name), sql_type))
+        columns.append((raw_column_name(contract, column.name), types.get(column.handling, "VARCHAR")))
     return columns
 
 
+def _migrate_hex_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Warehouses loaded before pseudonyms were 128-bit values hold the full HMAC as 64 hex
+    characters; its first 32 are the new pseudonym, so the column is converted in place."""
+    for name, sql_type in raw_columns(contract):
+        if sql_type != PSEUDONYM_SQL_TYPE:
+            continue
+        found = con.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "AND column_name = ?", [RAW_SCHEMA, contract.raw_table, name]).fetchone()
+        if found and found[0] == "VARCHAR":
+            col = quote(name)
+            con.execute(f"ALTER TABLE {RAW_SCHEMA}.{contract.raw_table} ALTER COLUMN {col} "
+                        f"TYPE {PSEUDONYM_SQL_TYPE} USING CAST(left({col}, {PSEUDONYM_HEX_DIGITS}) AS {PSEUDONYM_SQL_TYPE})")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Schemas raw and audit with their tables (and older pseudonym columns converted), once per
+    connection."""
+    if not first_time_on_connection(con, "schema"):
+        return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
     for contract in load_contracts().values():
         cols = ", ".join(f"{quote(n)} {t}" for n, t in raw_columns(contract))
         con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{contract.raw_table} ({cols})")
+        _migrate_hex_pseudonyms(con, contract)
     con.execute(f"""
         CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.load_log (
             load_id VARCHAR PRIMARY KEY, register VARCHAR NOT NULL, period VARCHAR NOT NULL,

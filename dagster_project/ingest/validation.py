@@ -31,20 +31,24 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_REFERENCE_TABLES_READY = "dft_reference_tables_ready"
+def first_time_on_connection(con: duckdb.DuckDBPyConnection, marker: str) -> bool:
+    """True the first time it is asked for `marker` on this connection (a TEMP marker table)."""
+    table = f"dft_done_{marker}"
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                   [table]).fetchone()[0]:
+        return False
+    con.execute(f"CREATE TEMP TABLE {table} (done BOOLEAN)")
+    return True
 
 
 def register_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Temp tables ref_<name> (code) of the code lists, once per connection."""
-    ready = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
-                        [_REFERENCE_TABLES_READY]).fetchone()[0]
-    if ready:
+    if not first_time_on_connection(con, "reference_tables"):
         return
     for name, codes in reference_codes().items():
         values = ", ".join(f"({literal(c)})" for c in sorted(codes))
         con.execute(f"CREATE OR REPLACE TEMP TABLE ref_{name} (code VARCHAR PRIMARY KEY)")
         con.execute(f"INSERT INTO ref_{name} VALUES {values}")
-    con.execute(f"CREATE TEMP TABLE {_REFERENCE_TABLES_READY} (ready BOOLEAN)")
 
 
 def _reference_list(name: str) -> str:

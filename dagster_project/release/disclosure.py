@@ -104,6 +104,9 @@ def _secondary(df: pd.DataFrame, rule: np.ndarray, areas: pd.DataFrame, catalogu
     index = {key: i for i, key in enumerate(zip(df.indicator_id, df.area_level, df.area_code, df.reference_year))}
     numerator = df.numerator.to_numpy()
     denominator = df.denominator.fillna(0).to_numpy()
+    # plain arrays: element access on a Series costs microseconds, and this loop makes many
+    indicator_ids, area_levels = df.indicator_id.to_numpy(), df.area_level.to_numpy()
+    area_codes, reference_years = df.area_code.to_numpy(), df.reference_year.to_numpy()
     years = sorted(df.reference_year.unique())
 
     def suppress(i: int, why: str) -> bool:
@@ -125,7 +128,7 @@ def _secondary(df: pd.DataFrame, rule: np.ndarray, areas: pd.DataFrame, catalogu
                     hidden = [i for i in rows if rule[i] is not None]
                     hidden_nonzero = [i for i in hidden if numerator[i] != 0]
                     open_nonzero = sorted((i for i in rows if rule[i] is None and numerator[i] != 0),
-                                          key=lambda i: (abs(numerator[i]), denominator[i], df.area_code[i]))
+                                          key=lambda i: (abs(numerator[i]), denominator[i], area_codes[i]))
                     need = (rule[parent] is None and len(hidden_nonzero) == 1) or \
                            (rule[parent] is not None and not hidden and rows)
                     if not need:
@@ -136,7 +139,7 @@ def _secondary(df: pd.DataFrame, rule: np.ndarray, areas: pd.DataFrame, catalogu
                         changed |= suppress(parent, RULE_SECONDARY)
         # the same count must be hidden wherever it is the numerator
         for i in [i for i, r in enumerate(rule) if r is not None]:
-            indicator, level, code, year = df.indicator_id[i], df.area_level[i], df.area_code[i], df.reference_year[i]
+            indicator, level, code, year = indicator_ids[i], area_levels[i], area_codes[i], reference_years[i]
             for other in same_numerator.get(indicator, []):
                 j = index.get((other, level, code, year))
                 if j is not None and rule[j] is None:

@@ -33,9 +33,9 @@ sgb2 as (
         source_file_sha256
     from {{ ref('stg_welfare__sgb2') }}
     where period_month_number = 12
-        {% if is_incremental() %}
-            and period_year in (select reference_year from years_to_rebuild)
-        {% endif %}
+    {% if is_incremental() %}
+        and period_year in (select reference_year from years_to_rebuild)
+    {% endif %}
 ),
 
 sgb12 as (
@@ -52,9 +52,9 @@ sgb12 as (
         source_file_sha256
     from {{ ref('stg_welfare__sgb12') }}
     where period_month_number = 12
-        {% if is_incremental() %}
-            and period_year in (select reference_year from years_to_rebuild)
-        {% endif %}
+    {% if is_incremental() %}
+        and period_year in (select reference_year from years_to_rebuild)
+    {% endif %}
 ),
 
 asylblg as (
@@ -71,9 +71,9 @@ asylblg as (
         source_file_sha256
     from {{ ref('stg_welfare__asylblg') }}
     where period_month_number = 12
-        {% if is_incremental() %}
-            and period_year in (select reference_year from years_to_rebuild)
-        {% endif %}
+    {% if is_incremental() %}
+        and period_year in (select reference_year from years_to_rebuild)
+    {% endif %}
 ),
 
 recipients as (

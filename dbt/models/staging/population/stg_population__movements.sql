@@ -16,7 +16,8 @@ renamed as (
         stat_bezirk_von as district_from_code,
         stat_bezirk_nach as district_to_code,
         staat_herkunft_ziel as country_from_to,
-        _line_no as source_line_no
+        _line_no as source_line_no,
+        _file_sha256 as source_file_sha256
     from source
 )
 
