@@ -245,6 +245,9 @@ def test_a_share_above_100_in_the_candidate_blocks_the_release(released_warehous
      "AND area_code = '050'", "indikatoren_wertebereiche"),
     ("UPDATE marts.fct_indicator_values SET numerator = numerator + 5 WHERE indicator_id = 'share_65_plus' "
      "AND area_level = 'city'", "indikatoren_summen"),
+    # the row condition: counts above 100 are fine (they pass before), a rate above 100 is not
+    ("UPDATE marts.fct_immigration_monitoring SET measure_value = 150 WHERE measure_id = 'sgb2_rate' "
+     "AND monitoring_group = 'EU2' AND area_level = 'city'", "zuwanderungsmonitoring"),
 ])
 def test_mart_suites_catch_injected_errors(released_warehouse, tmp_path, corruption, suite):
     root, _ = released_warehouse
