@@ -1,4 +1,4 @@
--- Monitoring Neuzuwanderung (SPEC §4): per nationality group, area and year, long like the
+-- Monitoring Neuzuwanderung: per nationality group, area and year, long like the
 -- indicator fact: numerator, denominator and value of each measure.
 with
 

@@ -1,4 +1,4 @@
--- The indicator catalogue (SPEC §4) as the dimension BI tools and reports read.
+-- The indicator catalogue as the dimension BI tools and reports read.
 select
     indicator_id,
     label_de,
@@ -9,5 +9,6 @@ select
     multiplier,
     is_additive,
     first_year_offset,
-    domain
+    domain,
+    decimals
 from {{ ref('indicator_catalogue') }}

@@ -1,4 +1,4 @@
--- All indicators of SPEC §4, long: one row per indicator, area level, area and reference year,
+-- All indicators of the catalogue, long: one row per indicator, area level, area and reference year,
 -- with numerator and denominator kept so that a rate can be re-aggregated and checked.
 {%- set indicators = {
     'residents': ('residents', 'null'),

@@ -1,4 +1,4 @@
--- Goal achievement (SPEC §4): per goal and year from the baseline year on, the actual value, the
+-- Goal achievement: per goal and year from the baseline year on, the actual value, the
 -- progress (actual - baseline) / (target - baseline) x 100 and a status: erreicht (progress at
 -- least 100), auf Kurs (progress at least the share of the period elapsed minus the tolerance),
 -- gefährdet, keine Daten.

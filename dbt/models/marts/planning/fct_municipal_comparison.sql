@@ -1,4 +1,4 @@
--- Inter-municipal comparison (SPEC §4): the comparison municipalities' published INKAR values and,
+-- Inter-municipal comparison: the comparison municipalities' published INKAR values and,
 -- in rows of their own, the city's values computed from its registers. Every row names its source
 -- and year; values of different sources are never put into one row or replaced by each other.
 with
@@ -14,16 +14,10 @@ comparison_group as (
 
 measures as (
     select
-        m.measure_id,
-        m.measure_label_de,
-        m.unit
-    from (
-        values
-        ('employment_rate_pct', 'Beschäftigtenquote', '%'),
-        ('population_change_5y_pct', 'Bevölkerungsentwicklung über 5 Jahre', '%'),
-        ('share_65plus_pct', 'Anteil 65-Jährige und Ältere', '%'),
-        ('longterm_unemployed_share_pct', 'Anteil Langzeitarbeitslose an den Arbeitslosen', '%')
-    ) as m (measure_id, measure_label_de, unit)
+        measure_id,
+        measure_label_de,
+        unit
+    from {{ ref('comparison_measures') }}
 ),
 
 inkar_in_group as (

@@ -1,4 +1,4 @@
--- Social index per statistical district and year (Berlin MSS method, SPEC §4): absolute rates,
+-- Social index per statistical district and year (Berlin MSS method): absolute rates,
 -- z-values, indices and classes; districts under the minimum residents listed as not classified.
 with
 

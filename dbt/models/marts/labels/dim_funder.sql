@@ -1,0 +1,5 @@
+-- Label table of the funders of the measures list (funder).
+select
+    funder,
+    funder_de
+from {{ ref('funders') }}
