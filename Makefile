@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench clean-warehouse venv
+.PHONY: run test ui sample bench clean-warehouse venv system-packages bi
 
 venv: $(STAMP)
 
@@ -27,14 +27,30 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.main
 
+## system packages the tests need: a PostgreSQL server (Debian's package; installed when missing
+## and running as root, as in CI; otherwise `sudo apt-get install postgresql` once)
+system-packages:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo ">> PostgreSQL wird installiert (apt-get, für die Tests des PostgreSQL-Release)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else \
+			echo "HINWEIS: PostgreSQL fehlt; bitte einmal 'sudo apt-get install postgresql' (Tests des PostgreSQL-Release)."; \
+		fi; \
+	fi
+
 ## make test: the test suite (CI calls this through .ci/run)
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP)
 	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
 	DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
+
+## make bi: the connection settings for BI tools (docs/bi.md), with this installation's paths
+bi: $(STAMP)
+	@$(BIN)/python -m dagster_project.bi
 
 ## make sample: (re)write the sample deliveries into warehouse/inbox (Dortmund scale, 2014-2024)
 sample: $(STAMP)
