@@ -70,3 +70,18 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
 
 # the dbt of this virtual environment, also when it is not activated (make calls .venv/bin/python)
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))
+
+
+def mart_asset_keys() -> list:
+    """The asset keys of every dbt model in the marts folder (what a release publishes)."""
+    from dagster_dbt import get_asset_key_for_model
+
+    return [get_asset_key_for_model([warehouse_dbt_models], node["name"]) for node in _mart_nodes()]
+
+
+def _mart_nodes() -> list[dict]:
+    import json
+
+    manifest = json.loads(ensure_manifest(dbt_project).read_text(encoding="utf-8"))
+    return [n for n in manifest["nodes"].values()
+            if n["resource_type"] == "model" and n["fqn"][1:2] == ["marts"]]

@@ -2,28 +2,36 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from dagster_project.release.publish import MARTS, publish_release
+from dagster_project.assets.dbt_models import mart_asset_keys
+from dagster_project.release.publish import publish_release
 from dagster_project.resources import WarehouseResource
+from dagster_project.settings import release_keep, release_postgres_url
 
 RELEASE_KEY = AssetKey(["release", "warehouse_release"])
 
 
 @asset(
     key=RELEASE_KEY,
-    deps=[AssetKey(["marts", name]) for name in MARTS],
+    deps=mart_asset_keys(),
     group_name="release",
     kinds={"duckdb", "parquet"},
-    description="Freigabe: Geheimhaltung angewandt, Release-Datei atomar ausgetauscht, Parquet, Manifest, Prüfbericht.",
+    description="Freigabe: Geheimhaltung angewandt, neues schreibgeschütztes Release, current atomar umgestellt, "
+                "Parquet, Manifest, Prüfbericht, Änderungsnachweis; ohne neue Eingaben kein neues Release.",
 )
 def warehouse_release(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    release = publish_release(warehouse.database, warehouse.release, context.run_id, warehouse.reports)
-    secrecy = release.manifest["geheimhaltung"]["gesperrte_zellen_je_regel"]
-    context.log.info(f"Release {release.release_id} freigegeben: {release.current}")
-    return MaterializeResult(metadata={
+    release = publish_release(warehouse.database, warehouse.release, context.run.run_id,
+                              keep=release_keep(), postgres_url=release_postgres_url())
+    context.log.info(release.message)
+    metadata = {
         "release_id": release.release_id,
-        "release_datei": MetadataValue.path(str(release.current)),
-        "parquet": MetadataValue.path(str(release.parquet_dir)),
+        "neues_release": release.published,
+        "meldung": release.message,
+        "release_datei": MetadataValue.path(str(release.current / "warehouse.duckdb")),
+        "parquet": MetadataValue.path(str(release.current / "parquet")),
         "pruefbericht": MetadataValue.path(str(release.folder / "pruefbericht.html")),
-        "gesperrte_zellen": sum(secrecy.values()),
-        **{f"gesperrt_{rule}": count for rule, count in secrecy.items()},
-    })
+    }
+    if release.published:
+        secrecy = release.manifest["geheimhaltung"]["gesperrte_zellen_je_regel"]
+        metadata["gesperrte_zellen"] = sum(secrecy.values())
+        metadata.update({f"gesperrt_{rule}": count for rule, count in secrecy.items()})
+    return MaterializeResult(metadata=metadata)

@@ -7,42 +7,53 @@ from pathlib import Path
 
 import pandas as pd
 
-from dagster_project.html_report import page, status, table
+from dagster_project.html_report import Number, german_datetime, page, status, table, verdict
 from dagster_project.quality.data_docs import SEVERITY_DE
 
 
-def write_audit_report(target: Path, manifest: dict, quality: pd.DataFrame) -> Path:
+def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
     deliveries = manifest["lieferungen"]
     secrecy = manifest["geheimhaltung"]
-    body = [
+    rules = secrecy["regeln"]
+    warnings = int(((~quality.success.astype(bool)) & (quality.severity != "critical")).sum()) if len(quality) else 0
+    return "".join([
+        verdict("ok" if not warnings else "warnung",
+                f"Freigabeprüfung bestanden: {len(quality)} Erwartungen geprüft, keine Fehler"
+                + (f", {warnings} Warnungen (freigegeben und unten aufgeführt)." if warnings else ".")),
         "<h2>Freigabe</h2>",
         table(["Angabe", "Wert"], [
             ["Release-Kennung", manifest["release_id"]],
-            ["Zeitpunkt", manifest["zeitpunkt"]],
+            ["Zeitpunkt", german_datetime(manifest["zeitpunkt"])],
             ["Codeversion (git)", manifest["code_version"]],
             ["Dagster-Lauf", manifest["dagster_run_id"]],
+            ["Vorheriges Release", manifest.get("vorheriges_release") or "–"],
         ]),
+        "<p><a href='aenderungsnachweis.html'>Änderungsnachweis gegenüber dem vorherigen Release</a></p>",
         "<h2>Freigegebene Tabellen</h2>",
         table(["Tabelle", "Zeilen"], sorted(manifest["tabellen"].items())),
         "<h2>Lieferungen im Release</h2>",
         "<p class='klein'>Je Register und Zeitraum die zuletzt geladene Lieferung mit Prüfsumme (SHA-256); "
         "Zeilen in Quarantäne stehen mit Regel und Zeilennummer in der Quarantäne des Warehouse.</p>",
         table(["Register", "Zeitraum", "Datei", "SHA-256", "Zeilen gelesen", "in Quarantäne"],
-              [[d["register"], d["period"], d["file_name"], d["file_sha256"][:16] + "…", f"{d['rows_read']:,}",
-                f"{d['rows_quarantined']:,}"] for d in deliveries]),
+              [[d["register"], d["period"], d["file_name"], d["file_sha256"][:16] + "…", d["rows_read"],
+                d["rows_quarantined"]] for d in deliveries]),
         "<h2>Qualitätsprüfungen (Great Expectations)</h2>",
         table(["Datenbestand", "Erwartung", "Schwere", "Ergebnis"],
               [[r.asset, r.beschreibung, SEVERITY_DE.get(r.severity, r.severity), status(bool(r.success), r.severity)]
                for r in quality.itertuples()], raw_columns={3}),
         "<h2>Statistische Geheimhaltung</h2>",
-        f"<p>Regeln: Fallzahlen unter {secrecy['regeln']['min_count']} (außer 0) werden gesperrt; Quoten nur bei "
-        f"einem Nenner ab {secrecy['regeln']['min_rate_denominator']:g} und einem Zähler von 0 oder ab "
-        f"{secrecy['regeln']['min_rate_numerator']}; Sekundärsperrung gegen Rückrechnung über Summen. "
-        "Gesperrte Zellen sind im Release leer und mit is_suppressed und suppression_rule gekennzeichnet.</p>",
+        f"<p>Regeln: Fallzahlen unter {rules['min_count']} (außer 0) werden gesperrt; Quoten nur bei einem Nenner "
+        f"ab {Number(rules['min_rate_denominator'])} und einem Zähler von 0 oder ab {rules['min_rate_numerator']}; "
+        "Sekundärsperrung gegen Rückrechnung über Summen. Gesperrte Zellen sind im Release leer und mit "
+        "is_suppressed und suppression_rule gekennzeichnet (Bezeichnungen in dim_suppression_rule).</p>",
         table(["Regel", "gesperrte Zellen"],
-              [[secrecy["regeln_de"].get(rule, rule), f"{count:,}"]
-               for rule, count in sorted(secrecy["gesperrte_zellen_je_regel"].items())] or [["–", "0"]]),
+              [[secrecy["regeln_de"].get(rule, rule), count]
+               for rule, count in sorted(secrecy["gesperrte_zellen_je_regel"].items())] or [["–", 0]]),
         "<p class='klein'>Personenbezogene Daten enthält das Release nicht: nur Summen je Gebiet und Jahr.</p>",
-    ]
-    target.write_text(page(f"Prüfbericht zum Release {manifest['release_id']}", "".join(body)), encoding="utf-8")
+    ])
+
+
+def write_audit_report(target: Path, manifest: dict, quality: pd.DataFrame) -> Path:
+    target.write_text(page(f"Prüfbericht zum Release {manifest['release_id']}", audit_report_body(manifest, quality)),
+                      encoding="utf-8")
     return target
