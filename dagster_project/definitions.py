@@ -8,12 +8,12 @@ from dagster_project.assets.raw_registers import raw_register_assets
 from dagster_project.assets.release import warehouse_release
 from dagster_project.jobs import warehouse_job
 from dagster_project.resources import WarehouseResource
-from dagster_project.sensors import inbox_sensor
+from dagster_project.sensors import inbox_sensor, report_failed_run, report_succeeded_run
 
 defs = Definitions(
     assets=[*raw_register_assets, warehouse_dbt_models, warehouse_release],
     asset_checks=quality_checks,
     jobs=[warehouse_job],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, report_succeeded_run, report_failed_run],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource},
 )

@@ -13,8 +13,11 @@ import duckdb
 from dagster import DagsterInstance
 
 from dagster_project.instance import ensure_dagster_home
+from dagster_project.html_report import german_number
 from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
+from dagster_project.quality.run_report import finish_run
+from dagster_project.release.store import DATABASE, ReleaseStore
 from dagster_project.sample_deliveries.__main__ import generate, parse_years
 from dagster_project.settings import PseudonymKeyError, WarehousePaths, pseudonym_key_from_environment
 
@@ -42,10 +45,11 @@ def summary(paths: WarehousePaths) -> str:
     lines = ["", "Zusammenfassung / Summary", "=" * 25,
              f"{'Register':<12}{'Lieferungen':>12}{'Zeilen':>14}{'geladen':>14}{'Quarantäne':>12}  Zeitraum"]
     for register, n, read, accepted, quarantined, first, last in rows:
-        lines.append(f"{register:<12}{n:>12,}{read:>14,}{accepted:>14,}{quarantined:>12,}  {first} … {last}")
+        lines.append(f"{register:<12}{german_number(n):>12}{german_number(read):>14}{german_number(accepted):>14}"
+                     f"{german_number(quarantined):>12}  {first} … {last}")
     if marts:
         lines += ["", f"Marts (Schema marts, Jahre {years[0]}-{years[1]}): "
-                  + ", ".join(f"{name} ({rows:,} Zeilen)" for name, rows in marts)]
+                  + ", ".join(f"{name} ({german_number(rows)} Zeilen)" for name, rows in marts)]
     refusal_log = paths.quarantine_dir / REFUSAL_LOG
     lines += [
         "",
@@ -55,23 +59,31 @@ def summary(paths: WarehousePaths) -> str:
     ]
     if refusal_log.exists():
         lines.append(f"Abgelehnte Lieferungen:      {refusal_log}")
-    current = paths.release_dir / "current.duckdb"
-    if current.exists():
-        release = duckdb.connect(str(current), read_only=True)
-        try:
-            release_id = release.execute("SELECT release_id FROM audit.manifest").fetchone()[0]
-        finally:
-            release.close()
-        folder = paths.release_dir / "releases" / release_id
+    store = ReleaseStore(paths.release_dir)
+    release_id = store.current_id()
+    if release_id:
+        current = store.current_link
         lines += [
-            f"Release {release_id} (für BI, nur lesen / read-only): {current}",
-            f"Parquet je Mart:             {folder / 'parquet'}",
-            f"Manifest:                    {folder / 'manifest.json'}",
-            f"Prüfbericht / audit report:  {folder / 'pruefbericht.html'}",
+            f"Release {release_id} (für BI, nur lesen / read-only, docs/bi.md): {current / DATABASE}",
+            f"Parquet je Mart:             {current / 'parquet'}",
+            f"Manifest:                    {current / 'manifest.json'}",
+            f"Prüfbericht / audit report:  {current / 'pruefbericht.html'}",
+            f"Änderungsnachweis:           {current / 'aenderungsnachweis.html'}",
         ]
     lines.append(f"Data Docs (Qualitätsprüfung): {paths.reports_dir / 'data_docs' / 'index.html'}")
+    lines.append(f"Laufhistorie / run history:  {paths.reports_dir / 'data_docs' / 'laufhistorie.html'}")
     lines.append("Dagster-Oberfläche / UI:     make ui  ->  http://127.0.0.1:3000")
     return "\n".join(lines)
+
+
+def execute_warehouse_job(instance, run_config: dict | None = None):
+    """Run the main job in this process (DuckDB has one writer) and write its final reports."""
+    from dagster_project.definitions import defs  # after DAGSTER_HOME is set
+
+    result = defs.resolve_job_def("warehouse_job").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=run_config or {})
+    finish_run(instance, result.run_id)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,15 +109,13 @@ def main(argv: list[str] | None = None) -> int:
                   "(synthetisch, kalibriert auf Dortmund).")
             generate(paths.inbox_dir, parse_years(args.years), args.scale)
     ensure_dagster_home()
-    from dagster_project.definitions import defs  # after DAGSTER_HOME is set
-
     started = time.perf_counter()
     print("Hauptlauf / main job: warehouse_job …")
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+        result = execute_warehouse_job(instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+        entry = finish_run(instance, result.run_id, paths)
     print(summary(paths))
+    print(f"Status des Laufs / run status: {entry['status']}. {entry.get('freigabe') or ''}")
     print(f"\nLaufzeit / run time: {time.perf_counter() - started:.0f} s")
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]

@@ -9,11 +9,13 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DB_PATH                | the DuckDB file the pipeline writes                | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
 | DFT_INBOX_DIR              | register deliveries, one folder per register       | $DFT_WAREHOUSE_DIR/inbox     |
 | DFT_QUARANTINE_DIR         | quarantine files and the refusal log               | $DFT_WAREHOUSE_DIR/quarantine|
-| DFT_RELEASE_DIR            | released DuckDB file (current.duckdb), releases    | $DFT_WAREHOUSE_DIR/release   |
+| DFT_RELEASE_DIR            | releases; current/ points to the newest            | $DFT_WAREHOUSE_DIR/release   |
 | DFT_REPORTS_DIR            | Data Docs and audit reports (offline HTML)         | $DFT_WAREHOUSE_DIR/reports   |
 | DFT_PSEUDONYM_KEY          | HMAC key for person numbers (text, >= 32 chars)    | -                            |
 | DFT_PSEUDONYM_KEY_FILE     | file holding that key, outside the repository      | -                            |
 | DFT_DEMO_MODE              | 1: run with a public demo key (never for real data) | off                         |
+| DFT_RELEASE_KEEP           | number of releases kept (the current one always)   | 5                            |
+| DFT_RELEASE_POSTGRES_URL   | also publish each release into this PostgreSQL     | -                            |
 """
 
 from __future__ import annotations
@@ -76,6 +78,19 @@ class WarehousePaths:
             release_dir=_env_path("DFT_RELEASE_DIR", warehouse_dir / "release"),
             reports_dir=_env_path("DFT_REPORTS_DIR", warehouse_dir / "reports"),
         )
+
+
+def release_keep() -> int:
+    """How many releases to keep (DFT_RELEASE_KEEP, default 5); the current one is always kept."""
+    value = os.environ.get("DFT_RELEASE_KEEP", "5").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"DFT_RELEASE_KEEP muss eine ganze Zahl ab 1 sein, nicht {value!r}.")
+    return int(value)
+
+
+def release_postgres_url() -> str | None:
+    """PostgreSQL connection URL to publish each release into as well (DFT_RELEASE_POSTGRES_URL)."""
+    return os.environ.get("DFT_RELEASE_POSTGRES_URL") or None
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -3,13 +3,14 @@
 A failed expectation of severity `critical` fails its check with severity ERROR, which blocks
 every downstream asset (the release among them); failed warnings are reported (severity WARN)
 and do not block. Each check stores its results in audit.dq_results and rewrites the run's
-offline Data Docs.
+offline Data Docs ("unvollständig" until every check has run; the final page is written when the
+run ends, dagster_project/quality/run_report.py).
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
                      AssetKey, MetadataValue, asset_check)
 
-from dagster_project.quality.data_docs import write_data_docs
+from dagster_project.quality.data_docs import RunState, write_data_docs
 from dagster_project.quality.gate import run_suite, store_results
 from dagster_project.quality.suites import Suite, load_suites
 from dagster_project.resources import WarehouseResource
@@ -26,7 +27,8 @@ def _check_for(suite: Suite) -> AssetChecksDefinition:
         with warehouse.connect() as con:
             result = run_suite(con, suite, context.run.run_id)
             store_results(con, result)
-            docs = write_data_docs(con, context.run.run_id, warehouse.reports / "data_docs")
+            state = RunState.from_instance(context.instance, context.run.run_id)
+            docs = write_data_docs(con, state, warehouse.reports / "data_docs")
         failed = result.failed_critical + result.failed_warning
         for item in failed:
             log = context.log.error if item.severity == "critical" else context.log.warning

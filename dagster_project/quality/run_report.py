@@ -1,0 +1,82 @@
+"""What a finished run leaves for people to read: the final Data Docs page of the run, an entry in
+the run history, and the current audit report (`pruefbericht_aktuell.html`), which says first how
+the last run went and only then which release is valid.
+
+Called after every run of the main job: by `make run` (dagster_project.main) and, for runs started
+in the UI or by the sensor, by the run-status sensors (dagster_project.sensors).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from dagster_project.html_report import german_datetime, page, verdict
+from dagster_project.quality.data_docs import RunState, read_history, record_run, write_data_docs
+from dagster_project.release.audit_report import audit_report_body
+from dagster_project.release.store import ReleaseStore
+from dagster_project.settings import WarehousePaths
+
+RELEASE_STEP = "release__warehouse_release"
+
+
+def _release_metadata(instance, run_id: str) -> dict:
+    from dagster import DagsterEventType
+
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = record.dagster_event.event_specific_data.materialization
+        if materialization.asset_key.path == ["release", "warehouse_release"]:
+            return {k: v.value for k, v in materialization.metadata.items()}
+    return {}
+
+
+def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> dict:
+    """Write the final reports of a finished run; returns its history entry."""
+    paths = paths or WarehousePaths.from_environment()
+    folder = paths.reports_dir / "data_docs"
+    if any(e["run_id"] == run_id for e in read_history(folder)):
+        return next(e for e in read_history(folder) if e["run_id"] == run_id)
+    release = _release_metadata(instance, run_id)
+    state = RunState.from_instance(instance, run_id, finished=True, release_message=release.get("meldung", ""))
+    run = instance.get_run_record_by_id(run_id)
+    started = dt.datetime.fromtimestamp(run.start_time) if run and run.start_time else None
+    con = duckdb.connect(str(paths.db_path), read_only=True) if paths.db_path.exists() else None
+    try:
+        write_data_docs(con, state, folder)
+        entry = record_run(con, state, folder, started, release.get("release_id"))
+    finally:
+        if con is not None:
+            con.close()
+    write_current_audit_report(paths, entry)
+    return entry
+
+
+def write_current_audit_report(paths: WarehousePaths, entry: dict) -> None:
+    """reports/pruefbericht_aktuell.html: the last run's status first, then the valid release."""
+    store = ReleaseStore(paths.release_dir)
+    current = store.current_id()
+    manifest = store.manifest(current)
+    failed = entry["status"] != "bestanden"
+    if failed:
+        head = verdict("fehler" if entry["status"] != "unvollständig" else "warnung",
+                       f"Letzter Lauf {entry['run_id']} vom {german_datetime(entry['ende'])}: "
+                       f"{entry['status'].upper()}. Es wurde nichts Neues freigegeben"
+                       + (f"; gültig bleibt Release {current}." if current else "; es gibt noch kein Release."))
+    else:
+        head = verdict("ok", f"Letzter Lauf {entry['run_id']} vom {german_datetime(entry['ende'])}: bestanden. "
+                             + (entry.get("freigabe") or ""))
+    body = [head, "<p><a href='data_docs/index.html'>Data Docs des letzten Laufs</a> · "
+                  "<a href='data_docs/laufhistorie.html'>Laufhistorie</a></p>"]
+    if manifest:
+        release_body = audit_report_body(manifest, pd.DataFrame(manifest["pruefungen"]))
+        if failed:  # the release's own verdict belongs to an earlier run: not the page's statement
+            release_body = release_body.replace('id="urteil"', 'id="urteil-release"').replace(
+                'class="urteil ok"', 'class="klein"').replace('class="urteil warnung"', 'class="klein"')
+        body += [f"<h2>Gültiges Release {current}</h2>", release_body]
+    paths.reports_dir.mkdir(parents=True, exist_ok=True)
+    target = paths.reports_dir / "pruefbericht_aktuell.html"
+    if target.exists():
+        target.chmod(0o644)
+    target.write_text(page("Prüfbericht: aktueller Stand", "".join(body)), encoding="utf-8")
