@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -48,10 +49,11 @@ WAREHOUSE_VARIABLES = ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DF
 
 
 def run_pipeline(root: Path, instance=None):
-    """Run the main job (ingest, dbt, gate, release) on the warehouse folder `root` in demo mode."""
+    """Run the main job (ingest, dbt, gate, release) on the warehouse folder `root` in demo mode,
+    with its final reports, as `make run` does."""
     from dagster import DagsterInstance
 
-    from dagster_project.definitions import defs
+    from dagster_project.main import execute_warehouse_job
 
     patch = pytest.MonkeyPatch()
     patch.setenv("DFT_WAREHOUSE_DIR", str(root))
@@ -60,15 +62,29 @@ def run_pipeline(root: Path, instance=None):
         patch.delenv(name, raising=False)
     try:
         if instance is not None:
-            return defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+            return execute_warehouse_job(instance)
         with DagsterInstance.ephemeral() as ephemeral:
-            return defs.resolve_job_def("warehouse_job").execute_in_process(instance=ephemeral, raise_on_error=False)
+            return execute_warehouse_job(ephemeral)
     finally:
         patch.undo()
 
 
 def step_failures(result) -> list[str]:
     return [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+
+
+@pytest.fixture(scope="session")
+def released_warehouse(tmp_path_factory, sample_inbox):
+    """One warehouse with a release, shared by the release, BI and report tests. A test that changes
+    it puts it back (a clean candidate, a valid current release) before it ends."""
+    from dagster import DagsterInstance
+
+    root = tmp_path_factory.mktemp("release") / "warehouse"
+    shutil.copytree(sample_inbox, root / "inbox")
+    with DagsterInstance.ephemeral() as instance:
+        result = run_pipeline(root, instance)
+        assert result.success, step_failures(result)
+        yield root, instance
 
 
 @pytest.fixture

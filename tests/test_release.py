@@ -18,6 +18,7 @@ from dagster import DagsterInstance
 from dagster_project.quality.gate import run_suite
 from dagster_project.quality.suites import load_suites
 from dagster_project.release.disclosure import DisclosureRules, apply_disclosure_control
+from dagster_project.release import publish
 from dagster_project.release.publish import publish_release
 from dagster_project.settings import REPO_ROOT
 from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
@@ -107,18 +108,8 @@ def test_a_suppressed_total_gets_a_suppressed_part():
     assert rule["A"] == "sekundaer" and rule["B"] == "zaehlwert_1_oder_2" and rule["C"] is None
 
 
-@pytest.fixture(scope="module")
-def released_warehouse(tmp_path_factory, sample_inbox):
-    root = tmp_path_factory.mktemp("release") / "warehouse"
-    shutil.copytree(sample_inbox, root / "inbox")
-    with DagsterInstance.ephemeral() as instance:
-        result = run_pipeline(root, instance)
-        assert result.success, step_failures(result)
-        yield root, instance
-
-
 def _released(root):
-    con = duckdb.connect(str(root / "release" / "current.duckdb"), read_only=True)
+    con = duckdb.connect(str(root / "release" / "current" / "warehouse.duckdb"), read_only=True)
     try:
         return con.execute("SELECT * FROM marts.fct_indicator_values").df()
     finally:
@@ -169,11 +160,11 @@ def test_release_files_manifest_and_offline_reports(released_warehouse):
     folder = folders[-1]
     for name in ("fct_indicator_values", "fct_area_profile", "fct_social_index", "dim_area", "dim_indicator"):
         assert (folder / "parquet" / f"{name}.parquet").stat().st_size > 0
-    con = duckdb.connect(str(root / "release" / "current.duckdb"), read_only=True)
+    con = duckdb.connect(str(root / "release" / "current" / "warehouse.duckdb"), read_only=True)
     tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
     manifest = con.execute("SELECT manifest FROM audit.manifest").fetchone()[0]
     con.close()
-    assert {"marts.fct_indicator_values", "audit.indicator_catalogue", "audit.dq_results", "audit.manifest",
+    assert {"marts.fct_indicator_values", "marts.dim_indicator", "audit.dq_results", "audit.manifest",
             "audit.deliveries", "audit.suppressed_cells"} <= tables
     assert not any(t.startswith("raw.") or "quarantine" in t for t in tables)  # nothing person-level
     for key in ('"release_id"', '"code_version"', '"lieferungen"', '"pruefungen"', '"gesperrte_zellen_je_regel"'):
@@ -189,7 +180,7 @@ def test_release_files_manifest_and_offline_reports(released_warehouse):
 
 def test_failed_gate_leaves_the_release_byte_for_byte_unchanged(released_warehouse):
     root, instance = released_warehouse
-    current = root / "release" / "current.duckdb"
+    current = root / "release" / "current" / "warehouse.duckdb"
     before = hashlib.sha256(current.read_bytes()).hexdigest()
     releases_before = sorted(p.name for p in (root / "release" / "releases").iterdir())
     # a delivery where half the rows have an unknown district: quarantine share far above 1 %
@@ -219,7 +210,7 @@ def test_a_share_above_100_in_the_candidate_blocks_the_release(released_warehous
     """A mart-level error that dbt's structural tests let through: more SGB II recipients in
     Sölderholz than it has residents under 65, so the candidate's sgb2_rate there exceeds 100."""
     root, instance = released_warehouse
-    current = root / "release" / "current.duckdb"
+    current = root / "release" / "current" / "warehouse.duckdb"
     before = hashlib.sha256(current.read_bytes()).hexdigest()
     path = root / "inbox" / "sgb2" / "sgb2_2023-12.csv"
     original = path.read_bytes()
@@ -262,9 +253,9 @@ def test_mart_suites_catch_injected_errors(released_warehouse, tmp_path, corrupt
     assert not result.passed and result.failed_critical
 
 
-def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse):
+def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse, monkeypatch):
     root, _ = released_warehouse
-    current = root / "release" / "current.duckdb"
+    current = root / "release" / "current" / "warehouse.duckdb"
     reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import duckdb, sys
         con = duckdb.connect({str(current)!r}, read_only=True)
@@ -279,6 +270,8 @@ def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse):
     old_id = reader.stdout.readline().strip()
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         run_id = con.execute("SELECT max(run_id) FROM audit.dq_results").fetchone()[0]
+    # the same inputs would publish nothing: pretend a new delivery
+    monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries: "eine neue Lieferung")
     new = publish_release(root / "warehouse.duckdb", root / "release", run_id)
     out, _ = reader.communicate("weiter\n", timeout=60)
     assert reader.returncode == 0

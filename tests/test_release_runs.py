@@ -1,0 +1,97 @@
+"""Publish only what changed, keep what matters: runs with nothing new publish nothing; retention
+keeps the newest releases and never the one `current` points to; release notes say what changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dagster_project.release.store import ReleaseStore
+from dagster_project.settings import REPO_ROOT
+from tests.conftest import run_pipeline, step_failures
+
+
+def _release_metadata(result) -> dict:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION" and \
+                event.event_specific_data.materialization.asset_key.path == ["release", "warehouse_release"]:
+            return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    raise AssertionError("keine Freigabe im Lauf")
+
+
+def test_runs_with_nothing_new_publish_nothing(released_warehouse):
+    root, instance = released_warehouse
+    store = ReleaseStore(root / "release")
+    first = run_pipeline(root, instance)
+    assert first.success, step_failures(first)
+    release_id = store.current_id()
+    releases = store.release_ids()
+    for _ in range(2):
+        again = run_pipeline(root, instance)
+        assert again.success, step_failures(again)
+        metadata = _release_metadata(again)
+        assert metadata["neues_release"] is False
+        assert metadata["meldung"] == f"Keine neuen Lieferungen – Release {release_id} bleibt aktuell."
+        assert store.current_id() == release_id and store.release_ids() == releases
+    history = (root / "reports" / "data_docs" / "laufhistorie.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(history[-1])["freigabe"].startswith("Keine neuen Lieferungen")
+
+
+def test_six_changed_deliveries_keep_the_five_newest_and_never_the_current(released_warehouse):
+    root, instance = released_warehouse
+    store = ReleaseStore(root / "release")
+    delivery = sorted((root / "inbox" / "sgb12").glob("sgb12_*-01.csv"))[0]
+    original = delivery.read_bytes()
+    published = []
+    try:
+        for n in range(6):
+            # a corrected re-delivery: one more recipient each time
+            delivery.write_bytes(original + f"K{n:07d};01.01.1950;W;000;050;4;N\n".encode("utf-8"))
+            result = run_pipeline(root, instance)
+            assert result.success, step_failures(result)
+            metadata = _release_metadata(result)
+            assert metadata["neues_release"] is True
+            published.append(metadata["release_id"])
+            assert store.current_id() == published[-1]
+            assert (root / "release" / "current" / "warehouse.duckdb").exists()
+            assert len(store.release_ids()) <= 5
+        assert store.release_ids()[-5:] == published[-5:] and published[0] not in store.release_ids()
+        notes = json.loads((root / "release" / "current" / "aenderungsnachweis.json").read_text(encoding="utf-8"))
+        assert notes["vorheriges_release"] == published[-2]
+        assert [d["file_name"] for d in notes["lieferungen"]["ersetzt"]] == [delivery.name]
+        assert {z["tabelle"] for z in notes["zeilen"]} >= {"fct_indicator_values", "dim_area"}
+        assert (root / "release" / "current" / "aenderungsnachweis.html").exists()
+    finally:
+        delivery.write_bytes(original)
+        restored = run_pipeline(root, instance)
+        assert restored.success, step_failures(restored)
+
+
+def test_retention_never_removes_the_current_release(tmp_path):
+    store = ReleaseStore(tmp_path / "release")
+    ids = [f"2026010{i}T000000000" for i in range(1, 7)]
+    for release_id in ids:
+        staging = store.staging_folder(release_id)
+        (staging / "warehouse.duckdb").write_bytes(b"")
+        store.seal(staging, release_id)
+    store.switch_current(ids[0])   # e.g. after a rollback to the oldest release
+    removed = store.prune(2)
+    assert store.current_id() == ids[0]
+    assert store.release_ids() == [ids[0], *ids[-2:]]
+    assert set(removed) == set(ids[1:4])
+    folder = store.folder(ids[-1])
+    assert oct(folder.stat().st_mode & 0o777) == "0o555"
+    assert oct((folder / "warehouse.duckdb").stat().st_mode & 0o777) == "0o444"
+
+
+def test_release_keep_setting(monkeypatch):
+    from dagster_project.settings import release_keep
+
+    monkeypatch.setenv("DFT_RELEASE_KEEP", "3")
+    assert release_keep() == 3
+    monkeypatch.setenv("DFT_RELEASE_KEEP", "0")
+    with pytest.raises(ValueError, match="DFT_RELEASE_KEEP"):
+        release_keep()
+    assert Path(REPO_ROOT / "docs" / "bi.md").exists()
