@@ -75,6 +75,16 @@ def input_fingerprint(deliveries: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def readme_text(release_id: str) -> str:
+    """LIESMICH.txt in every release folder: what it is and how to open it (read-only)."""
+    from dagster_project.bi.connection import READ_WRITE_HINT_DE
+
+    return (f"Release {release_id} des Data Warehouse für die Strategische Sozialplanung.\n\n"
+            "Dieser Ordner wird nach der Freigabe nie mehr geändert; alle Dateien sind schreibgeschützt.\n"
+            "BI-Werkzeuge verwenden den stabilen Pfad release/current/warehouse.duckdb bzw.\n"
+            "release/current/parquet/<mart>.parquet.\n\n" + READ_WRITE_HINT_DE + "\n")
+
+
 def publish_release(db_path: Path, release_dir: Path, run_id: str,
                     rules: DisclosureRules | None = None, keep: int = DEFAULT_KEEP,
                     postgres_url: str | None = None) -> Release:
@@ -148,6 +158,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     from dagster_project.release.release_notes import write_release_notes
 
     write_audit_report(staging / "pruefbericht.html", manifest, quality)
+    (staging / "LIESMICH.txt").write_text(readme_text(release_id), encoding="utf-8")
     previous_database = store.database(previous_id) if previous_id else None
     write_release_notes(staging, manifest, previous, previous_database, database)
     folder = store.seal(staging, release_id)
