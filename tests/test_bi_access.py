@@ -191,3 +191,17 @@ def test_connect_release_helper_is_confined(release_db):
             con.execute("SET enable_external_access = true")
     finally:
         con.close()
+
+
+def test_the_cookbook_queries_of_the_docs_run_on_a_bi_connection(release_db):
+    import re
+
+    queries = re.findall(r"```sql\n(.*?)```", BI_DOC, flags=re.S)
+    assert len(queries) == 3
+    engine = sa.create_engine(sqlalchemy_url(release_db), connect_args=sqlalchemy_connect_args())
+    with engine.connect() as con:
+        results = [con.execute(sa.text(q)).fetchall() for q in queries]
+    engine.dispose()
+    indicator_over_time, _social_index_map, eu2 = results   # the test sample has too few years for the index
+    assert indicator_over_time and eu2
+    assert all(row[0] in (2022, 2023) for row in indicator_over_time)

@@ -18,9 +18,10 @@ from dagster_project.contracts import Contract, load_contracts
 from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, hmac_pads, hmac_sql
-from dagster_project.ingest.validation import (first_time_on_connection, quote, register_reference_tables, split_fields,
+from dagster_project.ingest.validation import (first_time_on_connection, register_reference_tables, split_fields,
                                                 violations_sql)
 from dagster_project.settings import PseudonymKey
+from dagster_project.sql_quoting import quote
 
 RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"

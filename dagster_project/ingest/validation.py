@@ -13,6 +13,7 @@ import duckdb
 
 from dagster_project.contracts import Column, Contract, reference_codes
 from dagster_project.ingest.delivery_file import Delivery
+from dagster_project.sql_quoting import literal, quote
 
 EARLIEST_DATE = "1890-01-01"
 DATE_PATTERN = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
@@ -22,13 +23,6 @@ REFERENCE_LABEL_DE = {
     "field_of_action": "Verzeichnis der Handlungsfelder",
 }
 
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def first_time_on_connection(con: duckdb.DuckDBPyConnection, marker: str) -> bool:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.sql_quoting import quote
+
 STABLE_SCHEMA = "release"
 DEFAULT_READER_ROLE = "dft_bi_leser"
 PG_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision",
@@ -39,10 +41,6 @@ def release_schema_name(release_id: str) -> str:
 
 def reader_role() -> str:
     return os.environ.get("DFT_RELEASE_POSTGRES_READER_ROLE") or DEFAULT_READER_ROLE
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _comment(cur, target: str, text: str | None) -> None:
@@ -67,7 +65,7 @@ def _tables(release: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, lis
 
 
 def _copy_table(cur, release: duckdb.DuckDBPyConnection, target: str, source: str, columns: list) -> None:
-    names = ", ".join(_ident(c[0]) for c in columns)
+    names = ", ".join(quote(c[0]) for c in columns)
     with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         result = release.execute(f"SELECT * FROM {source}")
         while True:
@@ -90,18 +88,18 @@ def publish_to_postgres(url: str, release_db: Path, release_id: str, keep: list[
         tables = _tables(release)
         with psycopg.connect(url) as pg:
             with pg.transaction(), pg.cursor() as cur:
-                cur.execute(f"DROP SCHEMA IF EXISTS {_ident(schema)} CASCADE")
-                cur.execute(f"CREATE SCHEMA {_ident(schema)}")
-                cur.execute(f"REVOKE ALL ON SCHEMA {_ident(schema)} FROM PUBLIC")
+                cur.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
+                cur.execute(f"CREATE SCHEMA {quote(schema)}")
+                cur.execute(f"REVOKE ALL ON SCHEMA {quote(schema)} FROM PUBLIC")
                 for source_schema, table, comment, columns in tables:
                     name = SOURCE_SCHEMAS[source_schema] + table
-                    target = f"{_ident(schema)}.{_ident(name)}"
-                    definition = ", ".join(f"{_ident(c)} {PG_TYPES.get(t, 'text')}" for c, t, _ in columns)
+                    target = f"{quote(schema)}.{quote(name)}"
+                    definition = ", ".join(f"{quote(c)} {PG_TYPES.get(t, 'text')}" for c, t, _ in columns)
                     cur.execute(f"CREATE TABLE {target} ({definition})")
-                    _copy_table(cur, release, target, f"{source_schema}.{_ident(table)}", columns)
+                    _copy_table(cur, release, target, f"{source_schema}.{quote(table)}", columns)
                     _comment(cur, f"TABLE {target}", comment)
                     for column, _, text in columns:
-                        _comment(cur, f"COLUMN {target}.{_ident(column)}", text)
+                        _comment(cur, f"COLUMN {target}.{quote(column)}", text)
             _ensure_reader_role(pg, role)
             _switch_views(pg, schema, tables, role)
             _drop_old_schemas(pg, {release_schema_name(i) for i in keep} | {schema})
@@ -115,14 +113,14 @@ def _ensure_reader_role(pg, role: str) -> None:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
         if cur.fetchone() is None:
             try:
-                cur.execute(f"CREATE ROLE {_ident(role)} NOLOGIN")
+                cur.execute(f"CREATE ROLE {quote(role)} NOLOGIN")
             except Exception as error:  # noqa: BLE001 - say what is missing, in German
                 raise PostgresPublishError(
                     f"Die Leserolle {role} fehlt und kann nicht angelegt werden ({error}). Bitte einmalig als "
                     f"Administrator anlegen: CREATE ROLE {role} NOLOGIN;") from error
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(STABLE_SCHEMA)}")
-        cur.execute(f"REVOKE ALL ON SCHEMA {_ident(STABLE_SCHEMA)} FROM PUBLIC")
-        cur.execute(f"GRANT USAGE ON SCHEMA {_ident(STABLE_SCHEMA)} TO {_ident(role)}")
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(STABLE_SCHEMA)}")
+        cur.execute(f"REVOKE ALL ON SCHEMA {quote(STABLE_SCHEMA)} FROM PUBLIC")
+        cur.execute(f"GRANT USAGE ON SCHEMA {quote(STABLE_SCHEMA)} TO {quote(role)}")
 
 
 def _existing_views(cur) -> dict[str, list[tuple[str, str]]]:
@@ -141,7 +139,7 @@ def _lock_all(cur, views: list[str]) -> None:
     """Take every view's lock at once, or none: never wait while holding one (no deadlock)."""
     if not views:
         return
-    names = ", ".join(f"{_ident(STABLE_SCHEMA)}.{_ident(v)}" for v in views)
+    names = ", ".join(f"{quote(STABLE_SCHEMA)}.{quote(v)}" for v in views)
     for _ in range(LOCK_ATTEMPTS):
         cur.execute("SAVEPOINT sperre")
         try:
@@ -162,17 +160,17 @@ def _switch_views(pg, schema: str, tables: list, role: str) -> None:
         wanted = {SOURCE_SCHEMAS[s] + t: (comment, columns) for s, t, comment, columns in tables}
         _lock_all(cur, sorted(existing))
         for name, (comment, columns) in sorted(wanted.items()):
-            view = f"{_ident(STABLE_SCHEMA)}.{_ident(name)}"
+            view = f"{quote(STABLE_SCHEMA)}.{quote(name)}"
             new_columns = [(c, PG_TYPES.get(t, "text")) for c, t, _ in columns]
             if name in existing and existing[name] != new_columns:
                 cur.execute(f"DROP VIEW {view}")
-            cur.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {_ident(schema)}.{_ident(name)}")
+            cur.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {quote(schema)}.{quote(name)}")
             _comment(cur, f"VIEW {view}", comment)
             for column, _, text in columns:
-                _comment(cur, f"COLUMN {view}.{_ident(column)}", text)
-            cur.execute(f"GRANT SELECT ON {view} TO {_ident(role)}")
+                _comment(cur, f"COLUMN {view}.{quote(column)}", text)
+            cur.execute(f"GRANT SELECT ON {view} TO {quote(role)}")
         for name in sorted(existing.keys() - wanted.keys()):
-            cur.execute(f"DROP VIEW {_ident(STABLE_SCHEMA)}.{_ident(name)}")
+            cur.execute(f"DROP VIEW {quote(STABLE_SCHEMA)}.{quote(name)}")
 
 
 def _drop_old_schemas(pg, keep: set[str]) -> None:
@@ -180,4 +178,4 @@ def _drop_old_schemas(pg, keep: set[str]) -> None:
         cur.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'release\\_%%'")
         for (name,) in cur.fetchall():
             if name not in keep:
-                cur.execute(f"DROP SCHEMA {_ident(name)} CASCADE")
+                cur.execute(f"DROP SCHEMA {quote(name)} CASCADE")

@@ -26,6 +26,7 @@ import yaml
 
 from dagster_project.release.content import SUPPRESSED_SUFFIX
 from dagster_project.release.disclosure import RULE_LABELS_DE
+from dagster_project.sql_quoting import literal, quote
 
 SCHEMA_FILE = Path(__file__).with_name("release_schema.yml")
 # A column whose name looks like this holds codes and must have a label table.
@@ -70,14 +71,6 @@ SUPPRESSION_RULE_TABLE = {
     "suppression_rule": "Kennung des Sperrgrunds.",
     "suppression_rule_de": "Deutsche Bezeichnung des Sperrgrunds.",
 }
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class MartWriter:
@@ -125,7 +118,7 @@ class MartWriter:
             return str(rule), ""
         alias = f"d_{column}"
         join = (f" LEFT JOIN marts.{rule['table']} AS {alias} "
-                f"ON {alias}.{_ident(rule['key'])} = f.{_ident(rule['by'])}")
+                f"ON {alias}.{quote(rule['key'])} = f.{quote(rule['by'])}")
         return f"{alias}.decimals", join
 
     def write(self, mart: str, frame: pd.DataFrame) -> None:
@@ -136,7 +129,7 @@ class MartWriter:
             counts = set(self.schema["counts"].get(mart, []))
             names = list(table.column_names)
             for field in table.schema:
-                column, quoted = field.name, _ident(field.name)
+                column, quoted = field.name, quote(field.name)
                 kind = self._type(mart, column, field.type)
                 if column in counts:
                     bad = self.con.execute(f"SELECT count(*) FROM frame WHERE {quoted} <> round({quoted})").fetchone()[0]
@@ -154,7 +147,7 @@ class MartWriter:
                 else:
                     select.append(f"CAST(f.{quoted} AS {kind}) AS {quoted}")
                 select.extend(self._added_after(mart, column, names))
-            self.con.execute(f"CREATE TABLE marts.{_ident(mart)} AS SELECT {', '.join(select)} "
+            self.con.execute(f"CREATE TABLE marts.{quote(mart)} AS SELECT {', '.join(select)} "
                              f"FROM frame AS f{''.join(joins)}")
         finally:
             self.con.unregister("frame")
@@ -181,7 +174,7 @@ class MartWriter:
             SUPPRESSION_RULE_TABLE["_table"] if mart == "dim_suppression_rule" else "")
         if not table_text:
             raise ReleaseSchemaError(f"Tabelle {mart} hat keine Beschreibung.")
-        self.con.execute(f"COMMENT ON TABLE marts.{_ident(mart)} IS {_quote(table_text)}")
+        self.con.execute(f"COMMENT ON TABLE marts.{quote(mart)} IS {literal(table_text)}")
         columns = [r[0] for r in self.con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
             "ORDER BY column_index", [mart]).fetchall()]
@@ -189,25 +182,25 @@ class MartWriter:
         for column in columns:
             text = self._description(mart, column)
             described[column] = text
-            self.con.execute(f"COMMENT ON COLUMN marts.{_ident(mart)}.{_ident(column)} IS {_quote(text)}")
+            self.con.execute(f"COMMENT ON COLUMN marts.{quote(mart)}.{quote(column)} IS {literal(text)}")
         self.descriptions[mart] = described
 
     def write_audit(self, name: str, frame: pd.DataFrame) -> None:
         texts = self.schema["audit_tables"][name]
         self.con.register("frame", pa.Table.from_pandas(frame, preserve_index=False))
         try:
-            self.con.execute(f"CREATE TABLE audit.{_ident(name)} AS SELECT * FROM frame")
+            self.con.execute(f"CREATE TABLE audit.{quote(name)} AS SELECT * FROM frame")
         finally:
             self.con.unregister("frame")
-        self.con.execute(f"COMMENT ON TABLE audit.{_ident(name)} IS {_quote(texts['_table'])}")
+        self.con.execute(f"COMMENT ON TABLE audit.{quote(name)} IS {literal(texts['_table'])}")
         for column in frame.columns:
             if column not in texts:
                 raise ReleaseSchemaError(f"Spalte audit.{name}.{column} hat keine Beschreibung (release_schema.yml).")
-            self.con.execute(f"COMMENT ON COLUMN audit.{_ident(name)}.{_ident(column)} IS {_quote(texts[column])}")
+            self.con.execute(f"COMMENT ON COLUMN audit.{quote(name)}.{quote(column)} IS {literal(texts[column])}")
 
     def write_parquet(self, mart: str, target: Path, release_id: str) -> None:
         """One Parquet file (zstd) with the column descriptions as field metadata."""
-        table = self.con.execute(f"SELECT * FROM marts.{_ident(mart)}").to_arrow_table()
+        table = self.con.execute(f"SELECT * FROM marts.{quote(mart)}").to_arrow_table()
         texts = self.descriptions[mart]
         fields = [field.with_metadata({"description": texts[field.name]}) for field in table.schema]
         schema = pa.schema(fields, metadata={"description": texts["_table"], "table": mart, "release_id": release_id})
@@ -234,17 +227,17 @@ def label_violations(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> l
             continue
         if rule["table"] == mart and rule["key"] == column:
             continue  # the key of a label table itself
-        value = f"trim(unnest(string_split(f.{_ident(column)}, ',')))" if rule.get("list") else f"f.{_ident(column)}"
-        condition = f"l.{_ident(rule['key'])} = v.code"
-        source = f"SELECT {value} AS code" + (f", f.{_ident(rule['with'])} AS with_value" if "with" in rule else "")
-        source += f" FROM {schema}.{_ident(mart)} AS f"
+        value = f"trim(unnest(string_split(f.{quote(column)}, ',')))" if rule.get("list") else f"f.{quote(column)}"
+        condition = f"l.{quote(rule['key'])} = v.code"
+        source = f"SELECT {value} AS code" + (f", f.{quote(rule['with'])} AS with_value" if "with" in rule else "")
+        source += f" FROM {schema}.{quote(mart)} AS f"
         if "with" in rule:
-            condition += f" AND l.{_ident(rule.get('with_key', rule['with']))} = v.with_value"
+            condition += f" AND l.{quote(rule.get('with_key', rule['with']))} = v.with_value"
         if "where" in rule:
             condition += f" AND l.{rule['where']}"
         missing = con.execute(
             f"SELECT DISTINCT v.code FROM ({source}) AS v WHERE v.code IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {schema}.{_ident(rule['table'])} AS l WHERE {condition}) LIMIT 5").fetchall()
+            f"(SELECT 1 FROM {schema}.{quote(rule['table'])} AS l WHERE {condition}) LIMIT 5").fetchall()
         if missing:
             problems.append(f"{mart}.{column}: nicht in {rule['table']}: {[m[0] for m in missing]}")
     return problems
