@@ -80,10 +80,9 @@ def _results(con: duckdb.DuckDBPyConnection | None, run_id: str) -> list[tuple]:
 def _reason(asset: str, state: RunState) -> str:
     step = asset.replace("/", "__")
     if step in state.failures:
-        return f"nicht gelaufen: der Schritt {step} ist fehlgeschlagen ({state.failures[step]})"
+        return f"nicht gelaufen: der Schritt {step} ist fehlgeschlagen (Meldung oben)"
     if state.failures:
-        first = next(iter(state.failures.items()))
-        return f"nicht gelaufen: ein vorgelagerter Schritt ist fehlgeschlagen ({first[0]}: {first[1]})"
+        return f"nicht gelaufen: ein vorgelagerter Schritt ist fehlgeschlagen ({', '.join(state.failures)})"
     if not state.finished:
         return "noch nicht gelaufen: der Lauf ist noch nicht abgeschlossen"
     return "nicht gelaufen: nicht Teil dieses Laufs"
@@ -97,7 +96,8 @@ def gate_outcome(rows: list[tuple], state: RunState) -> GateOutcome:
     ran = len(expected) - len(not_run)
     failed_critical = sum(1 for r in rows if not r[5] and r[4] == "critical")
     failed_warning = sum(1 for r in rows if not r[5] and r[4] != "critical")
-    counts = f"{ran} von {len(expected)} Prüfgruppen gelaufen, {failed_critical} Fehler, {failed_warning} Warnungen"
+    counts = (f"{ran} von {len(expected)} Prüfgruppen gelaufen, {failed_critical} Fehler, "
+              f"{failed_warning} {'Warnung' if failed_warning == 1 else 'Warnungen'}")
     if failed_critical or state.failures:
         why = "Fehler in der Qualitätsprüfung" if failed_critical else "ein Schritt des Laufs ist fehlgeschlagen"
         return GateOutcome("fehler", f"NICHT BESTANDEN – {why}; nichts wurde freigegeben ({counts}).",
@@ -175,16 +175,15 @@ def write_history_page(folder: Path) -> Path:
     entries = list(reversed(read_history(folder)))[:HISTORY_SHOWN]
     kind = {"bestanden": "ok", "unvollständig": "warnung"}
     rows = [[f'<span class="{kind.get(e["status"], "fehler")}">{e["status"]}</span>',
-             german_datetime(e["ende"]), e["run_id"],
+             german_datetime(e["ende"]), f'<a href="lauf_{escape(e["run_id"])}.html">{escape(e["run_id"][:8])}</a>',
              f'{Number(e["pruefgruppen_gelaufen"])} von {Number(e["pruefgruppen_gesamt"])}',
              Number(e["fehler"]), Number(e["warnungen"]),
-             "; ".join(f"{k}: {v}" for k, v in e["fehlgeschlagene_schritte"].items()) or "–",
-             e.get("freigabe") or "–"] for e in entries]
+             ", ".join(e["fehlgeschlagene_schritte"]) or "–", e.get("freigabe") or "–"] for e in entries]
     latest = entries[0]["status"] if entries else None
     summary = (verdict(kind.get(latest, "fehler"), f"Letzter Lauf: {latest}.") if latest
                else verdict("warnung", "Noch kein abgeschlossener Lauf."))
     body = summary + table(["Status", "Ende", "Lauf", "Prüfgruppen", "Fehler", "Warnungen", "Fehlgeschlagene Schritte",
-                            "Freigabe"], rows or [["–"] * 8], raw_columns={0})
+                            "Freigabe"], rows or [["–"] * 8], raw_columns={0, 2})
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / HISTORY_PAGE
     target.write_text(page("Datenqualität: Laufhistorie", body, NAVIGATION), encoding="utf-8")

@@ -19,7 +19,8 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
     return "".join([
         verdict("ok" if not warnings else "warnung",
                 f"Freigabeprüfung bestanden: {len(quality)} Erwartungen geprüft, keine Fehler"
-                + (f", {warnings} Warnungen (freigegeben und unten aufgeführt)." if warnings else ".")),
+                + (f", {warnings} {'Warnung' if warnings == 1 else 'Warnungen'} (freigegeben und unten aufgeführt)."
+                   if warnings else ".")),
         "<h2>Freigabe</h2>",
         table(["Angabe", "Wert"], [
             ["Release-Kennung", manifest["release_id"]],
