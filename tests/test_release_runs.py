@@ -95,3 +95,21 @@ def test_release_keep_setting(monkeypatch):
     with pytest.raises(ValueError, match="DFT_RELEASE_KEEP"):
         release_keep()
     assert Path(REPO_ROOT / "docs" / "bi.md").exists()
+
+
+def test_a_warehouse_of_the_first_release_layout_moves_to_the_stable_names(tmp_path):
+    """Before the stable names a release was releases/<id>/release.duckdb, copied to current.duckdb."""
+    root = tmp_path / "release"
+    old = root / "releases" / "20250101T000000000"
+    old.mkdir(parents=True)
+    (old / "release.duckdb").write_bytes(b"alt")
+    (root / "current.duckdb").write_bytes(b"alt")
+    store = ReleaseStore(root)
+    assert store.current_id() is None and store.database(old.name) == old / "release.duckdb"
+    staging = store.staging_folder("20260101T000000000")
+    (staging / "warehouse.duckdb").write_bytes(b"neu")
+    store.seal(staging, "20260101T000000000")
+    store.switch_current("20260101T000000000")
+    assert not (root / "current.duckdb").exists()
+    assert (root / "current" / "warehouse.duckdb").read_bytes() == b"neu"
+    assert store.prune(1) == [old.name]
