@@ -1,0 +1,100 @@
+"""One model of what a release publishes: every released numerator and denominator as a count of a
+concept (disclosure_relations.yml), and every linear relation a reader can combine: the area
+hierarchy, partitions (the monitoring groups add up to the residents), flows (stock changes) and
+the same count published twice (the same concept key). Input for the attacker's audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from dagster_project.release.attacker_audit import (AuditResult, Relation, audit, flow_relations, hierarchy_relations,
+                                                    partition_relations)
+from dagster_project.release.disclosure import RULE_SECONDARY, RULE_SAME_NUMERATOR
+
+RELATIONS_FILE = Path(__file__).with_name("disclosure_relations.yml")
+SECONDARY_RULES = {RULE_SECONDARY, RULE_SAME_NUMERATOR}
+
+
+@cache
+def relations_config() -> dict:
+    return yaml.safe_load(RELATIONS_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass
+class PublishedModel:
+    counts: pd.DataFrame          # concept, area_level, area_code, reference_year, value, published, primary, mart
+    relations: list[Relation]
+    signed: set[str]
+
+    def audit(self) -> AuditResult:
+        return audit(self.counts, self.relations, self.signed)
+
+
+def _concept(spec, group: str | None) -> tuple[str, int]:
+    if isinstance(spec, dict):
+        name, offset = spec["concept"], int(spec.get("year_offset", 0))
+    else:
+        name, offset = spec, 0
+    return (name.format(group=group) if group is not None else name), offset
+
+
+def _counts_of(mart: str, candidate: pd.DataFrame, released: pd.DataFrame, concepts: dict,
+               measure_column: str, group_column: str | None) -> pd.DataFrame:
+    """Numerator and denominator counts of a long mart, with their true values (from the candidate)."""
+    truth = candidate.reset_index(drop=True)
+    shown = released.reset_index(drop=True)
+    frames = []
+    for role, column in (("n", "numerator"), ("d", "denominator")):
+        specs = truth[measure_column].map(lambda m: concepts.get(m, {}).get(role))
+        groups = truth[group_column] if group_column else pd.Series([None] * len(truth))
+        keep = specs.notna() & truth[column].notna()
+        resolved = [_concept(spec, group) for spec, group in zip(specs[keep], groups[keep])]
+        rule = shown.suppression_rule[keep]
+        frames.append(pd.DataFrame({
+            "concept": [r[0] for r in resolved],
+            "area_level": truth.area_level[keep].to_numpy(),
+            "area_code": truth.area_code[keep].to_numpy(),
+            "reference_year": truth.reference_year[keep].to_numpy().astype(int) + [r[1] for r in resolved],
+            "value": truth[column][keep].to_numpy(dtype=float),
+            "published": ~shown.is_suppressed[keep].to_numpy(dtype=bool),
+            # what a primary suppression protects is the count itself (a plain count) or the numerator
+            # of a rate; a rate's denominator is only hidden with it (it is often published elsewhere)
+            "primary": (shown.is_suppressed[keep] & ~rule.isin(SECONDARY_RULES)).to_numpy(dtype=bool) & (role == "n"),
+            "mart": mart,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataFrame]) -> PublishedModel:
+    """The counts and relations of a release (marts before and after disclosure control)."""
+    config = relations_config()
+    groups = sorted(candidate["fct_immigration_monitoring"].monitoring_group.unique())
+    counts = pd.concat([
+        _counts_of("fct_indicator_values", candidate["fct_indicator_values"], released["fct_indicator_values"],
+                   config["indicator_concepts"], "indicator_id", None),
+        _counts_of("fct_immigration_monitoring", candidate["fct_immigration_monitoring"],
+                   released["fct_immigration_monitoring"], config["monitoring_concepts"], "measure_id",
+                   "monitoring_group"),
+    ], ignore_index=True)
+    areas = candidate["dim_area"]
+    years = sorted(int(y) for y in counts.reference_year.unique())
+
+    def expand(name: str) -> list[str]:
+        return [name.format(group=g) for g in groups] if "{group}" in name else [name]
+
+    not_additive = {c for name in config["not_additive"] for c in expand(name)}
+    additive = sorted(set(counts.concept) - not_additive)
+    relations = hierarchy_relations(additive, areas, years)
+    for partition in config["partitions"]:
+        relations += partition_relations(partition["whole"], expand(partition["parts"]), areas, years)
+    for flow in config["flows"]:
+        for change, stock in zip(expand(flow["change"]), expand(flow["stock"])):
+            relations += flow_relations(change, stock, areas, years)
+    signed = {c for name in config["signed"] for c in expand(name)}
+    return PublishedModel(counts, relations, signed)
