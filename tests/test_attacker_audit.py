@@ -151,3 +151,17 @@ def test_the_model_of_a_real_release_claims_only_relations_the_data_satisfy(rele
     audited = set(zip(result.cells.concept, result.cells.area_code, result.cells.reference_year))
     assert set(zip(primaries.concept, primaries.area_code, primaries.reference_year)) <= audited
     assert (result.cells.low <= result.cells.value + 1e-6).all() and (result.cells.high >= result.cells.value - 1e-6).all()
+
+
+def test_every_release_reports_the_audit_without_disclosing_values(released_warehouse):
+    import json
+
+    root, _ = released_warehouse
+    current = root / "release" / "current"
+    attack = json.loads((current / "manifest.json").read_text(encoding="utf-8"))["angreiferpruefung"]
+    assert attack["geprueft"] > 0 and attack["relationen"] > 0
+    assert set(attack["je_mart"]) >= {"fct_indicator_values", "fct_immigration_monitoring"}
+    for example in attack["beispiele"]:   # keys and relations only: a bound would disclose the hidden value
+        assert set(example) == {"kennzahl", "area_level", "area_code", "reference_year", "relationen"}
+    report = (current / "pruefbericht.html").read_text(encoding="utf-8")
+    assert "Angreiferprüfung (Rückrechnung gesperrter Zellen)" in report

@@ -1,5 +1,5 @@
 """The attacker's audit: for every suppressed cell, the interval of values that everything published
-allows (linear programming with HiGHS through scipy.optimize.linprog).
+allows (linear programming with HiGHS, through highspy).
 
 The published figures are modelled as *counts*: each released numerator or denominator is one
 count of a concept (e.g. `residents`, `residents|EU2`) in an area and year. Counts of the same
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -150,16 +150,10 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
         equations = np.unique(matrix[:, members].nonzero()[0])
         sub = matrix[equations][:, members]
         bounds = [(None, None) if unknown_keys[m][0] in signed_concepts else (0, None) for m in members]
-        for target in targets:
+        intervals = _intervals(sub, np.asarray(rhs)[equations], bounds,
+                               [int(np.flatnonzero(members == t)[0]) for t in targets])
+        for target, (low, high) in zip(targets, intervals):
             position = int(np.flatnonzero(members == target)[0])
-            if len(equations) == 0:
-                low, high = (None, None)
-            else:
-                objective = np.zeros(len(members))
-                objective[position] = 1.0
-                low = _solve(objective, sub, np.asarray(rhs)[equations], bounds)
-                high = _solve(-objective, sub, np.asarray(rhs)[equations], bounds)
-                high = None if high is None else -high
             low = -np.inf if low is None else low
             high = np.inf if high is None else high
             if bounds[position][0] == 0:
@@ -175,11 +169,38 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
     return AuditResult(cells, len(rhs), n, components, exposing, invalid)
 
 
-def _solve(objective, a_eq, b_eq, bounds) -> float | None:
-    """Minimum of the objective, or None when it is unbounded below."""
-    result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if result.status == 3:      # unbounded
-        return None
-    if result.status != 0:
-        raise RuntimeError(f"Angreiferprüfung: lineares Programm nicht lösbar ({result.message})")
-    return float(result.fun)
+def _intervals(a_eq, b_eq, bounds, targets: list[int]) -> list[tuple[float | None, float | None]]:
+    """Minimum and maximum of each target column subject to A x = b and the bounds (None where
+    unbounded). One HiGHS model per component; only the objective changes between the solves, so
+    each solve starts from the last basis."""
+    if a_eq.shape[0] == 0:
+        return [(None, None)] * len(targets)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a_eq.shape[1], a_eq.shape[0]
+    lp.col_cost_ = np.zeros(a_eq.shape[1])
+    lp.col_lower_ = np.array([-highspy.kHighsInf if b[0] is None else b[0] for b in bounds], dtype=float)
+    lp.col_upper_ = np.array([highspy.kHighsInf if b[1] is None else b[1] for b in bounds], dtype=float)
+    lp.row_lower_ = lp.row_upper_ = np.asarray(b_eq, dtype=float)
+    matrix = a_eq.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    highs.passModel(lp)
+    out = []
+    for target in targets:
+        highs.changeColCost(target, 1.0)
+        ends = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            highs.changeObjectiveSense(sense)
+            highs.run()
+            status = highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(highs.getInfo().objective_function_value)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                ends.append(None)
+            else:
+                raise RuntimeError(f"Angreiferprüfung: lineares Programm nicht lösbar ({highs.modelStatusToString(status)})")
+        highs.changeColCost(target, 0.0)
+        out.append((ends[0], ends[1]))
+    return out

@@ -16,11 +16,14 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
     secrecy = manifest["geheimhaltung"]
     rules = secrecy["regeln"]
     warnings = int(((~quality.success.astype(bool)) & (quality.severity != "critical")).sum()) if len(quality) else 0
+    exposed = (manifest.get("angreiferpruefung") or {}).get("rueckrechenbar", 0)
     return "".join([
-        verdict("ok" if not warnings else "warnung",
+        verdict("ok" if not warnings and not exposed else "warnung",
                 f"Freigabeprüfung bestanden: {len(quality)} Erwartungen geprüft, keine Fehler"
-                + (f", {warnings} {'Warnung' if warnings == 1 else 'Warnungen'} (freigegeben und unten aufgeführt)."
-                   if warnings else ".")),
+                + (f", {warnings} {'Warnung' if warnings == 1 else 'Warnungen'} (freigegeben und unten aufgeführt)"
+                   if warnings else "")
+                + (f"; Angreiferprüfung: {Number(exposed)} gesperrte Zellen rückrechenbar (siehe unten)." if exposed
+                   else ".")),
         "<h2>Freigabe</h2>",
         table(["Angabe", "Wert"], [
             ["Release-Kennung", manifest["release_id"]],
@@ -51,6 +54,39 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
               [[secrecy["regeln_de"].get(rule, rule), count]
                for rule, count in sorted(secrecy["gesperrte_zellen_je_regel"].items())] or [["–", 0]]),
         "<p class='klein'>Personenbezogene Daten enthält das Release nicht: nur Summen je Gebiet und Jahr.</p>",
+        _attack_section(manifest.get("angreiferpruefung")),
+    ])
+
+
+RELATIONS_DE = {"hierarchy": "Gebietshierarchie", "partition": "Aufteilung nach Gruppen", "flow": "Bestand und Bewegung",
+                "rate": "Quote mit bekanntem Nenner"}
+
+
+def _attack_section(attack: dict | None) -> str:
+    """The attacker's audit: which suppressed counts the published figures still pin down."""
+    if not attack:
+        return ""
+    width = attack["engstes_intervall"]
+    return "".join([
+        "<h2 id='angreiferpruefung'>Angreiferprüfung (Rückrechnung gesperrter Zellen)</h2>",
+        f"<p class='{'warnung' if attack['rueckrechenbar'] else 'ok'}'>"
+        f"{Number(attack['rueckrechenbar'])} von {Number(attack['geprueft'])} geprüften Erstsperrungen lassen sich "
+        f"aus den veröffentlichten Zahlen über {Number(attack['relationen'])} Relationen (Gebietshierarchie, Gruppen, "
+        "Bestand und Bewegung, dieselbe Zahl in zwei Tabellen) enger eingrenzen als der Schutzbereich erlaubt"
+        + (f"; engstes Intervall: {Number(width, 1)}" if width is not None else "") + ". "
+        "Die Sekundärsperrung über alle Relationen ist noch nicht umgesetzt; bis dahin wird diese Prüfung "
+        "berichtet und sperrt die Freigabe nicht.</p>",
+        table(["Mart", "gesperrte Zellen", "geprüfte Erstsperrungen", "rückrechenbar", "engstes Intervall"],
+              [[mart, s["gesperrt"], s["geprueft"], s["rueckrechenbar"],
+                "–" if s["engstes_intervall"] is None else Number(s["engstes_intervall"], 1)]
+               for mart, s in sorted(attack["je_mart"].items())]),
+        "<p class='klein'>Schutzbereich: eine Fallzahl von 1 oder 2 muss zwischen 0 und mindestens 3 über ihrem Wert "
+        "liegen können; jede andere Erstsperrung darf nicht eindeutig rückrechenbar sein. Beispiele "
+        "(ohne Werte):</p>",
+        table(["Zahl", "Gebietsebene", "Gebiet", "Jahr", "aufgedeckt durch"],
+              [[b["kennzahl"], b["area_level"], b["area_code"], str(b["reference_year"]),
+                ", ".join(RELATIONS_DE.get(r, r) for r in b["relationen"])]
+               for b in attack["beispiele"]] or [["–", "–", "–", "–", "–"]]),
     ])
 
 

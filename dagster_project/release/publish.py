@@ -27,6 +27,7 @@ from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
                                                   suppression_rule_labels)
+from dagster_project.release.published_model import audit_summary, build_model
 from dagster_project.release.store import DATABASE, ReleaseStore
 from dagster_project.settings import REPO_ROOT
 
@@ -112,6 +113,9 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     now = dt.datetime.now()
     release_id = now.strftime("%Y%m%dT%H%M%S%f")[:-3]
     released, suppressed = released_marts(marts, catalogue, rules)
+    # the attacker's audit: reported, not yet blocking (secondary suppression across all relations follows)
+    model = build_model(marts, released)
+    attack = audit_summary(model.audit(), model, suppressed)
     released["dim_suppression_rule"] = suppression_rule_labels()
     manifest = {
         "release_id": release_id,
@@ -128,6 +132,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             "regeln_de": RULE_LABELS_DE,
         },
         "tabellen": {name: int(len(frame)) for name, frame in sorted(released.items())},
+        "angreiferpruefung": attack,
     }
     staging = store.staging_folder(release_id)
     database = staging / DATABASE

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -98,3 +99,35 @@ def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataF
             relations += flow_relations(change, stock, areas, years)
     signed = {c for name in config["signed"] for c in expand(name)}
     return PublishedModel(counts, relations, signed)
+
+
+def _finite(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.DataFrame, examples: int = 25) -> dict:
+    """What the manifest and the audit report say of the audit: per mart the suppressed cells, the
+    primary counts audited, those recoverable and the narrowest interval; the recoverable cells by
+    key and relation. Never a value or a bound: they would disclose what suppression hides."""
+    width = (result.cells.high - result.cells.low).replace(np.inf, np.nan)   # unbounded: no finite width
+    cells = result.cells.assign(width=width)
+    primary_rows = model.counts[model.counts.primary][["concept", "area_level", "area_code", "reference_year", "mart"]]
+    per_cell = cells.merge(primary_rows.drop_duplicates(), on=["concept", "area_level", "area_code", "reference_year"])
+    per_mart = {}
+    for mart, count in suppressed.groupby("mart").size().items():
+        part = per_cell[per_cell.mart == mart]
+        per_mart[mart] = {"gesperrt": int(count), "geprueft": int(len(part)),
+                          "rueckrechenbar": int((~part.protected).sum()),
+                          "engstes_intervall": _finite(part.width.min())}
+    exposed = cells[~cells.protected].sort_values(["width", "concept", "area_code", "reference_year"]).head(examples)
+    return {
+        "geprueft": int(len(cells)),
+        "rueckrechenbar": int((~cells.protected).sum()),
+        "engstes_intervall": _finite(cells.width.min()),
+        "relationen": len(model.relations),
+        "je_mart": per_mart,
+        "beispiele": [{"kennzahl": r.concept, "area_level": r.area_level, "area_code": r.area_code,
+                       "reference_year": int(r.reference_year),
+                       "relationen": result.exposing_relations[(r.concept, r.area_level, r.area_code, int(r.reference_year))]}
+                      for r in exposed.itertuples()],
+    }
