@@ -12,7 +12,7 @@ import pytest
 from dagster_project.sample_deliveries.__main__ import generate
 from dagster_project.settings import PseudonymKey
 
-# The exact headers of SPEC §3, written out here independently of the contract files.
+# The exact headers the registers deliver, written out here independently of the contract files.
 SPEC_HEADERS = {
     "einwohner": "ORDNUNGSMERKMAL;FAMILIENNAME;VORNAMEN;GEBURTSDATUM;GESCHLECHT;STAATSANGEHOERIGKEIT_1;"
                  "STAATSANGEHOERIGKEIT_2;GEBURTSSTAAT;WOHNUNGSSTATUS;STRASSE;HAUSNUMMER;STAT_BEZIRK;"

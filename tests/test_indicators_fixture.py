@@ -1,4 +1,4 @@
-"""Every indicator of SPEC §4 on a hand-made fixture, through ingest and dbt, against values
+"""Every indicator of the catalogue on a hand-made fixture, through ingest and dbt, against values
 counted by hand.
 
 The fixture: 24 persons in 11 households in three statistical districts (050 Nordmarkt and

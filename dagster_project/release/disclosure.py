@@ -1,4 +1,4 @@
-"""Disclosure control for the indicator fact (SPEC §6).
+"""Disclosure control for the indicator fact.
 
 Primary suppression: counts of 1 or 2; rates whose denominator is under 100 or whose numerator is
 1 or 2 (for differences: their absolute value). Zeros stay zeros. A suppressed cell hides its

@@ -1,6 +1,6 @@
 """Sample register deliveries: ``python -m dagster_project.sample_deliveries``.
 
-Writes every register of SPEC §3 for the chosen years into ``<out>/<register>/``, in the exact
+Writes every register (dagster_project/contracts/) for the chosen years into ``<out>/<register>/``, in the exact
 formats of the contracts, with a small documented share of realistic defects (see DEFECTS), which
 ``--clean`` turns off. Deterministic for a given seed and scale.
 """

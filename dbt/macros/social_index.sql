@@ -1,5 +1,5 @@
 {#-
-  Social index after the method of Berlin's Monitoring Soziale Stadtentwicklung (SPEC §4).
+  Social index after the method of Berlin's Monitoring Soziale Stadtentwicklung.
 
   relation          any relation with one row per area and period
   area_column       the area's id

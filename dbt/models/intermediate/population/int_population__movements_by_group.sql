@@ -1,5 +1,5 @@
 -- Moves across the city boundary per nationality group, area of arrival/departure and year:
--- from/to abroad and from/to the rest of Germany (SPEC §4, immigration monitoring).
+-- from/to abroad and from/to the rest of Germany (immigration monitoring).
 with
 
 movements as (
