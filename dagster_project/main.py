@@ -77,13 +77,13 @@ def summary(paths: WarehousePaths) -> str:
 
 
 def execute_warehouse_job(instance, run_config: dict | None = None):
-    """Run the main job in this process (DuckDB has one writer) and write its final reports."""
+    """Run the main job in this process (DuckDB has one writer) and write its final reports; returns
+    the run's result and its entry in the run history."""
     from dagster_project.definitions import defs  # after DAGSTER_HOME is set
 
     result = defs.resolve_job_def("warehouse_job").execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config or {})
-    finish_run(instance, result.run_id)
-    return result
+    return result, finish_run(instance, result.run_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print("Hauptlauf / main job: warehouse_job …")
     with DagsterInstance.get() as instance:
-        result = execute_warehouse_job(instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}})
-        entry = finish_run(instance, result.run_id, paths)
+        result, entry = execute_warehouse_job(instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}})
     print(summary(paths))
     print(f"Status des Laufs / run status: {entry['status']}. {entry.get('freigabe') or ''}")
     print(f"\nLaufzeit / run time: {time.perf_counter() - started:.0f} s")

@@ -62,9 +62,9 @@ def run_pipeline(root: Path, instance=None):
         patch.delenv(name, raising=False)
     try:
         if instance is not None:
-            return execute_warehouse_job(instance)
+            return execute_warehouse_job(instance)[0]
         with DagsterInstance.ephemeral() as ephemeral:
-            return execute_warehouse_job(ephemeral)
+            return execute_warehouse_job(ephemeral)[0]
     finally:
         patch.undo()
 

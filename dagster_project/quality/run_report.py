@@ -36,8 +36,9 @@ def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> di
     """Write the final reports of a finished run; returns its history entry."""
     paths = paths or WarehousePaths.from_environment()
     folder = paths.reports_dir / "data_docs"
-    if any(e["run_id"] == run_id for e in read_history(folder)):
-        return next(e for e in read_history(folder) if e["run_id"] == run_id)
+    recorded = next((e for e in read_history(folder) if e["run_id"] == run_id), None)
+    if recorded is not None:   # already written (by `make run` or by a sensor)
+        return recorded
     release = _release_metadata(instance, run_id)
     state = RunState.from_instance(instance, run_id, finished=True, release_message=release.get("meldung", ""))
     run = instance.get_run_record_by_id(run_id)
