@@ -112,7 +112,10 @@ def gate_outcome(rows: list[tuple], state: RunState) -> GateOutcome:
 def write_data_docs(con: duckdb.DuckDBPyConnection | None, state: RunState, folder: Path) -> Path:
     """The run's page (and index.html): verdict, checks not run with their reason, every result."""
     rows = _results(con, state.run_id)
-    outcome = gate_outcome(rows, state)
+    return _write_run_page(rows, gate_outcome(rows, state), state, folder)
+
+
+def _write_run_page(rows: list[tuple], outcome: GateOutcome, state: RunState, folder: Path) -> Path:
     body = [
         verdict(outcome.verdict_kind, outcome.verdict_text),
         f"<p>Lauf <b>{state.run_id}</b>"
@@ -147,8 +150,10 @@ def write_data_docs(con: duckdb.DuckDBPyConnection | None, state: RunState, fold
 
 def record_run(con: duckdb.DuckDBPyConnection | None, state: RunState, folder: Path, started: dt.datetime | None,
                release_id: str | None) -> dict:
-    """Append the finished run to the history and rewrite the history page."""
-    outcome = gate_outcome(_results(con, state.run_id), state)
+    """The finished run's final page, its entry in the history, and the history page."""
+    rows = _results(con, state.run_id)
+    outcome = gate_outcome(rows, state)
+    _write_run_page(rows, outcome, state, folder)
     status_text = "fehlgeschlagen" if state.failures else outcome.status
     entry = {
         "run_id": state.run_id, "beginn": started.isoformat(timespec="seconds") if started else None,

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.html_report import german_datetime, page, verdict
-from dagster_project.quality.data_docs import RunState, read_history, record_run, write_data_docs
+from dagster_project.quality.data_docs import RunState, read_history, record_run
 from dagster_project.release.audit_report import audit_report_body
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import WarehousePaths
@@ -45,7 +45,6 @@ def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> di
     started = dt.datetime.fromtimestamp(run.start_time) if run and run.start_time else None
     con = duckdb.connect(str(paths.db_path), read_only=True) if paths.db_path.exists() else None
     try:
-        write_data_docs(con, state, folder)
         entry = record_run(con, state, folder, started, release.get("release_id"))
     finally:
         if con is not None:

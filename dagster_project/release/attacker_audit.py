@@ -150,10 +150,9 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
         equations = np.unique(matrix[:, members].nonzero()[0])
         sub = matrix[equations][:, members]
         bounds = [(None, None) if unknown_keys[m][0] in signed_concepts else (0, None) for m in members]
-        intervals = _intervals(sub, np.asarray(rhs)[equations], bounds,
-                               [int(np.flatnonzero(members == t)[0]) for t in targets])
-        for target, (low, high) in zip(targets, intervals):
-            position = int(np.flatnonzero(members == target)[0])
+        positions = [int(np.flatnonzero(members == t)[0]) for t in targets]
+        intervals = _intervals(sub, np.asarray(rhs)[equations], bounds, positions)
+        for target, position, (low, high) in zip(targets, positions, intervals):
             low = -np.inf if low is None else low
             high = np.inf if high is None else high
             if bounds[position][0] == 0:
