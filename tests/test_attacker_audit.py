@@ -133,19 +133,20 @@ def test_the_model_of_a_real_release_claims_only_relations_the_data_satisfy(rele
 
     from dagster_project.release.content import released_marts
     from dagster_project.release.disclosure import DisclosureRules
-    from dagster_project.release.published_model import build_model
 
     root, _ = released_warehouse
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         marts = {n: con.execute(f"SELECT * FROM marts.{n}").df() for n in (
             "fct_indicator_values", "fct_immigration_monitoring", "dim_area", "fct_area_profile", "fct_social_index",
             "fct_immigration_retention", "fct_goal_achievement", "fct_measure_coverage", "fct_measure_gaps")}
-        catalogue = con.execute("SELECT * FROM reference.indicator_catalogue").df()
-    released, _ = released_marts(marts, catalogue, DisclosureRules.load())
-    model = build_model(marts, released)
+    content = released_marts(marts, DisclosureRules.load())
+    model = content.model
     kinds = {r.kind for r in model.relations}
     assert kinds == {"hierarchy", "partition", "flow"}
+    assert set(model.counts.mart) == {"fct_indicator_values", "fct_immigration_monitoring",
+                                      "fct_immigration_retention", "fct_measure_coverage"}
     result = model.audit()
+    assert result.exposed.empty and content.audit.exposed.empty
     assert result.invalid_relations == []
     primaries = model.counts[model.counts.primary & (model.counts.value != 0)]
     audited = set(zip(result.cells.concept, result.cells.area_code, result.cells.reference_year))

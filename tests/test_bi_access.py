@@ -121,7 +121,7 @@ def test_a_read_write_open_fails_at_once_while_readers_and_the_next_publish_go_o
     try:
         with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
             run_id = con.execute("SELECT max(run_id) FROM audit.dq_results").fetchone()[0]
-        monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries: "erste")
+        monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "erste")
         first = publish_release(root / "warehouse.duckdb", shared, run_id)
         database = shared / "current" / "warehouse.duckdb"
         # a reader that opens the current release again and again, as a dashboard does
@@ -159,7 +159,7 @@ def test_a_read_write_open_fails_at_once_while_readers_and_the_next_publish_go_o
                                  config={{'enable_external_access': False, 'lock_configuration': True}})
             print("LESEN", con.execute("SELECT count(*) FROM marts.dim_area").fetchone()[0])
         """)], capture_output=True, text=True, timeout=120)
-        monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries: "zweite")
+        monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "zweite")
         second = publish_release(root / "warehouse.duckdb", shared, run_id)
         out, err = reader.communicate(timeout=180)
         queries, failures, seen = out.split(maxsplit=2)

@@ -48,7 +48,7 @@ def _run_id(root):
 def published(pg, released_warehouse):
     root, _ = released_warehouse
     patch = pytest.MonkeyPatch()
-    patch.setattr(publish, "input_fingerprint", lambda deliveries: "postgres-1")
+    patch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "postgres-1")
     try:
         release = publish_release(root / "warehouse.duckdb", root / "release", _run_id(root), postgres_url=pg["pipeline"])
     finally:
@@ -130,7 +130,7 @@ def test_a_reader_in_a_loop_sees_no_failure_and_never_two_releases_mixed(pg, pub
     try:
         time.sleep(0.5)
         patch = pytest.MonkeyPatch()
-        patch.setattr(publish, "input_fingerprint", lambda deliveries: "postgres-2")
+        patch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "postgres-2")
         strict = DisclosureRules(min_count=5, min_rate_denominator=200, min_rate_numerator=5, secondary_suppression=True)
         try:
             second = publish_release(root / "warehouse.duckdb", root / "release", _run_id(root), rules=strict,
@@ -150,7 +150,7 @@ def test_a_reader_in_a_loop_sees_no_failure_and_never_two_releases_mixed(pg, pub
     assert len(seen) > 20
     # the next tests want the release of the default rules again
     patch = pytest.MonkeyPatch()
-    patch.setattr(publish, "input_fingerprint", lambda deliveries: "postgres-3")
+    patch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "postgres-3")
     try:
         publish_release(root / "warehouse.duckdb", root / "release", _run_id(root), postgres_url=pg["pipeline"])
     finally:

@@ -25,22 +25,6 @@ from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
 
 RULES = DisclosureRules(min_count=3, min_rate_denominator=100, min_rate_numerator=3, secondary_suppression=True)
 
-AREAS = pd.DataFrame([
-    # area_level, area_code, parent_area_level, parent_area_code
-    ("statistical_district", "a1", "city_district", "A"),
-    ("statistical_district", "a2", "city_district", "A"),
-    ("statistical_district", "a3", "city_district", "A"),
-    ("statistical_district", "b1", "city_district", "B"),
-    ("statistical_district", "b2", "city_district", "B"),
-    ("city_district", "A", "city", "C"),
-    ("city_district", "B", "city", "C"),
-    ("city", "C", None, None),
-], columns=["area_level", "area_code", "parent_area_level", "parent_area_code"])
-CATALOGUE = pd.DataFrame([
-    ("count_x", "Anzahl X", True), ("share_x", "Anzahl X", True), ("net_y", "Saldo Y", False),
-], columns=["indicator_id", "numerator_de", "is_additive"])
-
-
 def _frame(rows):
     return pd.DataFrame(rows, columns=["indicator_id", "area_level", "area_code", "reference_year", "numerator",
                                        "denominator", "indicator_value"])
@@ -56,7 +40,7 @@ def test_primary_rules_and_zeros():
         ("net_y", "statistical_district", "b2", 2023, -2, 150, -13.3),   # |numerator| 2
         ("net_y", "statistical_district", "a1", 2023, 7, 150, 46.7),
     ])
-    released, log = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
+    released, log = apply_disclosure_control(values, RULES)
     rules = {k: (None if pd.isna(v) else v)
              for k, v in zip(zip(released.indicator_id, released.area_code), released.suppression_rule)}
     assert rules[("count_x", "a1")] is None and released.loc[0, "indicator_value"] == 0
@@ -67,45 +51,6 @@ def test_primary_rules_and_zeros():
     hidden = released[released.is_suppressed]
     assert hidden[["numerator", "denominator", "indicator_value"]].isna().all().all()
     assert len(log) == len(hidden) == 4
-
-
-def test_secondary_suppression_prevents_recovery_by_subtraction():
-    values = _frame([
-        ("count_x", "statistical_district", "a1", 2023, 2, None, 2),     # primary
-        ("count_x", "statistical_district", "a2", 2023, 40, None, 40),
-        ("count_x", "statistical_district", "a3", 2023, 9, None, 9),     # smallest non-zero: secondary
-        ("count_x", "statistical_district", "b1", 2023, 30, None, 30),
-        ("count_x", "statistical_district", "b2", 2023, 0, None, 0),
-        ("count_x", "city_district", "A", 2023, 51, None, 51),
-        ("count_x", "city_district", "B", 2023, 30, None, 30),
-        ("count_x", "city", "C", 2023, 81, None, 81),
-        ("share_x", "statistical_district", "a3", 2023, 9, 500, 1.8),    # same numerator as count_x
-        ("share_x", "statistical_district", "a2", 2023, 40, 500, 8.0),
-    ])
-    released, _ = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
-    rule = {k: (None if pd.isna(v) else v)
-            for k, v in zip(zip(released.indicator_id, released.area_code), released.suppression_rule)}
-    assert rule[("count_x", "a3")] == "sekundaer"
-    assert rule[("count_x", "a2")] is None and rule[("count_x", "b2")] is None
-    assert rule[("share_x", "a3")] == "sekundaer_gleicher_zaehler"
-    # nothing recoverable: A - released parts is 11, neither 2 nor 9
-    parts = released[(released.indicator_id == "count_x") & (released.area_level == "statistical_district")
-                     & released.area_code.str.startswith("a")]
-    assert 51 - parts.numerator.sum() == 11
-
-
-def test_a_suppressed_total_gets_a_suppressed_part():
-    values = _frame([
-        ("count_x", "statistical_district", "b1", 2023, 2, None, 2),     # primary
-        ("count_x", "statistical_district", "b2", 2023, 0, None, 0),
-        ("count_x", "city_district", "A", 2023, 50, None, 50),
-        ("count_x", "city_district", "B", 2023, 2, None, 2),             # primary total
-        ("count_x", "city", "C", 2023, 52, None, 52),
-    ])
-    released, _ = apply_disclosure_control(values, AREAS, CATALOGUE, RULES)
-    rule = {k: (None if pd.isna(v) else v) for k, v in zip(released.area_code, released.suppression_rule)}
-    # B (2) could be recovered as C - A: A must go too
-    assert rule["A"] == "sekundaer" and rule["B"] == "zaehlwert_1_oder_2" and rule["C"] is None
 
 
 def _released(root):
@@ -152,6 +97,58 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
                 if true_numerator[k] != 0:
                     assert difference != true_numerator[k], f"{k} recoverable from {parent}"
     assert checked > 0
+
+
+def test_a_curious_readers_subtractions_recover_no_primary_cell(released_warehouse):
+    """The attacks a reader makes with a few lines of SQL, computed here independently of the
+    audit's linear programs: (1) where exactly one monitoring group's stock is suppressed and the
+    area's residents are published, the hidden stock is residents minus the other groups; (2)
+    where exactly one statistical district is suppressed and its city district published, the
+    hidden value is the difference. Neither may give a primary cell's true count."""
+    root, _ = released_warehouse
+    rel = duckdb.connect(str(root / "release" / "current" / "warehouse.duckdb"), read_only=True)
+    truth = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        monitoring = rel.execute("SELECT * FROM marts.fct_immigration_monitoring").df()
+        residents = rel.execute("SELECT area_level, area_code, reference_year, numerator AS residents "
+                                "FROM marts.fct_indicator_values WHERE indicator_id = 'residents' "
+                                "AND NOT is_suppressed").df()
+        true_stock = truth.execute("SELECT area_level, area_code, reference_year, monitoring_group, numerator "
+                                   "FROM marts.fct_immigration_monitoring WHERE measure_id = 'stock'").df()
+        areas = truth.execute("SELECT * FROM marts.dim_area").df()
+    finally:
+        rel.close()
+        truth.close()
+    primary = {"zaehlwert_1_oder_2", "zaehler_1_oder_2", "nenner_unter_100"}
+    true = true_stock.set_index(["area_level", "area_code", "reference_year", "monitoring_group"]).numerator
+    stock = monitoring[monitoring.measure_id == "stock"].merge(residents, on=["area_level", "area_code",
+                                                                            "reference_year"])
+    tried = recovered = 0
+    for _, part in stock.groupby(["area_level", "area_code", "reference_year"]):
+        hidden = part[part.is_suppressed]
+        if len(hidden) != 1:
+            continue
+        tried += 1
+        cell = hidden.iloc[0]
+        guess = cell.residents - part.numerator.sum()
+        key = (cell.area_level, cell.area_code, cell.reference_year, cell.monitoring_group)
+        recovered += cell.suppression_rule in primary and guess == true[key]
+    # (2) along the hierarchy, every monitoring measure and group
+    kids = areas.dropna(subset=["parent_area_level"])
+    parent_of = dict(zip(zip(kids.area_level, kids.area_code), zip(kids.parent_area_level, kids.parent_area_code)))
+    monitoring["parent"] = [parent_of.get(k) for k in zip(monitoring.area_level, monitoring.area_code)]
+    shown = monitoring.set_index(["measure_id", "monitoring_group", "area_level", "area_code", "reference_year"])
+    for (measure, group, year, parent), part in monitoring.dropna(subset=["parent"]).groupby(
+            ["measure_id", "monitoring_group", "reference_year", "parent"]):
+        hidden = part[part.is_suppressed]
+        top = shown.numerator.get((measure, group, parent[0], parent[1], year))
+        if len(hidden) != 1 or top is None or pd.isna(top) or measure in {"net_migration", "stock_change"}:
+            continue
+        tried += 1
+        cell = hidden.iloc[0]
+        if cell.suppression_rule in primary and measure == "stock":
+            recovered += top - part.numerator.sum() == true[(cell.area_level, cell.area_code, year, group)]
+    assert tried > 0 and recovered == 0
 
 
 def test_release_files_manifest_and_offline_reports(released_warehouse):
@@ -271,7 +268,7 @@ def test_a_reader_holding_the_release_is_not_disturbed(released_warehouse, monke
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         run_id = con.execute("SELECT max(run_id) FROM audit.dq_results").fetchone()[0]
     # the same inputs would publish nothing: pretend a new delivery
-    monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries: "eine neue Lieferung")
+    monkeypatch.setattr(publish, "input_fingerprint", lambda deliveries, rules=None: "eine neue Lieferung")
     new = publish_release(root / "warehouse.duckdb", root / "release", run_id)
     out, _ = reader.communicate("weiter\n", timeout=60)
     assert reader.returncode == 0

@@ -18,12 +18,14 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
     warnings = int(((~quality.success.astype(bool)) & (quality.severity != "critical")).sum()) if len(quality) else 0
     exposed = (manifest.get("angreiferpruefung") or {}).get("rueckrechenbar", 0)
     return "".join([
-        verdict("ok" if not warnings and not exposed else "warnung",
+        verdict("fehler", f"Release NICHT freigegeben: die Angreiferprüfung findet {Number(exposed)} gesperrte "
+                          "Zellen, die sich aus den veröffentlichten Zahlen zurückrechnen oder zu eng eingrenzen "
+                          "ließen (siehe Angreiferprüfung unten). Das bisherige Release bleibt aktuell.")
+        if exposed else
+        verdict("ok" if not warnings else "warnung",
                 f"Freigabeprüfung bestanden: {len(quality)} Erwartungen geprüft, keine Fehler"
                 + (f", {warnings} {'Warnung' if warnings == 1 else 'Warnungen'} (freigegeben und unten aufgeführt)"
-                   if warnings else "")
-                + (f"; Angreiferprüfung: {Number(exposed)} gesperrte Zellen rückrechenbar (siehe unten)." if exposed
-                   else ".")),
+                   if warnings else "") + "; Angreiferprüfung bestanden."),
         "<h2>Freigabe</h2>",
         table(["Angabe", "Wert"], [
             ["Release-Kennung", manifest["release_id"]],
@@ -62,27 +64,37 @@ RELATIONS_DE = {"hierarchy": "Gebietshierarchie", "partition": "Aufteilung nach 
                 "rate": "Quote mit bekanntem Nenner"}
 
 
+def _share(value) -> str:
+    return "–" if value is None else f"{Number(100 * value, 1)} %"
+
+
 def _attack_section(attack: dict | None) -> str:
-    """The attacker's audit: which suppressed counts the published figures still pin down."""
+    """The attacker's audit: which suppressed counts the published figures still pin down, and
+    what secondary suppression cost (shares of suppressed cells before and after)."""
     if not attack:
         return ""
     width = attack["engstes_intervall"]
+    secondary = attack.get("sekundaer_ueber_relationen")
     return "".join([
         "<h2 id='angreiferpruefung'>Angreiferprüfung (Rückrechnung gesperrter Zellen)</h2>",
-        f"<p class='{'warnung' if attack['rueckrechenbar'] else 'ok'}'>"
+        f"<p class='{'fehler' if attack['rueckrechenbar'] else 'ok'}'>"
         f"{Number(attack['rueckrechenbar'])} von {Number(attack['geprueft'])} geprüften Erstsperrungen lassen sich "
         f"aus den veröffentlichten Zahlen über {Number(attack['relationen'])} Relationen (Gebietshierarchie, Gruppen, "
         "Bestand und Bewegung, dieselbe Zahl in zwei Tabellen) enger eingrenzen als der Schutzbereich erlaubt"
-        + (f"; engstes Intervall: {Number(width, 1)}" if width is not None else "") + ". "
-        "Die Sekundärsperrung über alle Relationen ist noch nicht umgesetzt; bis dahin wird diese Prüfung "
-        "berichtet und sperrt die Freigabe nicht.</p>",
-        table(["Mart", "gesperrte Zellen", "geprüfte Erstsperrungen", "rückrechenbar", "engstes Intervall"],
-              [[mart, s["gesperrt"], s["geprueft"], s["rueckrechenbar"],
+        + (f"; engstes Intervall einer Erstsperrung: {Number(width, 1)}" if width is not None else "") + ". "
+        + ("Eine rückrechenbare Zelle sperrt die Freigabe." if attack["rueckrechenbar"] else "") + "</p>",
+        (f"<p>Sekundärsperrung über alle Relationen: {Number(secondary['zusaetzlich_gesperrt'])} Zellen zusätzlich "
+         f"gesperrt, in {secondary['runden']} Runden mit der Angreiferprüfung, {Number(secondary['sekunden'], 1)} s.</p>"
+         if secondary else "<p>Sekundärsperrung ist in den Regeln ausgeschaltet.</p>"),
+        table(["Mart", "Zellen", "gesperrt nur Erstsperrung", "gesperrt mit Sekundärsperrung", "gesperrte Zellen",
+               "geprüfte Erstsperrungen", "rückrechenbar", "engstes Intervall"],
+              [[mart, "–" if s.get("zellen") is None else s["zellen"], _share(s.get("anteil_primaer")),
+                _share(s.get("anteil_gesperrt")), s["gesperrt"], s["geprueft"], s["rueckrechenbar"],
                 "–" if s["engstes_intervall"] is None else Number(s["engstes_intervall"], 1)]
                for mart, s in sorted(attack["je_mart"].items())]),
         "<p class='klein'>Schutzbereich: eine Fallzahl von 1 oder 2 muss zwischen 0 und mindestens 3 über ihrem Wert "
-        "liegen können; jede andere Erstsperrung darf nicht eindeutig rückrechenbar sein. Beispiele "
-        "(ohne Werte):</p>",
+        "liegen können; jede andere Erstsperrung darf nicht eindeutig rückrechenbar sein (Einstellungen in "
+        "disclosure_rules.yml). Rückrechenbare Zellen (ohne Werte):</p>",
         table(["Zahl", "Gebietsebene", "Gebiet", "Jahr", "aufgedeckt durch"],
               [[b["kennzahl"], b["area_level"], b["area_code"], str(b["reference_year"]),
                 ", ".join(RELATIONS_DE.get(r, r) for r in b["relationen"])]

@@ -1,26 +1,25 @@
 """What goes into a release: the candidate marts after disclosure control.
 
-The indicator fact is suppressed by the rules in disclosure.py; every other mart follows it (the
-wide profile and the social index show exactly the released cells of the fact, goals show no
-actual value where the indicator cell is hidden) or is suppressed like it (the immigration
-monitoring and retention, treated as additive measures per group). Marts without person counts
+The long marts that show counts (indicator fact, immigration monitoring, retention) get primary
+suppression by the rules of disclosure.py, then secondary suppression across every relation
+between them (secondary_suppression.py) until the attacker's audit finds no primary cell
+exposed. The marts that show cells of the indicator fact follow it (the wide profile, goals and
+gaps; the social index by its own rule, released_social_index). Marts without person counts
 (label tables, the comparison with published INKAR values, overlaps, funding) pass unchanged.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from dagster_project.release.disclosure import DisclosureRules, apply_disclosure_control
+from dagster_project.release.attacker_audit import AuditResult, audit
+from dagster_project.release.disclosure import RULE_SECONDARY, DisclosureRules, apply_disclosure_control
+from dagster_project.release.published_model import PublishedModel, build_model
+from dagster_project.release.secondary_suppression import Protection, protect
 
-# The count each monitoring measure has as its numerator (cells with the same numerator are
-# suppressed together).
-MONITORING_NUMERATOR = {
-    "stock": "residents", "stock_change": "stock_change", "moves_in_abroad": "moves_in_abroad",
-    "moves_out_abroad": "moves_out_abroad", "moves_in_germany": "moves_in_germany",
-    "moves_out_germany": "moves_out_germany", "net_migration": "net_migration", "turnover_rate": "turnover",
-    "share_minors": "minors", "share_school_age": "school_age", "sgb2_rate": "sgb2_under_65",
-}
 PROFILE_KEYS = ["area_level", "area_code", "reference_year"]
 SUPPRESSED_SUFFIX = "_is_suppressed"
 
@@ -43,55 +42,130 @@ def released_profile(values: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFram
     return out.reindex(columns=[*profile.columns, *flags.columns])
 
 
-def released_social_index(index: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """Rates of the social index follow the suppression of the matching indicator cells."""
-    out = index.copy()
-    hidden = values[values.is_suppressed & (values.area_level == "statistical_district")]
-    for indicator, columns in (("unemployment_sgb2_rate", ["s1_unemployment_sgb2_rate", "z_s1"]),
-                               ("sgb2_child_rate", ["s3_sgb2_child_rate", "z_s3"])):
-        keys = set(zip(hidden.loc[hidden.indicator_id == indicator, "area_code"],
-                       hidden.loc[hidden.indicator_id == indicator, "reference_year"]))
-        mask = [(c, y) in keys for c, y in zip(out.statistical_district_code, out.reference_year)]
-        out.loc[mask, columns] = None
-    small = out.residents < 100
-    out.loc[small, ["s2_transfer_rate", "z_s2", "d2_change_transfer_pp", "z_d2"]] = None
-    return out
+# Not released: from two published pairs (rate, z-value) a reader gets the mean and standard
+# deviation of the year, and with them the sum and the sum of squares of the suppressed rates (a
+# differencing attack the linear audit cannot bound). Classes and rates are released.
+SOCIAL_INDEX_UNRELEASED = ["z_s1", "z_s2", "z_s3", "z_d1", "z_d2", "z_d3", "status_index", "dynamics_index"]
 
 
-def _suppress_long(frame: pd.DataFrame, measure: pd.Series, numerator_id: pd.Series, value_column: str,
-                   year_column: str, areas: pd.DataFrame, rules: DisclosureRules) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Disclosure control for a long mart other than the indicator fact: each (measure) is treated
-    like an additive indicator whose numerator is `numerator_id`."""
+def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """The social index as released: S1 and S3 follow the indicator cells they are; S2 (whose
+    numerator, transfer recipients, is published nowhere else but follows from the rate and the
+    published residents) is suppressed like a count of 1 or 2 and below 100 residents; a change
+    D is suppressed where the rate of either year is; z-values and index values are not released."""
+    out = index.copy().reset_index(drop=True)
+    cells = values.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
+    district = ["statistical_district"] * len(out)
+
+    def fact(indicator: str, column: str, offset: int = 0) -> pd.Series:
+        keys = list(zip([indicator] * len(out), district, out.statistical_district_code, out.reference_year + offset))
+        return cells[column].reindex(keys).reset_index(drop=True)
+
+    for indicator, rate, change in (("unemployment_sgb2_rate", "s1_unemployment_sgb2_rate", "d1_change_unemployment_pp"),
+                                    ("sgb2_child_rate", "s3_sgb2_child_rate", "d3_change_child_rate_pp")):
+        hidden_now = fact(indicator, "is_suppressed").fillna(False).astype(bool)
+        hidden_before = fact(indicator, "is_suppressed", -2).fillna(False).astype(bool)
+        out.loc[hidden_now, rate] = None
+        out.loc[hidden_now | hidden_before, change] = None
+    # transfer recipients now and two years before, from the unrounded rates and the residents
+    residents_before = fact("residents", "numerator", -2)
+    recipients_now = (out.s2_transfer_rate * out.residents / 100).round()
+    recipients_before = ((out.s2_transfer_rate - out.d2_change_transfer_pp) * residents_before / 100).round()
+    sensitive_now = (out.residents < rules.min_rate_denominator) | recipients_now.between(1, rules.min_count - 1)
+    sensitive_before = (residents_before < rules.min_rate_denominator) | \
+        recipients_before.between(1, rules.min_count - 1) | residents_before.isna()
+    out.loc[sensitive_now, "s2_transfer_rate"] = None
+    out.loc[sensitive_now | sensitive_before, "d2_change_transfer_pp"] = None
+    return out.drop(columns=SOCIAL_INDEX_UNRELEASED)
+
+
+def _suppress_long(frame: pd.DataFrame, measure: pd.Series, value_column: str, year_column: str,
+                   rules: DisclosureRules) -> pd.DataFrame:
+    """Primary suppression of a long mart other than the indicator fact, by the same rules."""
     work = pd.DataFrame({
         "indicator_id": measure.to_numpy(), "area_level": frame.area_level.to_numpy(),
         "area_code": frame.area_code.to_numpy(), "reference_year": frame[year_column].to_numpy(),
         "numerator": frame.numerator.to_numpy(), "denominator": frame.denominator.to_numpy(),
         "indicator_value": frame[value_column].to_numpy(),
     })
-    catalogue = pd.DataFrame({"indicator_id": measure.unique()})
-    numerator_of = dict(zip(measure, numerator_id))
-    catalogue["numerator_de"] = catalogue.indicator_id.map(numerator_of)
-    catalogue["is_additive"] = True
-    released, log = apply_disclosure_control(work, areas, catalogue, rules)
+    released, _ = apply_disclosure_control(work, rules)
     out = frame.copy().reset_index(drop=True)
     out[["numerator", "denominator", value_column]] = released[["numerator", "denominator", "indicator_value"]]
     out["is_suppressed"] = released.is_suppressed.to_numpy()
     out["suppression_rule"] = released.suppression_rule.to_numpy()
-    return out, log
+    return out
 
 
-def _released_planning(marts: dict, values: pd.DataFrame, rules: DisclosureRules) -> tuple[dict, list]:
-    """The planning marts on their way into the release."""
-    areas = marts["dim_area"]
+LONG_MARTS = {   # long marts whose cells show counts, with the column of their value
+    "fct_indicator_values": "indicator_value",
+    "fct_immigration_monitoring": "measure_value",
+    "fct_immigration_retention": "retention_share",
+    "fct_measure_coverage": "budget_per_target_resident_eur",
+}
+RETENTION_COUNTS = {"cohort_size": "denominator", "retained": "numerator"}
+
+
+@dataclass
+class ReleasedContent:
+    marts: dict[str, pd.DataFrame]      # every mart as released
+    suppressed: pd.DataFrame            # every suppressed cell: mart, key, rule
+    model: PublishedModel               # the counts (published after protection) and relations
+    audit: AuditResult                  # the attacker's audit of what is released
+    protection: Protection | None       # the secondary suppression across relations (None: switched off)
+    loss: pd.DataFrame                  # information loss per mart: cells, primary only, after protection
+
+
+def _suppressed_long(marts: dict, rules: DisclosureRules) -> dict[str, pd.DataFrame]:
+    """The long marts after primary suppression; retention with numerator/denominator columns like
+    the others."""
+    values, _ = apply_disclosure_control(marts["fct_indicator_values"], rules)
     monitoring = marts["fct_immigration_monitoring"].reset_index(drop=True)
-    group = monitoring.monitoring_group
-    monitoring, log_monitoring = _suppress_long(
-        monitoring, monitoring.measure_id + "|" + group, monitoring.measure_id.map(MONITORING_NUMERATOR) + "|" + group,
-        "measure_value", "reference_year", areas, rules)
-    retention = marts["fct_immigration_retention"].rename(columns={"cohort_size": "denominator", "retained": "numerator"})
-    key = "retention_" + retention.years_after.astype(str) + "|" + retention.monitoring_group
-    retention, log_retention = _suppress_long(retention, key, key, "retention_share", "cohort_year", areas, rules)
-    retention = retention.rename(columns={"denominator": "cohort_size", "numerator": "retained"})
+    monitoring = _suppress_long(monitoring, monitoring.measure_id, "measure_value", "reference_year", rules)
+    retention = marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS).reset_index(drop=True)
+    retention = _suppress_long(retention, retention.years_after, "retention_share", "cohort_year", rules)
+    # coverage shows the residents of each target group: counts of the fact (residents, 0-17, ...)
+    coverage = marts["fct_measure_coverage"].reset_index(drop=True).assign(
+        area_level="statistical_district", numerator=lambda f: f.target_group_size, denominator=np.nan)
+    coverage["area_code"] = coverage.statistical_district_code
+    coverage = _suppress_long(coverage, coverage.target_group, "budget_per_target_resident_eur", "reference_year",
+                              rules)
+    return {"fct_indicator_values": values, "fct_immigration_monitoring": monitoring,
+            "fct_immigration_retention": retention, "fct_measure_coverage": coverage}
+
+
+def _coverage_as_released(coverage: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = coverage.assign(target_group_size=coverage.numerator)
+    return out[[*columns, "is_suppressed", "suppression_rule"]]
+
+
+def _hide(frames: dict[str, pd.DataFrame], cells: set) -> None:
+    """Suppress the given (mart, row) cells in place, as secondary suppressions of the audit."""
+    for mart, value_column in LONG_MARTS.items():
+        rows = sorted(i for m, i in cells if m == mart)
+        if not rows:
+            continue
+        frame = frames[mart]
+        newly = [i for i in rows if not frame.at[i, "is_suppressed"]]
+        frame.loc[newly, "suppression_rule"] = RULE_SECONDARY
+        frame.loc[rows, "is_suppressed"] = True
+        frame.loc[rows, ["numerator", "denominator", value_column]] = np.nan
+
+
+def information_loss(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per long mart: cells, suppressed by a primary rule, suppressed in all (with secondary)."""
+    rows = []
+    for mart, frame in frames.items():
+        primary = frame.is_suppressed & (frame.suppression_rule != RULE_SECONDARY)
+        rows.append({"mart": mart, "zellen": len(frame), "primaer": int(primary.sum()),
+                     "gesperrt": int(frame.is_suppressed.sum())})
+    loss = pd.DataFrame(rows)
+    loss["anteil_primaer"] = loss.primaer / loss.zellen.where(loss.zellen > 0)
+    loss["anteil_gesperrt"] = loss.gesperrt / loss.zellen.where(loss.zellen > 0)
+    return loss
+
+
+def _released_planning(marts: dict, values: pd.DataFrame, rules: DisclosureRules) -> dict:
+    """The planning marts that follow the indicator fact on their way into the release."""
     # goals: no actual value where the indicator cell is suppressed
     hidden = set(zip(*[values.loc[values.is_suppressed, c] for c in
                        ("indicator_id", "area_level", "area_code", "reference_year")]))
@@ -99,34 +173,59 @@ def _released_planning(marts: dict, values: pd.DataFrame, rules: DisclosureRules
     mask = [k in hidden for k in zip(goals.indicator_id, goals.area_level, goals.area_code, goals.reference_year)]
     goals.loc[mask, ["actual_value", "progress_pct"]] = None
     goals.loc[mask, "goal_status"] = "keine Daten"
-    # coverage: target groups of 1 or 2 persons are not shown, nor the budget per person then
-    coverage = marts["fct_measure_coverage"].copy()
-    small = coverage.target_group_size.between(1, rules.min_count - 1)
-    coverage.loc[small, ["target_group_size", "budget_per_target_resident_eur"]] = None
     gaps = marts["fct_measure_gaps"].copy()
     hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, ["statistical_district"] * len(gaps),
                                             gaps.statistical_district_code, gaps.reference_year)]
     gaps.loc[hidden_need, "need_value"] = None
-    released = {
-        "fct_immigration_monitoring": monitoring, "fct_immigration_retention": retention,
-        "fct_goal_achievement": goals, "fct_measure_coverage": coverage, "fct_measure_gaps": gaps,
-    }
-    log_monitoring["mart"] = "fct_immigration_monitoring"
-    log_retention["mart"] = "fct_immigration_retention"
-    return released, [log_monitoring, log_retention]
+    return {"fct_goal_achievement": goals, "fct_measure_gaps": gaps}
 
 
-def released_marts(marts: dict[str, pd.DataFrame], catalogue: pd.DataFrame,
-                   rules: DisclosureRules) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Every mart as it is released, and the log of every suppressed cell (mart, key, rule)."""
-    values, suppressed = apply_disclosure_control(marts["fct_indicator_values"], marts["dim_area"], catalogue, rules)
-    planning, planning_logs = _released_planning(marts, values, rules)
+def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> ReleasedContent:
+    """Every mart as it is released: the rules, then secondary suppression across every relation a
+    reader can combine until the attacker's audit finds no primary cell exposed, then the marts
+    that follow the indicator fact."""
+    long = _suppressed_long(marts, rules)
+    candidate = {"fct_indicator_values": marts["fct_indicator_values"].reset_index(drop=True),
+                 "fct_immigration_monitoring": marts["fct_immigration_monitoring"].reset_index(drop=True),
+                 "fct_immigration_retention": marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS)
+                 .reset_index(drop=True),
+                 "fct_measure_coverage": long["fct_measure_coverage"].assign(
+                     numerator=marts["fct_measure_coverage"].target_group_size.to_numpy())}
+    model = build_model(candidate, long, marts["dim_area"])
+    levels = rules.protection_levels()
+    protection = None
+    if rules.secondary_suppression:
+        protection = protect(model.counts, model.relations, model.signed, levels)
+        _hide(long, protection.hidden_cells)
+        model.counts["published"] = model.counts.published & ~model.counts.cell.isin(protection.hidden_cells)
+        result = protection.audit
+    else:
+        result = audit(model.counts, model.relations, model.signed, levels=levels)
+    values = long["fct_indicator_values"]
     released = {
         **marts,  # label tables and marts without person counts pass unchanged
-        "fct_indicator_values": values,
+        **long,
+        "fct_immigration_retention": long["fct_immigration_retention"].rename(
+            columns={v: k for k, v in RETENTION_COUNTS.items()}),
+        "fct_measure_coverage": _coverage_as_released(long["fct_measure_coverage"],
+                                                      list(marts["fct_measure_coverage"].columns)),
         "fct_area_profile": released_profile(values, marts["fct_area_profile"]),
-        "fct_social_index": released_social_index(marts["fct_social_index"], values),
-        **planning,
+        "fct_social_index": released_social_index(marts["fct_social_index"], values, rules),
+        **_released_planning(marts, values, rules),
     }
-    suppressed["mart"] = "fct_indicator_values"
-    return released, pd.concat([suppressed, *planning_logs], ignore_index=True)
+    keys = {"fct_indicator_values": "indicator_id", "fct_immigration_monitoring": "measure_id",
+            "fct_immigration_retention": "years_after", "fct_measure_coverage": "target_group"}
+    logs = []
+    for mart, frame in long.items():
+        hidden = frame[frame.is_suppressed]
+        log = pd.DataFrame({
+            "indicator_id": ("retention_" if mart == "fct_immigration_retention" else "")
+            + hidden[keys[mart]].astype(str) + (
+                "|" + hidden.monitoring_group if "monitoring_group" in hidden
+                else "|" + hidden.field_of_action_id.astype(str) if "field_of_action_id" in hidden else ""),
+            "area_level": hidden.area_level, "area_code": hidden.area_code,
+            "reference_year": hidden["cohort_year" if mart == "fct_immigration_retention" else "reference_year"],
+            "suppression_rule": hidden.suppression_rule, "mart": mart})
+        logs.append(log)
+    return ReleasedContent(released, pd.concat(logs, ignore_index=True), model, result, protection,
+                           information_loss(long))

@@ -27,7 +27,7 @@ from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
                                                   suppression_rule_labels)
-from dagster_project.release.published_model import audit_summary, build_model
+from dagster_project.release.published_model import audit_summary
 from dagster_project.release.store import DATABASE, ReleaseStore
 from dagster_project.settings import REPO_ROOT
 
@@ -63,10 +63,13 @@ def latest_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         WHERE rn = 1 ORDER BY register, period""").df()
 
 
-def input_fingerprint(deliveries: pd.DataFrame) -> str:
+def input_fingerprint(deliveries: pd.DataFrame, rules: DisclosureRules | None = None) -> str:
     """SHA-256 over everything a release is made of: the deliveries (by content hash), the dbt
-    project, the gate's expectations, the disclosure rules and the release code."""
+    project, the gate's expectations, the disclosure rules (as files and as applied) and the
+    release code."""
     digest = hashlib.sha256()
+    if rules is not None:
+        digest.update(json.dumps(rules.__dict__, sort_keys=True).encode() + b"\n")
     for row in deliveries[["register", "period", "file_sha256"]].itertuples(index=False):
         digest.update("|".join(map(str, row)).encode() + b"\n")
     digest.update(project_fingerprint(REPO_ROOT / "dbt").encode())
@@ -86,6 +89,29 @@ def readme_text(release_id: str) -> str:
             "release/current/parquet/<mart>.parquet.\n\n" + READ_WRITE_HINT_DE + "\n")
 
 
+class ReleaseRefused(RuntimeError):
+    """The release candidate failed the attacker's audit: nothing is published."""
+
+
+def _example(attack: dict) -> str:
+    first = attack["beispiele"][0] if attack["beispiele"] else None
+    if not first:
+        return "siehe Bericht"
+    return (f"{first['kennzahl']} in {first['area_code']} {first['reference_year']}, aufgedeckt durch "
+            + ", ".join(first["relationen"]))
+
+
+def refuse_release(store: ReleaseStore, release_id: str, manifest: dict, quality: pd.DataFrame) -> Path:
+    """The audit report of a refused candidate, in release/abgelehnt/<id>/ (never `current`)."""
+    from dagster_project.release.audit_report import write_audit_report
+
+    folder = store.root / "abgelehnt" / release_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
+                                          encoding="utf-8")
+    return write_audit_report(folder / "pruefbericht.html", manifest, quality)
+
+
 def publish_release(db_path: Path, release_dir: Path, run_id: str,
                     rules: DisclosureRules | None = None, keep: int = DEFAULT_KEEP,
                     postgres_url: str | None = None) -> Release:
@@ -96,7 +122,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     source = duckdb.connect(str(db_path), read_only=True)
     try:
         deliveries = latest_deliveries(source)
-        fingerprint = input_fingerprint(deliveries)
+        fingerprint = input_fingerprint(deliveries, rules)
         if previous and previous.get("eingaben_fingerabdruck") == fingerprint:
             folder = store.folder(previous_id)
             return Release(previous_id, False, folder, store.current_link, folder / "parquet", previous,
@@ -105,17 +131,15 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name").fetchall()]
         marts = {name: source.execute(f'SELECT * FROM marts."{name}"').df() for name in names}
         candidate = CandidateColumns.read(source)
-        catalogue = source.execute("SELECT * FROM reference.indicator_catalogue").df()
         quality = source.execute("SELECT * FROM audit.dq_results WHERE run_id = ?", [run_id]).df()
     finally:
         source.close()
 
     now = dt.datetime.now()
     release_id = now.strftime("%Y%m%dT%H%M%S%f")[:-3]
-    released, suppressed = released_marts(marts, catalogue, rules)
-    # the attacker's audit: reported, not yet blocking (secondary suppression across all relations follows)
-    model = build_model(marts, released)
-    attack = audit_summary(model.audit(), model, suppressed)
+    content = released_marts(marts, rules)
+    released, suppressed = content.marts, content.suppressed
+    attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection)
     released["dim_suppression_rule"] = suppression_rule_labels()
     manifest = {
         "release_id": release_id,
@@ -134,6 +158,13 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         "tabellen": {name: int(len(frame)) for name, frame in sorted(released.items())},
         "angreiferpruefung": attack,
     }
+    if attack["rueckrechenbar"]:
+        # the attacker's audit is part of the gate: an exposed primary cell stops the release
+        refused = refuse_release(store, release_id, manifest, quality)
+        raise ReleaseRefused(
+            f"Release nicht freigegeben: die Angreiferprüfung findet {attack['rueckrechenbar']} gesperrte Zellen, "
+            f"die sich aus den veröffentlichten Zahlen zurückrechnen ließen (z. B. {_example(attack)}). "
+            f"Release {previous_id or '–'} bleibt aktuell. Bericht: {refused}")
     staging = store.staging_folder(release_id)
     database = staging / DATABASE
     out = duckdb.connect(str(database))

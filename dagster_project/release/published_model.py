@@ -16,10 +16,9 @@ import yaml
 
 from dagster_project.release.attacker_audit import (AuditResult, Relation, audit, flow_relations, hierarchy_relations,
                                                     partition_relations)
-from dagster_project.release.disclosure import RULE_SECONDARY, RULE_SAME_NUMERATOR
+from dagster_project.release.disclosure import RULE_SECONDARY
 
 RELATIONS_FILE = Path(__file__).with_name("disclosure_relations.yml")
-SECONDARY_RULES = {RULE_SECONDARY, RULE_SAME_NUMERATOR}
 
 
 @cache
@@ -29,7 +28,7 @@ def relations_config() -> dict:
 
 @dataclass
 class PublishedModel:
-    counts: pd.DataFrame          # concept, area_level, area_code, reference_year, value, published, primary, mart
+    counts: pd.DataFrame          # concept, area_level, area_code, reference_year, value, published, primary, mart, cell
     relations: list[Relation]
     signed: set[str]
 
@@ -45,15 +44,17 @@ def _concept(spec, group: str | None) -> tuple[str, int]:
     return (name.format(group=group) if group is not None else name), offset
 
 
-def _counts_of(mart: str, candidate: pd.DataFrame, released: pd.DataFrame, concepts: dict,
-               measure_column: str, group_column: str | None) -> pd.DataFrame:
-    """Numerator and denominator counts of a long mart, with their true values (from the candidate)."""
+def _counts_of(mart: str, candidate: pd.DataFrame, released: pd.DataFrame, concepts: dict, layout: dict) -> pd.DataFrame:
+    """Numerator and denominator counts of a long mart, with their true values (from the
+    candidate) and the cell that shows them (mart, row)."""
     truth = candidate.reset_index(drop=True)
     shown = released.reset_index(drop=True)
+    measures = truth[layout["measure"]]
+    group_column = layout.get("group")
+    groups = truth[group_column] if group_column else pd.Series([None] * len(truth))
     frames = []
-    for role, column in (("n", "numerator"), ("d", "denominator")):
-        specs = truth[measure_column].map(lambda m: concepts.get(m, {}).get(role))
-        groups = truth[group_column] if group_column else pd.Series([None] * len(truth))
+    for role, column in (("n", layout.get("numerator", "numerator")), ("d", layout.get("denominator", "denominator"))):
+        specs = measures.map(lambda m: concepts.get(m, {}).get(role))
         keep = specs.notna() & truth[column].notna()
         resolved = [_concept(spec, group) for spec, group in zip(specs[keep], groups[keep])]
         rule = shown.suppression_rule[keep]
@@ -61,29 +62,26 @@ def _counts_of(mart: str, candidate: pd.DataFrame, released: pd.DataFrame, conce
             "concept": [r[0] for r in resolved],
             "area_level": truth.area_level[keep].to_numpy(),
             "area_code": truth.area_code[keep].to_numpy(),
-            "reference_year": truth.reference_year[keep].to_numpy().astype(int) + [r[1] for r in resolved],
+            "reference_year": truth[layout["year"]][keep].to_numpy().astype(int) + [r[1] for r in resolved],
             "value": truth[column][keep].to_numpy(dtype=float),
             "published": ~shown.is_suppressed[keep].to_numpy(dtype=bool),
             # what a primary suppression protects is the count itself (a plain count) or the numerator
             # of a rate; a rate's denominator is only hidden with it (it is often published elsewhere)
-            "primary": (shown.is_suppressed[keep] & ~rule.isin(SECONDARY_RULES)).to_numpy(dtype=bool) & (role == "n"),
+            "primary": (shown.is_suppressed[keep] & (rule != RULE_SECONDARY)).to_numpy(dtype=bool) & (role == "n"),
             "mart": mart,
+            "cell": [(mart, int(i)) for i in np.flatnonzero(keep.to_numpy())],
         }))
     return pd.concat(frames, ignore_index=True)
 
 
-def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataFrame]) -> PublishedModel:
-    """The counts and relations of a release (marts before and after disclosure control)."""
+def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataFrame],
+                areas: pd.DataFrame) -> PublishedModel:
+    """The counts and relations of a release: the long marts of disclosure_relations.yml before
+    (`candidate`) and after (`released`) disclosure control, in the same row order."""
     config = relations_config()
     groups = sorted(candidate["fct_immigration_monitoring"].monitoring_group.unique())
-    counts = pd.concat([
-        _counts_of("fct_indicator_values", candidate["fct_indicator_values"], released["fct_indicator_values"],
-                   config["indicator_concepts"], "indicator_id", None),
-        _counts_of("fct_immigration_monitoring", candidate["fct_immigration_monitoring"],
-                   released["fct_immigration_monitoring"], config["monitoring_concepts"], "measure_id",
-                   "monitoring_group"),
-    ], ignore_index=True)
-    areas = candidate["dim_area"]
+    counts = pd.concat([_counts_of(mart, candidate[mart], released[mart], config[layout["concepts"]], layout)
+                        for mart, layout in config["marts"].items() if mart in candidate], ignore_index=True)
     years = sorted(int(y) for y in counts.reference_year.unique())
 
     def expand(name: str) -> list[str]:
@@ -105,29 +103,40 @@ def _finite(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.DataFrame, examples: int = 25) -> dict:
-    """What the manifest and the audit report say of the audit: per mart the suppressed cells, the
-    primary counts audited, those recoverable and the narrowest interval; the recoverable cells by
-    key and relation. Never a value or a bound: they would disclose what suppression hides."""
+def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.DataFrame,
+                  loss: pd.DataFrame | None = None, protection=None, examples: int = 25) -> dict:
+    """What the manifest and the audit report say of the audit: per mart the suppressed cells (with
+    the shares before and after secondary suppression), the primary counts audited, those
+    recoverable and the narrowest interval; the recoverable cells by key and relation. Never a
+    value or a bound: they would disclose what suppression hides."""
     width = (result.cells.high - result.cells.low).replace(np.inf, np.nan)   # unbounded: no finite width
     cells = result.cells.assign(width=width)
     primary_rows = model.counts[model.counts.primary][["concept", "area_level", "area_code", "reference_year", "mart"]]
     per_cell = cells.merge(primary_rows.drop_duplicates(), on=["concept", "area_level", "area_code", "reference_year"])
+    shares = {} if loss is None else loss.set_index("mart").to_dict(orient="index")
     per_mart = {}
-    for mart, count in suppressed.groupby("mart").size().items():
+    for mart in sorted(set(suppressed.mart) | set(shares)):
         part = per_cell[per_cell.mart == mart]
-        per_mart[mart] = {"gesperrt": int(count), "geprueft": int(len(part)),
+        share = shares.get(mart, {})
+        per_mart[mart] = {"gesperrt": int((suppressed.mart == mart).sum()), "geprueft": int(len(part)),
                           "rueckrechenbar": int((~part.protected).sum()),
-                          "engstes_intervall": _finite(part.width.min())}
+                          "engstes_intervall": _finite(part.width.min()),
+                          "zellen": share.get("zellen"), "primaer": share.get("primaer"),
+                          "anteil_primaer": _finite(share.get("anteil_primaer")),
+                          "anteil_gesperrt": _finite(share.get("anteil_gesperrt"))}
     exposed = cells[~cells.protected].sort_values(["width", "concept", "area_code", "reference_year"]).head(examples)
     return {
         "geprueft": int(len(cells)),
         "rueckrechenbar": int((~cells.protected).sum()),
         "engstes_intervall": _finite(cells.width.min()),
         "relationen": len(model.relations),
+        "sekundaer_ueber_relationen": None if protection is None else {
+            "zusaetzlich_gesperrt": len(protection.hidden_cells), "runden": protection.rounds,
+            "sekunden": round(protection.seconds, 2)},
         "je_mart": per_mart,
         "beispiele": [{"kennzahl": r.concept, "area_level": r.area_level, "area_code": r.area_code,
                        "reference_year": int(r.reference_year),
-                       "relationen": result.exposing_relations[(r.concept, r.area_level, r.area_code, int(r.reference_year))]}
+                       "relationen": result.exposing_relations.get(
+                           (r.concept, r.area_level, r.area_code, int(r.reference_year)), [])}
                       for r in exposed.itertuples()],
     }
