@@ -86,6 +86,32 @@ def release(root: Path) -> None:
     publish_release(paths["db"], paths["release"], "bench")
 
 
+def disclosure(root: Path) -> dict:
+    """Disclosure control alone (primary rules, secondary suppression across relations, attacker's
+    audit) on the candidate marts, as the release runs it; its information loss per mart."""
+    import duckdb
+
+    from dagster_project.release.content import released_marts
+    from dagster_project.release.disclosure import DisclosureRules
+
+    con = duckdb.connect(str(_paths(root)["db"]), read_only=True)
+    try:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]
+        marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in names}
+    finally:
+        con.close()
+    started = time.perf_counter()
+    content = released_marts(marts, DisclosureRules.load())
+    cells = content.audit.cells
+    width = (cells.high - cells.low).min() if len(cells) else None
+    return {"seconds_disclosure": round(time.perf_counter() - started, 2),
+            "audited": int(len(cells)), "exposed": int(len(content.audit.exposed)),
+            "narrowest_interval": None if width is None else float(width),
+            "rounds": content.protection.rounds if content.protection else 0,
+            "loss": content.loss.to_dict(orient="records")}
+
+
 def floor(root: Path) -> None:
     from benchmarks.floor import floor_indicator_values
 
@@ -109,7 +135,8 @@ def new_month(root: Path) -> None:
         stage(root)
 
 
-STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "gate": gate, "release": release,
+STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "gate": gate, "disclosure": disclosure,
+          "release": release,
           "floor": floor, "pandas": pandas_peer, "incremental_month": new_month}
 
 
@@ -121,16 +148,18 @@ def main() -> int:
     parser.add_argument("--years", default="2014-2024")
     args = parser.parse_args()
     started = time.perf_counter()
+    extra = None
     if args.stage == "generate":
         from dagster_project.sample_deliveries.__main__ import parse_years
 
         generate(args.root, args.scale, parse_years(args.years))
     else:
-        STAGES[args.stage](args.root)
+        extra = STAGES[args.stage](args.root)
     seconds = time.perf_counter() - started
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    print(json.dumps({"stage": args.stage, "seconds": round(seconds, 2), "peak_rss_mb": round(peak)}))
+    print(json.dumps({"stage": args.stage, "seconds": round(seconds, 2), "peak_rss_mb": round(peak),
+                      **({"extra": extra} if extra else {})}))
     return 0
 
 

@@ -13,13 +13,8 @@ from hypothesis import strategies as st
 from dagster_project.release.attacker_audit import (audit, flow_relations, hierarchy_relations, partition_relations,
                                                     protection_range, rate_relation)
 from dagster_project.release.secondary_suppression import protect
+from tests.test_attacker_audit import AREAS
 
-AREAS = pd.DataFrame([
-    ("statistical_district", "a1", "city_district", "A"),
-    ("statistical_district", "a2", "city_district", "A"),
-    ("statistical_district", "a3", "city_district", "A"),
-    ("city_district", "A", None, None),
-], columns=["area_level", "area_code", "parent_area_level", "parent_area_code"])
 LEVEL = {"A": "city_district"}
 
 

@@ -217,7 +217,7 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
             "fct_immigration_retention": "years_after", "fct_measure_coverage": "target_group"}
     logs = []
     for mart, frame in long.items():
-        hidden = frame[frame.is_suppressed]
+        hidden = frame[frame.is_suppressed.astype(bool)]
         log = pd.DataFrame({
             "indicator_id": ("retention_" if mart == "fct_immigration_retention" else "")
             + hidden[keys[mart]].astype(str) + (

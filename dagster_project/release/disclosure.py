@@ -75,7 +75,7 @@ def apply_disclosure_control(values: pd.DataFrame, rules: DisclosureRules) -> tu
     suppression works across all marts at once (secondary_suppression.py)."""
     df = values.copy().reset_index(drop=True)
     rule = primary_rule(df.numerator, df.denominator, rules)
-    suppressed = pd.Series([r is not None for r in rule], index=df.index)
+    suppressed = pd.Series([r is not None for r in rule], index=df.index, dtype=bool)
     df["suppression_rule"] = pd.Series(rule, index=df.index, dtype="object")
     log = df.loc[suppressed, ["indicator_id", "area_level", "area_code", "reference_year", "suppression_rule"]]
     df["is_suppressed"] = suppressed

@@ -97,9 +97,36 @@ def protect(counts: pd.DataFrame, relations: list[Relation], signed: set[str],
         for key in again:
             exposing.pop(key, None)
         exposing.update(result.exposing_relations)
+    if not result.cuts:
+        hidden -= determined_cells(work, relations, hidden, hidden_before | hidden)
     final = AuditResult(final_cells.reset_index(), result.relations_used, result.unknowns, result.components,
                         exposing, result.invalid_relations, result.cuts)
     return Protection(hidden, final, rounds, time.perf_counter() - started)
+
+
+def determined_cells(work: pd.DataFrame, relations: list[Relation], candidates: set, all_hidden: set) -> set:
+    """Secondary cells a reader can compute exactly from what is published (every count they show
+    is published elsewhere, or the last unknown of an equation whose other counts are published or
+    computed before): hiding them protects nothing, so they are published again. Publishing a value
+    that is already determined leaves every interval as it was, so all can go back at once."""
+    published = set(work.key[work.published])
+    relations_of: dict = {}
+    usable = [r for r in relations if r.lower == r.upper and (r.cell is None or r.cell not in all_hidden)]
+    for number, relation in enumerate(usable):
+        for key, _ in relation.terms:
+            relations_of.setdefault(key, []).append(number)
+    known = set(published)
+    queue = {n for key in set(work.key) - published for n in relations_of.get(key, [])}
+    while queue:
+        terms = usable[queue.pop()].terms
+        unknown = [k for k, _ in terms if k not in known]
+        if len(unknown) == 1:
+            known.add(unknown[0])
+            queue.update(relations_of.get(unknown[0], []))
+    shown_by = work[work.cell.isin(candidates)]
+    free = shown_by.groupby("cell").key.agg(lambda keys: all(k in known for k in keys))
+    primary_cells = set(work.cell[work.primary])
+    return {cell for cell, ok in free.items() if ok and cell not in primary_cells}
 
 
 def close_singletons(work: pd.DataFrame, relations: list[Relation], cells_of: dict, loss: dict,
