@@ -53,10 +53,18 @@ class Relation:
 @dataclass(frozen=True)
 class Cut:
     """An exposed primary count and the published counts that pin the failing end of its interval
-    (from the duals of the attacker's linear program): at least one of them must be hidden."""
+    (from the duals of the attacker's linear program), each with the share of the gap that hiding
+    it closes at most: together the hidden ones must close it."""
     target: Key
-    candidates: frozenset
-    weights: tuple = ()            # (count, share of the gap hiding it closes at most); empty: all 1
+    weights: tuple                 # ((count or (CELL, cell), share), ...)
+
+    @classmethod
+    def of(cls, target: Key, weights: dict) -> "Cut":
+        return cls(target, tuple(sorted(weights.items(), key=lambda kv: str(kv[0]))))
+
+    @property
+    def candidates(self) -> frozenset:
+        return frozenset(key for key, _ in self.weights)
 
 
 @dataclass
@@ -222,7 +230,7 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
         if needed is not None and wanted(key):
             results.append((*key, value, value, value, *needed, False))
             exposing[key] = ["gleiche Zahl anderswo veröffentlicht"]
-            cuts.append(Cut(key, frozenset([key]), ((key, 1.0),)))
+            cuts.append(Cut.of(key, {key: 1.0}))
     unknown_bounds = [(None, None) if key[0] in signed_concepts else (0, None) for key in unknown_keys]
     # unknowns and relations by component, grouped once (slicing per component would cost O(components x size))
     order = np.argsort(labels, kind="stable")
@@ -267,8 +275,7 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
                 # a relation from a published cell (a rate) goes away when that cell is hidden
                 from_cells = {(CELL, row_cells[e]): 1.0 for e in equations[active] if row_cells[e] is not None}
                 if from_cells:
-                    weights = dict(cut.weights or ((k, 1.0) for k in cut.candidates)) | from_cells
-                    cut = Cut(key, frozenset(weights), tuple(sorted(weights.items(), key=lambda kv: str(kv[0]))))
+                    cut = Cut.of(key, dict(cut.weights) | from_cells)
                 cuts.append(cut)
             exposing[key] = sorted(binding or {kinds[e] for e in equations})
     cells = pd.DataFrame(results, columns=["concept", "area_level", "area_code", "reference_year", "value", "low",
@@ -294,7 +301,7 @@ def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known
     if not weights:   # pinned by bounds alone: any published count of the component's relations
         touching = known_matrix[all_rows].nonzero()[1]
         weights = {keys[known_cols[i]]: 1.0 for i in np.unique(touching)}
-    return Cut(target, frozenset(weights), tuple(sorted(weights.items(), key=lambda kv: str(kv[0]))))
+    return Cut.of(target, weights)
 
 
 Interval = tuple[float | None, float | None]

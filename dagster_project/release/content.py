@@ -164,7 +164,7 @@ def information_loss(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return loss
 
 
-def _released_planning(marts: dict, values: pd.DataFrame, rules: DisclosureRules) -> dict:
+def _released_planning(marts: dict, values: pd.DataFrame) -> dict:
     """The planning marts that follow the indicator fact on their way into the release."""
     # goals: no actual value where the indicator cell is suppressed
     hidden = set(zip(*[values.loc[values.is_suppressed, c] for c in
@@ -211,7 +211,7 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
                                                       list(marts["fct_measure_coverage"].columns)),
         "fct_area_profile": released_profile(values, marts["fct_area_profile"]),
         "fct_social_index": released_social_index(marts["fct_social_index"], values, rules),
-        **_released_planning(marts, values, rules),
+        **_released_planning(marts, values),
     }
     keys = {"fct_indicator_values": "indicator_id", "fct_immigration_monitoring": "measure_id",
             "fct_immigration_retention": "years_after", "fct_measure_coverage": "target_group"}

@@ -184,8 +184,7 @@ def cover(cuts: list[Cut], cost) -> set[Key]:
     candidates = sorted({key for cut in cuts for key in cut.candidates}, key=str)
     index = {key: i for i, key in enumerate(candidates)}
     costs = np.array([max(cost(key), 1e-3) for key in candidates], dtype=float)
-    rows = sorted({tuple(sorted((index[k], round(w, 6)) for k, w in (cut.weights or [(k, 1.0) for k in cut.candidates])))
-                   for cut in cuts})
+    rows = sorted({tuple(sorted((index[k], round(w, 6)) for k, w in cut.weights)) for cut in cuts})
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", MIP_SECONDS)
