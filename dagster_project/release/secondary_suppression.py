@@ -4,11 +4,13 @@ The method is the cutting-plane scheme of Fischetti and Salazar-González ("Mode
 for optimizing cell suppression in tabular data with linear constraints", JASA 2000), with the
 attacker's linear programs as separation step and a set-covering master problem:
 
-1. Start from the suppression pattern of the rules (primary cells and the cheap per-table
-   secondary suppression of disclosure.py).
+1. Start from primary suppression (disclosure.py) and close it under the necessary condition across
+   every relation at once: no relation may contain exactly one suppressed non-zero count
+   (`close_singletons`).
 2. Audit (attacker_audit.py): for every primary count, the interval that everything published
    allows. For each end of an interval that is too narrow, the duals of the attacker's linear
-   program name the published counts that pin it; at least one of them must be hidden (a cut).
+   program name the published counts that pin it and how much of the gap hiding each would close
+   (a cut: the hidden ones must close it together).
 3. Master problem: choose the counts to hide so that every cut is met at the least information
    loss, as a 0-1 integer program solved with HiGHS. Hiding a count hides every cell that shows
    it (as numerator or denominator), in every mart; the loss of a cell is 1 + ln(1 + its count),
@@ -17,7 +19,8 @@ attacker's linear programs as separation step and a set-covering master problem:
    intervals). Repeat until no primary count is exposed.
 
 Every round hides at least one more published count, so the loop ends; it stops with the cells
-still exposed when `max_rounds` is reached, and the gate then refuses the release.
+still exposed when `max_rounds` is reached, and the gate then refuses the release. Finally, hidden
+secondary cells that a reader can compute exactly are published again (`determined_cells`).
 """
 
 from __future__ import annotations
