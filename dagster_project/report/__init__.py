@@ -1,0 +1,1 @@
+"""The planners' report generated from a release (static German website, offline)."""
