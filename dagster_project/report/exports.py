@@ -1,0 +1,92 @@
+"""Exports a planner can open in Excel without repair: CSV in the German Excel convention
+(semicolon, decimal comma, UTF-8 with byte order mark) and XLSX workbooks (openpyxl: number
+formats, frozen header, a notes sheet with sources, definitions and the meaning of `•`).
+
+A suppressed value is written as `•` (never a number); the notes say why (statistische
+Geheimhaltung). `Table` describes one sheet: the frame, the decimals per number column and which
+flag column marks a value column as suppressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+SUPPRESSED = "•"
+SUPPRESSED_NOTE = ("•", "Wert gesperrt (statistische Geheimhaltung): zu kleine Fallzahl, zu kleiner Nenner oder "
+                        "Sekundärsperrung gegen Rückrechnung; siehe Methodik, Abschnitt Statistische Geheimhaltung.")
+
+
+@dataclass
+class Table:
+    name: str                                     # sheet name (at most 31 characters in Excel)
+    frame: pd.DataFrame
+    decimals: dict[str, int] = field(default_factory=dict)          # number column -> decimals
+    suppressed_by: dict[str, str] = field(default_factory=dict)     # value column -> flag column
+    labels: dict[str, str] = field(default_factory=dict)            # column -> German header
+
+    def shown(self) -> pd.DataFrame:
+        """The frame as it is exported: flag columns dropped, suppressed values as `•`, headers German."""
+        out = self.frame.copy()
+        for column, flag in self.suppressed_by.items():
+            hidden = out[flag].fillna(False).astype(bool)
+            out[column] = out[column].astype(object).where(~hidden, SUPPRESSED)
+        out = out.drop(columns=sorted(set(self.suppressed_by.values())))
+        return out.rename(columns=self.labels)
+
+
+def write_csv(table: Table, path: Path) -> Path:
+    """CSV for German Excel: `;` as separator, `,` as decimal sign, UTF-8 with BOM, rounded."""
+    out = table.shown()
+    for column, decimals in table.decimals.items():
+        header = table.labels.get(column, column)
+        out[header] = out[header].map(lambda v: v if v == SUPPRESSED or pd.isna(v)
+                                      else f"{float(v):.{decimals}f}".replace(".", ","))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return path
+
+
+def _number_format(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def write_xlsx(tables: list[Table], notes: list[tuple[str, str]], path: Path) -> Path:
+    """One sheet per table (bold, frozen header; numbers as numbers with their format; `•` where
+    suppressed) and a sheet "Hinweise" with sources, definitions and the meaning of `•`."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for table in tables:
+        sheet = workbook.create_sheet(table.name[:31])
+        out = table.shown()
+        sheet.append(list(out.columns))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in out.itertuples(index=False):
+            sheet.append([None if not isinstance(v, str) and pd.isna(v) else
+                          (v.item() if hasattr(v, "item") else v) for v in row])
+        for column, decimals in table.decimals.items():
+            letter = get_column_letter(list(out.columns).index(table.labels.get(column, column)) + 1)
+            for (cell,) in sheet[f"{letter}2:{letter}{sheet.max_row}"] if sheet.max_row > 1 else []:
+                if not isinstance(cell.value, str):
+                    cell.number_format = _number_format(decimals)
+        for index, header in enumerate(out.columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = max(10, min(45, len(str(header)) + 2))
+        sheet.freeze_panes = "A2"
+    sheet = workbook.create_sheet("Hinweise")
+    sheet.append(["Begriff", "Erläuterung"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for term, text in [*notes, SUPPRESSED_NOTE]:
+        sheet.append([term, text])
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 110
+    sheet.freeze_panes = "A2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
