@@ -43,7 +43,7 @@ MIN_WIDTH_OTHER = 1.0
 
 @dataclass(frozen=True)
 class Relation:
-    kind: str                              # hierarchy, partition, flow, rate, same_count, standardisation
+    kind: str                              # hierarchy, partition, flow, rate
     terms: tuple[tuple[Key, float], ...]   # lower <= sum of coefficient × count <= upper
     lower: float = 0.0
     upper: float = 0.0
@@ -140,7 +140,6 @@ class CompiledModel:
     """The counts by key and the valid relations as one sparse matrix (built once per release;
     the audit of another suppression pattern only changes which keys are published)."""
     keys: list[Key]
-    index: pd.Index               # the keys, for lookups
     values: np.ndarray            # true value per key
     primary: np.ndarray           # per key
     key_of_row: np.ndarray        # per row of `counts`: its key's position
@@ -186,7 +185,7 @@ def compile_model(counts: pd.DataFrame, relations: list[Relation]) -> CompiledMo
         kinds.append(relation.kind)
         row_cells.append(relation.cell)
     full = coo_matrix((data, (rows, cols)), shape=(len(kinds), len(keys))).tocsr()
-    return CompiledModel(keys, pd.Index(keys), values, primary, codes, full, np.asarray(lower, dtype=float),
+    return CompiledModel(keys, values, primary, codes, full, np.asarray(lower, dtype=float),
                          np.asarray(upper, dtype=float), np.asarray(kinds, dtype=object), row_cells, invalid)
 
 
@@ -249,9 +248,8 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
         bounds = [unknown_bounds[m] for m in members]
         position_of = {m: i for i, m in enumerate(members)}
         positions = [position_of[t] for t in component_targets]
-        row_low = np.asarray(lower)[equations] - known_part[equations] if len(equations) else np.zeros(0)
-        row_high = np.asarray(upper)[equations] - known_part[equations] if len(equations) else np.zeros(0)
-        solved = _intervals(sub, row_low, row_high, bounds, positions)
+        solved = _intervals(sub, lower[equations] - known_part[equations], upper[equations] - known_part[equations],
+                            bounds, positions)
         for target, position, ((low, high), (low_dual, high_dual)) in zip(component_targets, positions, solved):
             low = -np.inf if low is None else low
             high = np.inf if high is None else high
@@ -270,13 +268,8 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
                     continue
                 active = np.abs(duals) > 1e-9
                 binding |= {kinds[e] for e in equations[active]}
-                cut = _cut(key, upward, gap, equations[active], duals[active], known_matrix, known_cols, keys,
-                           values_all, signed_concepts, equations)
-                # a relation from a published cell (a rate) goes away when that cell is hidden
-                from_cells = {(CELL, row_cells[e]): 1.0 for e in equations[active] if row_cells[e] is not None}
-                if from_cells:
-                    cut = Cut.of(key, dict(cut.weights) | from_cells)
-                cuts.append(cut)
+                cuts.append(_cut(key, upward, gap, equations[active], duals[active], known_matrix, known_cols, keys,
+                                 values_all, signed_concepts, equations, row_cells))
             exposing[key] = sorted(binding or {kinds[e] for e in equations})
     cells = pd.DataFrame(results, columns=["concept", "area_level", "area_code", "reference_year", "value", "low",
                                            "high", "required_low", "required_high", "protected"])
@@ -284,10 +277,11 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
 
 
 def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known_cols, keys, values, signed,
-         all_rows) -> Cut:
+         all_rows, row_cells) -> Cut:
     """Which published counts pin the failing end of the target's interval, and how far hiding each
     would let it move (first order, from the duals: d end / d count = -(y' A)); a count that can
-    move without limit in the helpful direction could close the whole gap."""
+    move without limit in the helpful direction could close the whole gap. A binding relation that
+    comes from a published cell (a rate) goes away when that cell is hidden."""
     sensitivity = -(known_matrix[rows].T @ duals)
     weights = {}
     for i in np.flatnonzero(np.abs(sensitivity) > 1e-9):
@@ -301,6 +295,7 @@ def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known
     if not weights:   # pinned by bounds alone: any published count of the component's relations
         touching = known_matrix[all_rows].nonzero()[1]
         weights = {keys[known_cols[i]]: 1.0 for i in np.unique(touching)}
+    weights |= {(CELL, row_cells[e]): 1.0 for e in rows if row_cells[e] is not None}
     return Cut.of(target, weights)
 
 

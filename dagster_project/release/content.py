@@ -17,7 +17,7 @@ import pandas as pd
 
 from dagster_project.release.attacker_audit import AuditResult, audit
 from dagster_project.release.disclosure import RULE_SECONDARY, DisclosureRules, apply_disclosure_control
-from dagster_project.release.published_model import PublishedModel, build_model
+from dagster_project.release.published_model import PublishedModel, build_model, relations_config
 from dagster_project.release.secondary_suppression import Protection, protect
 
 PROFILE_KEYS = ["area_level", "area_code", "reference_year"]
@@ -115,22 +115,31 @@ class ReleasedContent:
     loss: pd.DataFrame                  # information loss per mart: cells, primary only, after protection
 
 
-def _suppressed_long(marts: dict, rules: DisclosureRules) -> dict[str, pd.DataFrame]:
-    """The long marts after primary suppression; retention with numerator/denominator columns like
-    the others."""
-    values, _ = apply_disclosure_control(marts["fct_indicator_values"], rules)
-    monitoring = marts["fct_immigration_monitoring"].reset_index(drop=True)
-    monitoring = _suppress_long(monitoring, monitoring.measure_id, "measure_value", "reference_year", rules)
-    retention = marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS).reset_index(drop=True)
-    retention = _suppress_long(retention, retention.years_after, "retention_share", "cohort_year", rules)
-    # coverage shows the residents of each target group: counts of the fact (residents, 0-17, ...)
-    coverage = marts["fct_measure_coverage"].reset_index(drop=True).assign(
-        area_level="statistical_district", numerator=lambda f: f.target_group_size, denominator=np.nan)
-    coverage["area_code"] = coverage.statistical_district_code
-    coverage = _suppress_long(coverage, coverage.target_group, "budget_per_target_resident_eur", "reference_year",
-                              rules)
-    return {"fct_indicator_values": values, "fct_immigration_monitoring": monitoring,
-            "fct_immigration_retention": retention, "fct_measure_coverage": coverage}
+def _long_candidates(marts: dict) -> dict[str, pd.DataFrame]:
+    """The long marts that show counts, before disclosure control, in one layout: area_level,
+    area_code, numerator, denominator (retention's retained / cohort_size; coverage's target-group
+    size, a count of the fact: residents, 0-17, ...)."""
+    coverage = marts["fct_measure_coverage"].reset_index(drop=True)
+    return {
+        "fct_indicator_values": marts["fct_indicator_values"].reset_index(drop=True),
+        "fct_immigration_monitoring": marts["fct_immigration_monitoring"].reset_index(drop=True),
+        "fct_immigration_retention": marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS)
+        .reset_index(drop=True),
+        "fct_measure_coverage": coverage.assign(area_level="statistical_district",
+                                                area_code=coverage.statistical_district_code,
+                                                numerator=coverage.target_group_size, denominator=np.nan),
+    }
+
+
+def _suppressed_long(candidates: dict[str, pd.DataFrame], rules: DisclosureRules) -> dict[str, pd.DataFrame]:
+    """The long marts after primary suppression (measure and year columns as in disclosure_relations.yml)."""
+    layouts = relations_config()["marts"]
+    out = {"fct_indicator_values": apply_disclosure_control(candidates["fct_indicator_values"], rules)[0]}
+    for mart, frame in candidates.items():
+        if mart not in out:
+            layout = layouts[mart]
+            out[mart] = _suppress_long(frame, frame[layout["measure"]], LONG_MARTS[mart], layout["year"], rules)
+    return out
 
 
 def _coverage_as_released(coverage: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -184,14 +193,9 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
     """Every mart as it is released: the rules, then secondary suppression across every relation a
     reader can combine until the attacker's audit finds no primary cell exposed, then the marts
     that follow the indicator fact."""
-    long = _suppressed_long(marts, rules)
-    candidate = {"fct_indicator_values": marts["fct_indicator_values"].reset_index(drop=True),
-                 "fct_immigration_monitoring": marts["fct_immigration_monitoring"].reset_index(drop=True),
-                 "fct_immigration_retention": marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS)
-                 .reset_index(drop=True),
-                 "fct_measure_coverage": long["fct_measure_coverage"].assign(
-                     numerator=marts["fct_measure_coverage"].target_group_size.to_numpy())}
-    model = build_model(candidate, long, marts["dim_area"])
+    candidates = _long_candidates(marts)
+    long = _suppressed_long(candidates, rules)
+    model = build_model(candidates, long, marts["dim_area"])
     levels = rules.protection_levels()
     protection = None
     if rules.secondary_suppression:
@@ -213,18 +217,17 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
         "fct_social_index": released_social_index(marts["fct_social_index"], values, rules),
         **_released_planning(marts, values),
     }
-    keys = {"fct_indicator_values": "indicator_id", "fct_immigration_monitoring": "measure_id",
-            "fct_immigration_retention": "years_after", "fct_measure_coverage": "target_group"}
     logs = []
     for mart, frame in long.items():
+        layout = relations_config()["marts"][mart]
         hidden = frame[frame.is_suppressed.astype(bool)]
         log = pd.DataFrame({
             "indicator_id": ("retention_" if mart == "fct_immigration_retention" else "")
-            + hidden[keys[mart]].astype(str) + (
+            + hidden[layout["measure"]].astype(str) + (
                 "|" + hidden.monitoring_group if "monitoring_group" in hidden
                 else "|" + hidden.field_of_action_id.astype(str) if "field_of_action_id" in hidden else ""),
             "area_level": hidden.area_level, "area_code": hidden.area_code,
-            "reference_year": hidden["cohort_year" if mart == "fct_immigration_retention" else "reference_year"],
+            "reference_year": hidden[layout["year"]],
             "suppression_rule": hidden.suppression_rule, "mart": mart})
         logs.append(log)
     return ReleasedContent(released, pd.concat(logs, ignore_index=True), model, result, protection,

@@ -47,11 +47,6 @@ class Protection:
     seconds: float
 
 
-def _keys(counts: pd.DataFrame) -> pd.Series:
-    return pd.Series(list(zip(counts.concept, counts.area_level, counts.area_code,
-                              counts.reference_year.astype(int))), index=counts.index)
-
-
 def protect(counts: pd.DataFrame, relations: list[Relation], signed: set[str],
             levels: ProtectionLevels | None = None, max_rounds: int = MAX_ROUNDS,
             hidden_relation_cells: set = frozenset()) -> Protection:
@@ -92,7 +87,6 @@ def protect(counts: pd.DataFrame, relations: list[Relation], signed: set[str],
             hidden |= cells_of[key] - hidden_before
         work["published"] = ~work.cell.isin(hidden_before | hidden)
         again = {cut.target for cut in result.cuts}
-
         result = audit(work, relations, signed, targets=again, levels=levels, compiled=compiled,
                        hidden_cells=hidden_before | hidden)
         redone = result.cells.set_index(["concept", "area_level", "area_code", "reference_year"])
@@ -153,6 +147,15 @@ def close_singletons(work: pd.DataFrame, relations: list[Relation], cells_of: di
                 relations_of.setdefault(key, []).append(number)
     queue = {n for key, count in published_cells.items() if count == 0 for n in relations_of.get(key, [])}
     added: set = set()
+
+    def hide(cell) -> None:
+        hidden_cells.add(cell)
+        added.add(cell)
+        for key in shows.get(cell, []):
+            published_cells[key] -= 1
+            if published_cells[key] == 0:
+                queue.update(relations_of.get(key, []))
+
     while queue:
         relation = relations[queue.pop()]
         if relation.cell is not None and relation.cell in hidden_cells:
@@ -162,8 +165,7 @@ def close_singletons(work: pd.DataFrame, relations: list[Relation], cells_of: di
         if len(unknown) != 1 or value[unknown[0]] == 0:
             continue
         if relation.cell is not None:   # a rate that gives its numerator away is hidden itself
-            hidden_cells.add(relation.cell)
-            added.add(relation.cell)
+            hide(relation.cell)
             continue
         choices = [k for k in keys if published_cells[k] > 0 and value[k] != 0] or \
                   [k for k in keys if published_cells[k] > 0]
@@ -171,12 +173,7 @@ def close_singletons(work: pd.DataFrame, relations: list[Relation], cells_of: di
             continue
         chosen = min(choices, key=lambda k: (sum(loss[c] for c in cells_of[k] if c not in hidden_cells), str(k)))
         for cell in cells_of[chosen] - hidden_cells:
-            hidden_cells.add(cell)
-            added.add(cell)
-            for key in shows.get(cell, []):
-                published_cells[key] -= 1
-                if published_cells[key] == 0:
-                    queue.update(relations_of.get(key, []))
+            hide(cell)
     return added
 
 
