@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench clean-warehouse venv system-packages bi
+.PHONY: run test ui sample bench clean-warehouse venv system-packages bi report
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ test: $(STAMP) system-packages
 ui: $(STAMP)
 	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
 	DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
+
+## make report: the planners' report (Bericht zur sozialen Lage) of the current release, if not up to date
+report: $(STAMP)
+	$(BIN)/python -m dagster_project.report
 
 ## make bi: the connection settings for BI tools (docs/bi.md), with this installation's paths
 bi: $(STAMP)

@@ -70,6 +70,8 @@ def summary(paths: WarehousePaths) -> str:
             f"Prüfbericht / audit report:  {current / 'pruefbericht.html'}",
             f"Änderungsnachweis:           {current / 'aenderungsnachweis.html'}",
         ]
+        if (current / "bericht" / "index.html").exists():
+            lines.append(f"Bericht zur sozialen Lage:   {current / 'bericht' / 'index.html'} (make report)")
     lines.append(f"Data Docs (Qualitätsprüfung): {paths.reports_dir / 'data_docs' / 'index.html'}")
     lines.append(f"Laufhistorie / run history:  {paths.reports_dir / 'data_docs' / 'laufhistorie.html'}")
     lines.append("Dagster-Oberfläche / UI:     make ui  ->  http://127.0.0.1:3000")

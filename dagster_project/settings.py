@@ -16,6 +16,9 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DEMO_MODE              | 1: run with a public demo key (never for real data) | off                         |
 | DFT_RELEASE_KEEP           | number of releases kept (the current one always)   | 5                            |
 | DFT_RELEASE_POSTGRES_URL   | also publish each release into this PostgreSQL     | -                            |
+| DFT_REPORT                 | 0: the main job makes no planners' report          | 1                            |
+| DFT_REPORT_BOUNDARIES      | district boundaries (GeoJSON) for the report's maps | - (schematic tile map)      |
+| DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |
 """
 
 from __future__ import annotations

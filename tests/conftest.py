@@ -48,9 +48,10 @@ def defect_inbox(tmp_path_factory) -> Path:
 WAREHOUSE_VARIABLES = ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR")
 
 
-def run_pipeline(root: Path, instance=None):
+def run_pipeline(root: Path, instance=None, report: bool = False):
     """Run the main job (ingest, dbt, gate, release) on the warehouse folder `root` in demo mode,
-    with its final reports, as `make run` does."""
+    with its final reports, as `make run` does; the planners' report only with `report=True` (it
+    takes half a minute, and the shared released warehouse has one)."""
     from dagster import DagsterInstance
 
     from dagster_project.main import execute_warehouse_job
@@ -58,6 +59,7 @@ def run_pipeline(root: Path, instance=None):
     patch = pytest.MonkeyPatch()
     patch.setenv("DFT_WAREHOUSE_DIR", str(root))
     patch.setenv("DFT_DEMO_MODE", "1")
+    patch.setenv("DFT_REPORT", "1" if report else "0")
     for name in WAREHOUSE_VARIABLES:
         patch.delenv(name, raising=False)
     try:
@@ -82,7 +84,7 @@ def released_warehouse(tmp_path_factory, sample_inbox):
     root = tmp_path_factory.mktemp("release") / "warehouse"
     shutil.copytree(sample_inbox, root / "inbox")
     with DagsterInstance.ephemeral() as instance:
-        result = run_pipeline(root, instance)
+        result = run_pipeline(root, instance, report=True)
         assert result.success, step_failures(result)
         yield root, instance
 

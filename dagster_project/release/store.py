@@ -5,6 +5,7 @@
         warehouse.duckdb            the released marts, label tables and audit tables
         parquet/<mart>.parquet      one Parquet file per mart (zstd, column descriptions)
         manifest.json, pruefbericht.html, aenderungsnachweis.html/.json
+        bericht/                    the planners' report, added after sealing (dagster_project/report)
       current -> releases/<id>      symbolic link, switched atomically (rename over the old link)
 
 A BI tool opens `release/current/warehouse.duckdb` (or `release/current/parquet/<mart>.parquet`):
@@ -80,6 +81,29 @@ class ReleaseStore:
             path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
         folder.chmod(READ_ONLY_DIR)
         return folder
+
+    def add_folder(self, release_id: str, built: Path, name: str) -> Path:
+        """Put a folder made from the release (the planners' report) into the sealed release as
+        `name`, replacing an older one; nothing else in the release changes. Read-only afterwards."""
+        folder = self.folder(release_id)
+        target = folder / name
+        old = folder / f".{name}.alt"
+        folder.chmod(stat.S_IRWXU | READ_ONLY_DIR)
+        try:
+            if old.exists():
+                _remove(old)
+            if target.exists():
+                os.replace(target, old)
+            os.replace(built, target)
+            if old.exists():
+                _remove(old)
+        finally:
+            if target.exists():
+                for path in sorted(target.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                    path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
+                target.chmod(READ_ONLY_DIR)
+            folder.chmod(READ_ONLY_DIR)
+        return target
 
     def switch_current(self, release_id: str) -> Path:
         """Point `current` at the release in one atomic step (rename of a new link over the old)."""

@@ -26,7 +26,8 @@ SUPPRESSED_NOTE = ("•", "Wert gesperrt (statistische Geheimhaltung): zu kleine
 class Table:
     name: str                                     # sheet name (at most 31 characters in Excel)
     frame: pd.DataFrame
-    decimals: dict[str, int] = field(default_factory=dict)          # number column -> decimals
+    # number column -> decimals, or the name of a column holding each row's decimals (not exported)
+    decimals: dict[str, int | str] = field(default_factory=dict)
     suppressed_by: dict[str, str] = field(default_factory=dict)     # value column -> flag column
     labels: dict[str, str] = field(default_factory=dict)            # column -> German header
 
@@ -36,17 +37,25 @@ class Table:
         for column, flag in self.suppressed_by.items():
             hidden = out[flag].fillna(False).astype(bool)
             out[column] = out[column].astype(object).where(~hidden, SUPPRESSED)
-        out = out.drop(columns=sorted(set(self.suppressed_by.values())))
+        helpers = set(self.suppressed_by.values()) | {d for d in self.decimals.values() if isinstance(d, str)}
+        out = out.drop(columns=sorted(helpers))
         return out.rename(columns=self.labels)
+
+    def row_decimals(self, column: str) -> list[int]:
+        """The decimals of `column` in every row."""
+        decimals = self.decimals[column]
+        if isinstance(decimals, str):
+            return [int(d) for d in self.frame[decimals]]
+        return [decimals] * len(self.frame)
 
 
 def write_csv(table: Table, path: Path) -> Path:
     """CSV for German Excel: `;` as separator, `,` as decimal sign, UTF-8 with BOM, rounded."""
     out = table.shown()
-    for column, decimals in table.decimals.items():
+    for column in table.decimals:
         header = table.labels.get(column, column)
-        out[header] = out[header].map(lambda v: v if v == SUPPRESSED or pd.isna(v)
-                                      else f"{float(v):.{decimals}f}".replace(".", ","))
+        out[header] = [v if isinstance(v, str) or pd.isna(v) else f"{float(v):.{d}f}".replace(".", ",")
+                       for v, d in zip(out[header], table.row_decimals(column))]
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
@@ -70,9 +79,10 @@ def write_xlsx(tables: list[Table], notes: list[tuple[str, str]], path: Path) ->
         for row in out.itertuples(index=False):
             sheet.append([None if not isinstance(v, str) and pd.isna(v) else
                           (v.item() if hasattr(v, "item") else v) for v in row])
-        for column, decimals in table.decimals.items():
+        for column in table.decimals:
             letter = get_column_letter(list(out.columns).index(table.labels.get(column, column)) + 1)
-            for (cell,) in sheet[f"{letter}2:{letter}{sheet.max_row}"] if sheet.max_row > 1 else []:
+            cells = sheet[f"{letter}2:{letter}{sheet.max_row}"] if sheet.max_row > 1 else []
+            for (cell,), decimals in zip(cells, table.row_decimals(column)):
                 if not isinstance(cell.value, str):
                     cell.number_format = _number_format(decimals)
         for index, header in enumerate(out.columns, start=1):

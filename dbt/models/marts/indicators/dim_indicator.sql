@@ -5,6 +5,7 @@ select
     definition_de,
     numerator_de,
     denominator_de,
+    source_de,
     unit,
     multiplier,
     is_additive,

@@ -1,0 +1,169 @@
+"""Charts of the planners' report: declared with Altair (Vega-Lite), rendered to SVG at build time by
+vl-convert (its own bundled Vega, no network: external data URLs are refused), German number and
+date formats (d3 locale de-DE). The SVG is put into the page, so the site needs no JavaScript.
+
+Suppressed values (`•`) are not drawn: a line has a gap where a value is suppressed, a bar is missing.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+FONT = "DejaVu Sans, Verdana, sans-serif"
+GREY = "#6b6b6b"
+CITY_COLOUR = "#b2182b"
+LINE_COLOUR = "#2166ac"
+CONFIG = {
+    "font": FONT,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 11, "titleFontSize": 11, "gridColor": "#e6e6e6"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11},
+    "title": {"fontSize": 13, "anchor": "start"},
+}
+
+# d3-format / d3-time-format for German: decimal comma, thousands point, German month names
+FORMAT_LOCALE = "de-DE"
+TIME_FORMAT_LOCALE = "de-DE"
+
+
+def svg(chart: alt.TopLevelMixin, description: str) -> str:
+    """The chart as an inline SVG element with a German text alternative (role="img")."""
+    spec = chart.to_dict()
+    spec.setdefault("config", {}).update(CONFIG)
+    spec["description"] = description
+    text = vl_convert.vegalite_to_svg(spec, format_locale=FORMAT_LOCALE, time_format_locale=TIME_FORMAT_LOCALE,
+                                      allowed_base_urls=[])
+    text = text.split("?>", 1)[-1].strip() if text.startswith("<?xml") else text
+    return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def number_format(decimals: int) -> str:
+    return f",.{decimals}f"
+
+
+def with_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """`jahr`: the year of the reference date (31.12.), the x position of a value."""
+    return frame.assign(jahr=pd.to_datetime(frame["stichtag"]).dt.year)
+
+
+def break_position(day) -> float:
+    """x position of a break date between the year-end values: 01.06.2022 lies 5/12 of the way from
+    the value of 31.12.2021 (x = 2021) to that of 31.12.2022 (x = 2022)."""
+    day = pd.Timestamp(day)
+    return day.year - 1 + day.dayofyear / (366 if day.is_leap_year else 365)
+
+
+def year_axis(title: str | None = "Jahr", **axis) -> alt.X:
+    return alt.X("jahr:Q", title=title, scale=alt.Scale(zero=False, nice=False),
+                 axis=alt.Axis(format="d", tickMinStep=1, labelAngle=0, **axis))
+
+
+def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd.DataFrame,
+                colour: str = "reihe:N", width: int = 560, height: int = 220) -> alt.LayerChart:
+    """Lines over the years (`stichtag`, `wert`, `reihe`), a vertical rule and label at every
+    time-series break (`break_date`, `kurz`)."""
+    domain = list(dict.fromkeys(frame["reihe"]))
+    colours = [CITY_COLOUR if i == 0 else LINE_COLOUR for i in range(len(domain))] if len(domain) <= 2 else None
+    scale = alt.Scale(domain=domain, range=colours) if colours else alt.Scale(domain=domain, scheme="tableau10")
+    frame = with_year(frame)
+    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=22)).encode(
+        x=year_axis(),
+        y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals)),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color(colour, title=None, scale=scale, legend=alt.Legend(orient="bottom")),
+    )
+    layers = [lines]
+    if len(breaks):
+        marks = breaks.assign(jahr=breaks.break_date.map(break_position))
+        layers.append(alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=GREY).encode(x="jahr:Q"))
+        layers.append(alt.Chart(marks).mark_text(align="right", dx=-3, dy=2, baseline="top", color=GREY,
+                                                 fontSize=10).encode(x="jahr:Q", y=alt.value(0), text="kurz:N"))
+    return alt.layer(*layers).properties(width=width, height=height)
+
+
+def district_panels(frame: pd.DataFrame, decimals: int) -> alt.FacetChart:
+    """Small multiples: one panel per city district (`panel`) with the district's line and the
+    city's line (`reihe`: district first, city second) for comparison."""
+    domain = list(dict.fromkeys(frame["reihe"]))
+    chart = alt.Chart(with_year(frame)).mark_line().encode(
+        x=year_axis(None, tickCount=3),
+        y=alt.Y("wert:Q", title=None, axis=alt.Axis(format=number_format(decimals), tickCount=3),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("reihe:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=domain, range=[LINE_COLOUR, CITY_COLOUR])),
+    ).properties(width=150, height=80)
+    return chart.facet(facet=alt.Facet("panel:N", title=None, header=alt.Header(labelFontSize=11)),
+                       columns=4).resolve_scale(y="independent")
+
+
+def ranking(frame: pd.DataFrame, value_title: str, decimals: int, city_value: float | None,
+            city_label: str) -> alt.LayerChart:
+    """Horizontal bars of the districts (`gebiet`, `wert`) sorted by value, the city's value as a rule."""
+    height = max(120, 11 * len(frame))
+    bars = alt.Chart(frame).mark_bar(color=LINE_COLOUR, height=8).encode(
+        x=alt.X("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals), orient="top")),
+        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=9, labelLimit=180)),
+    )
+    layers = [bars]
+    if city_value is not None:
+        rule = pd.DataFrame({"wert": [city_value], "text": [f"{city_label}"]})
+        layers.append(alt.Chart(rule).mark_rule(color=CITY_COLOUR, strokeWidth=2).encode(x="wert:Q"))
+        layers.append(alt.Chart(rule).mark_text(color=CITY_COLOUR, align="left", dx=4, baseline="bottom",
+                                                fontSize=11, fontWeight="bold").encode(
+            x="wert:Q", y=alt.value(height - 2), text="text:N"))
+    return alt.layer(*layers).properties(width=420, height=height)
+
+
+def small_trends(frame: pd.DataFrame) -> alt.FacetChart:
+    """One small trend per indicator (`kurz`, `stichtag`, `wert`, `reihe`: area and city), independent
+    y axes; used on the area profiles."""
+    domain = list(dict.fromkeys(frame["reihe"]))
+    return alt.Chart(with_year(frame)).mark_line().encode(
+        x=year_axis(None, tickCount=3, labelFontSize=9),
+        y=alt.Y("wert:Q", title=None, scale=alt.Scale(zero=False),
+                axis=alt.Axis(tickCount=3, labelFontSize=9, format=",.4~r")),
+        color=alt.Color("reihe:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=domain, range=[LINE_COLOUR, CITY_COLOUR, "#999999"][:len(domain)])),
+    ).properties(width=130, height=55).facet(
+        facet=alt.Facet("kurz:N", title=None, sort=list(dict.fromkeys(frame["kurz"])),
+                        header=alt.Header(labelFontSize=10, labelLimit=150)),
+        columns=5,
+    ).resolve_scale(y="independent")
+
+
+def bars_over_years(frame: pd.DataFrame, value_title: str, colour_title: str) -> alt.Chart:
+    """Grouped bars per year (`jahr`, `wert`, `reihe`), e.g. inflows and outflows."""
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("jahr:O", title="Jahr", axis=alt.Axis(labelAngle=0)),
+        xOffset="reihe:N",
+        y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=",.0f")),
+        color=alt.Color("reihe:N", title=colour_title, scale=alt.Scale(range=[LINE_COLOUR, "#f4a582", GREY]),
+                        legend=alt.Legend(orient="bottom")),
+    ).properties(width=560, height=220)
+
+
+def retention_lines(frame: pd.DataFrame) -> alt.Chart:
+    """Share still living in the city after 1, 3 and 5 years (`jahre_danach`) by arrival cohort."""
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("kohorte:O", title="Zuzugsjahr (Kohorte)", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("wert:Q", title="Verbleib in %", scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(format=",.0f")),
+        color=alt.Color("jahre_danach:N", title="Verbleib nach",
+                        scale=alt.Scale(range=[LINE_COLOUR, "#67a9cf", "#ef8a62"]), legend=alt.Legend(orient="bottom")),
+    ).properties(width=560, height=220)
+
+
+def comparison_bars(frame: pd.DataFrame, value_title: str, decimals: int) -> alt.Chart:
+    """Municipalities (`gebiet`, `wert`, `eigene`) of the comparison group, the own city highlighted."""
+    return alt.Chart(frame).mark_bar(height=9).encode(
+        x=alt.X("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals))),
+        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=9, labelLimit=200)),
+        color=alt.Color("eigene:N", title=None, scale=alt.Scale(domain=["eigene Stadt", "Vergleichsstadt"],
+                                                              range=[CITY_COLOUR, "#9ecae1"]),
+                        legend=alt.Legend(orient="bottom")),
+    ).properties(width=380, height=max(100, 12 * len(frame)))

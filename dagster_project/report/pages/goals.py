@@ -1,0 +1,157 @@
+"""Ziele und Maßnahmen: every goal with target, actual, trend and status; which fields of action reach
+each district; gaps (high need, no measure); overlaps; funding that ends within twelve months."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dagster_project.report import charts
+from dagster_project.report.cells import german_date
+from dagster_project.report.exports import Table
+
+TITLE = "Ziele und Maßnahmen"
+STATUS_CLASS = {"erreicht": "erreicht", "auf Kurs": "auf-kurs", "gefährdet": "gefaehrdet", "keine Daten": "keine-daten"}
+
+
+def latest_goals(site) -> pd.DataFrame:
+    goals = site.data.marts["fct_goal_achievement"]
+    last = goals.groupby("goal_id").reference_year.transform("max")
+    return goals[goals.reference_year == last].sort_values("goal_id")
+
+
+def trend(site, goal: pd.Series) -> str:
+    """Did the actual value move towards the target since the year before?"""
+    goals = site.data.marts["fct_goal_achievement"]
+    before = goals[(goals.goal_id == goal.goal_id) & (goals.reference_year == goal.reference_year - 1)]
+    if before.empty or pd.isna(goal.actual_value) or pd.isna(before.actual_value.iloc[0]):
+        return "–"
+    step = float(goal.actual_value) - float(before.actual_value.iloc[0])
+    wanted = float(goal.target_value) - float(goal.baseline_value)
+    if step == 0:
+        return "→ unverändert"
+    return "↗ in Zielrichtung" if step * wanted > 0 else "↘ gegen die Zielrichtung"
+
+
+def build(site) -> None:
+    data = site.data
+    fn = site.footnotes()
+    indicators = data.indicators.set_index("indicator_id")
+    goals = latest_goals(site)
+    goal_rows, trend_frames = [], []
+    history = data.marts["fct_goal_achievement"]
+    for goal in goals.itertuples():
+        decimals = int(indicators.decimals.get(goal.indicator_id, 1))
+        unit = indicators.unit.get(goal.indicator_id, "")
+        goal_rows.append({
+            "id": goal.goal_id, "text": goal.goal_text_de, "field": goal.field_of_action_de,
+            "area": goal.area_name, "indicator": indicators.label_de.get(goal.indicator_id, goal.indicator_id),
+            "indicator_id": goal.indicator_id, "baseline_year": goal.baseline_year, "target_year": goal.target_year,
+            "year": goal.reference_year,
+            "baseline": fn.value(goal.baseline_value, decimals, unit), "target": fn.value(goal.target_value, decimals, unit),
+            "actual": fn.value(goal.actual_value, decimals, unit, key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
+            "progress": fn.value(goal.progress_pct, 1, "%"), "elapsed": fn.value(goal.period_elapsed_pct, 1, "%"),
+            "status": goal.goal_status, "status_class": STATUS_CLASS.get(goal.goal_status, "keine-daten"),
+            "trend": trend(site, goal), "example": bool(goal.is_example)})
+        own = history[history.goal_id == goal.goal_id]
+        label = f"{goal.goal_id}: {indicators.label_de.get(goal.indicator_id, '')}"[:32]
+        trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),
+                                          "wert": own.actual_value, "reihe": "Istwert"}))
+        trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),
+                                          "wert": goal.target_value, "reihe": "Zielwert"}))
+    trends_svg = site.chart(charts.small_trends(pd.concat(trend_frames)), "Istwerte der Ziele und Zielwerte")
+
+    gaps = data.marts["fct_measure_gaps"]
+    year = int(gaps.reference_year.max())
+    current = gaps[gaps.reference_year == year]
+    fields = data.marts["dim_field_of_action"]
+    matrix = []
+    for code, group in current.groupby("statistical_district_code"):
+        own = group.set_index("field_of_action_id")
+        matrix.append({"code": code, "name": group.area_name.iloc[0],
+                       "cells": [("gap" if own.is_gap.get(f) else "served" if own.is_served.get(f) else "open")
+                                 if f in own.index else "none" for f in fields.field_of_action_id]})
+    field_names = dict(zip(fields.field_of_action_id, fields.field_of_action_de))
+    need = data.indicators.set_index("indicator_id")
+    gap_rows = [{"code": g.statistical_district_code, "name": g.area_name, "field": field_names[g.field_of_action_id],
+                 "need": need.label_de.get(g.need_indicator_id, g.need_indicator_id),
+                 "value": fn.value(g.need_value, int(need.decimals.get(g.need_indicator_id, 1)),
+                                   need.unit.get(g.need_indicator_id))}
+                for g in current[current.is_gap.astype(bool)].sort_values(
+                    ["field_of_action_id", "need_value"], ascending=[True, False]).itertuples()]
+    overlaps = data.marts["fct_measure_overlaps"].sort_values(["statistical_district_code", "field_of_action_id"])
+    overlap_rows = [{"code": o.statistical_district_code, "name": o.area_name, "field": field_names.get(
+        o.field_of_action_id, o.field_of_action_id), "group": o.target_group, "a": f"{o.measure_id_a} ({o.carrier_a})",
+        "b": f"{o.measure_id_b} ({o.carrier_b})", "from": german_date(o.overlap_starts_on),
+        "to": "offen" if str(o.overlap_ends_on)[:4] == "9999" else german_date(o.overlap_ends_on)}
+        for o in overlaps.itertuples()]
+    funding = data.marts["fct_funding_programmes"].sort_values("volume_ending_within_12_months_eur", ascending=False)
+    funders = dict(zip(data.marts["dim_funder"].funder, data.marts["dim_funder"].funder_de))
+    funding_rows = [{"programme": f.funding_programme, "funder": funders.get(f.funder, f.funder),
+                     "date": german_date(f.reference_date), "active": fn.value(f.active_measures, 0),
+                     "volume": fn.value(f.annual_volume_eur, 0, None), "ending": fn.value(f.measures_ending_within_12_months, 0),
+                     "ending_volume": fn.value(f.volume_ending_within_12_months_eur, 0, None),
+                     "measures": f.measures_ending or "–"} for f in funding.itertuples()]
+    downloads = site.write_exports("ziele_massnahmen", export_tables(site), [*site.release_notes(), *notes()])
+    site.write_page("ziele.html", "goals.html.j2", "Ziele und Maßnahmen", fn, "ziele.html", downloads,
+                    goals=goal_rows, trends_svg=trends_svg, fields=fields.to_dict("records"), matrix=matrix,
+                    year=year, gaps=gap_rows, overlaps=overlap_rows, funding=funding_rows,
+                    examples=bool(goals.is_example.astype(bool).any()))
+
+
+def notes() -> list[tuple[str, str]]:
+    return [("Zielerreichung", "(Istwert − Ausgangswert) / (Zielwert − Ausgangswert) × 100."),
+            ("Status", "erreicht; auf Kurs (Zielerreichung mindestens so groß wie der verstrichene Anteil des "
+                       "Zielzeitraums); gefährdet; keine Daten."),
+            ("Angebotslücke", "Bezirk im Viertel mit dem höchsten Bedarf (Bedarfsindikator des Handlungsfelds) und "
+                              "keine laufende Maßnahme des Handlungsfelds."),
+            ("Überschneidung", "Zwei Maßnahmen desselben Handlungsfelds für dieselbe Zielgruppe im selben Bezirk "
+                               "zur selben Zeit.")]
+
+
+def export_tables(site) -> list[Table]:
+    data = site.data
+    goals = data.marts["fct_goal_achievement"].sort_values(["goal_id", "reference_year"])
+    goal_table = Table("Ziele", goals[["goal_id", "goal_text_de", "field_of_action_de", "area_name", "indicator_id",
+                                       "baseline_year", "baseline_value", "target_year", "target_value",
+                                       "reference_year", "actual_value", "progress_pct", "period_elapsed_pct",
+                                       "goal_status"]],
+                       decimals={"baseline_value": 1, "target_value": 1, "actual_value": 1, "progress_pct": 1,
+                                 "period_elapsed_pct": 1},
+                       labels={"goal_id": "Ziel", "goal_text_de": "Zieltext", "field_of_action_de": "Handlungsfeld",
+                               "area_name": "Gebiet", "indicator_id": "Indikator", "baseline_year": "Ausgangsjahr",
+                               "baseline_value": "Ausgangswert", "target_year": "Zieljahr", "target_value": "Zielwert",
+                               "reference_year": "Jahr", "actual_value": "Istwert",
+                               "progress_pct": "Zielerreichung (%)", "period_elapsed_pct": "Zeitraum verstrichen (%)",
+                               "goal_status": "Status"})
+    coverage = data.marts["fct_measure_coverage"].sort_values(["reference_year", "statistical_district_code",
+                                                               "field_of_action_id", "target_group"])
+    coverage_table = Table("Abdeckung", coverage[["reference_year", "statistical_district_code", "area_name",
+                                                  "field_of_action_id", "target_group", "active_measures",
+                                                  "budget_eur", "target_group_size",
+                                                  "budget_per_target_resident_eur", "is_suppressed"]],
+                           decimals={"budget_eur": 0, "target_group_size": 0, "budget_per_target_resident_eur": 2},
+                           suppressed_by={"target_group_size": "is_suppressed",
+                                          "budget_per_target_resident_eur": "is_suppressed"},
+                           labels={"reference_year": "Jahr", "statistical_district_code": "Bezirkskode",
+                                   "area_name": "Statistischer Bezirk", "field_of_action_id": "Handlungsfeld",
+                                   "target_group": "Zielgruppe", "active_measures": "laufende Maßnahmen",
+                                   "budget_eur": "Budget (EUR)", "target_group_size": "Zielgruppe (Personen)",
+                                   "budget_per_target_resident_eur": "EUR je Person der Zielgruppe"})
+    gaps = data.marts["fct_measure_gaps"]
+    gap_table = Table("Lücken", gaps[gaps.is_gap.astype(bool)][["reference_year", "statistical_district_code",
+                                                                "area_name", "field_of_action_id",
+                                                                "need_indicator_id", "need_value"]],
+                      decimals={"need_value": 1},
+                      labels={"reference_year": "Jahr", "statistical_district_code": "Bezirkskode",
+                              "area_name": "Statistischer Bezirk", "field_of_action_id": "Handlungsfeld",
+                              "need_indicator_id": "Bedarfsindikator", "need_value": "Bedarf"})
+    funding = data.marts["fct_funding_programmes"]
+    funding_table = Table("Förderungen", funding, decimals={"annual_volume_eur": 0,
+                                                            "volume_ending_within_12_months_eur": 0},
+                          labels={"funding_programme": "Förderprogramm", "funder": "Mittelgeber",
+                                  "reference_date": "Stichtag", "active_measures": "laufende Maßnahmen",
+                                  "annual_volume_eur": "Jahresvolumen (EUR)",
+                                  "measures_ending_within_12_months": "endend in 12 Monaten",
+                                  "volume_ending_within_12_months_eur": "Volumen endend in 12 Monaten (EUR)",
+                                  "measures_ending": "endende Maßnahmen"})
+    return [goal_table, coverage_table, gap_table, funding_table]

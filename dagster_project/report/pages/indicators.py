@@ -1,0 +1,160 @@
+"""Indicator pages: one per indicator of the catalogue (definition, source, map, ranking, the city's
+time series with every break explained, the same per city district, tables), the list page and the
+workbook of all indicator values."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dagster_project.html_report import german_number
+from dagster_project.report import charts
+from dagster_project.report.cells import german_date, unit_suffix
+from dagster_project.report.exports import Table
+from dagster_project.report.maps import classify
+
+TITLE = "Indikatoren"
+BREAK_TYPES = {"rechtskreiswechsel": "Rechtskreiswechsel", "definition": "Definitionsänderung",
+               "gebietsstand": "Gebietsstandsänderung"}
+LEVEL_DE = {"city": "Stadt", "city_district": "Stadtbezirk", "statistical_district": "Statistischer Bezirk"}
+
+
+def value_title(indicator: dict) -> str:
+    unit = indicator["unit"]
+    return indicator["label_de"] if unit in ("%", "Personen") else f"{indicator['label_de']} ({unit})"
+
+
+def unit_label(indicator: dict) -> str:
+    return {"%": "in %", "Personen": "Personen"}.get(indicator["unit"], indicator["unit"])
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows as charts draw them: `wert` empty where the value is suppressed."""
+    return frame.assign(wert=frame.indicator_value.where(~frame.is_suppressed.astype(bool)),
+                        stichtag=pd.to_datetime(frame.stichtag))
+
+
+def break_marks(site, indicator_id: str) -> pd.DataFrame:
+    breaks = site.data.breaks_for(indicator_id)
+    return breaks.assign(kurz=[f"{BREAK_TYPES.get(b.break_type, b.break_type)} {german_date(b.break_date)}"
+                               for b in breaks.itertuples()])
+
+
+def build(site) -> None:
+    data = site.data
+    downloads = site.write_exports("indikatoren", [export_table(site)], notes(site))
+    site.render_pages(page, data.indicators.to_dict("records"), downloads)
+    site.write_page("indikatoren/index.html", "indicators_index.html.j2", "Indikatoren", site.footnotes(),
+                    "indikatoren/index.html", downloads, indicators=data.indicators.to_dict("records"),
+                    domains=_domains(data.indicators))
+
+
+def _domains(indicators: pd.DataFrame) -> list[tuple[str, list[dict]]]:
+    names = {"bevoelkerung": "Bevölkerung", "migration": "Migration", "haushalte": "Haushalte",
+             "wanderung": "Wanderung und Wohndauer", "sozialleistungen": "Sozialleistungen"}
+    return [(names.get(domain, domain), group.to_dict("records"))
+            for domain, group in indicators.groupby("domain", sort=False)]
+
+
+def page(site, indicator: dict, downloads) -> None:
+    data = site.data
+    indicator_id, decimals = indicator["indicator_id"], int(indicator["decimals"])
+    values = data.values[data.values.indicator_id == indicator_id]
+    latest = int(values.reference_year.max())
+    city = data.city()
+    breaks = break_marks(site, indicator_id)
+    fn = site.footnotes()
+    title = value_title(indicator)
+
+    districts = shown(values[(values.area_level == "statistical_district") & (values.reference_year == latest)])
+    city_row = values[(values.area_level == "city") & (values.reference_year == latest)].iloc[0]
+    city_value = None if city_row.is_suppressed else float(city_row.indicator_value)
+    classes = classify(districts.rename(columns={"area_code": "statistical_district_code"}), decimals)
+    map_svg = site.chart(site.map.chart(classes, f"{indicator['label_de']} {latest}", unit_label(indicator)),
+                         f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken")
+    ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
+    ranking_svg = site.chart(charts.ranking(ranked, unit_label(indicator), decimals, city_value,
+                                            f"{city['area_name']}: {german_number(city_value, decimals)}"),
+                             f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}")
+
+    city_series = shown(values[values.area_level == "city"]).assign(reihe=city["area_name"])
+    series_svg = site.chart(charts.time_series(city_series, unit_label(indicator), decimals, breaks),
+                            f"Zeitreihe {indicator['label_de']}, {city['area_name']}")
+    panels = []
+    city_districts = data.areas[data.areas.area_level == "city_district"]
+    for district in city_districts.itertuples():
+        own = shown(values[(values.area_level == "city_district") & (values.area_code == district.area_code)])
+        label = f"{district.area_code} {district.area_name}"
+        panels.append(own.assign(reihe="Stadtbezirk", panel=label))
+        panels.append(city_series.assign(reihe=city["area_name"], panel=label))
+    panels_svg = site.chart(charts.district_panels(pd.concat(panels), decimals),
+                            f"Zeitreihen {indicator['label_de']} je Stadtbezirk im Vergleich zur Stadt")
+
+    years = data.years
+    upper = values[values.area_level.isin(["city", "city_district"])]
+    series_rows = []
+    for area in data.areas[data.areas.area_level.isin(["city", "city_district"])].itertuples():
+        own = upper[upper.area_code == area.area_code].set_index("reference_year")
+        cells = []
+        for year in years:
+            if year in own.index:
+                row = own.loc[year]
+                cells.append(fn.value(row.indicator_value, decimals, indicator["unit"], bool(row.is_suppressed),
+                                      row.suppression_rule, f"{indicator_id}|{area.area_code}|{year}"))
+            else:
+                cells.append(fn.value(None, decimals))
+        series_rows.append({"area": area, "cells": cells})
+    ranking_rows = []
+    ordered = districts.assign(rang=districts.wert.rank(ascending=False, method="min")).sort_values(
+        ["rang", "area_code"], na_position="last")
+    for row in ordered.itertuples():
+        ranking_rows.append({
+            "rank": "" if pd.isna(row.rang) else int(row.rang), "code": row.area_code, "name": row.area_name,
+            "value": fn.value(row.indicator_value, decimals, indicator["unit"], bool(row.is_suppressed),
+                              row.suppression_rule, f"{indicator_id}|{row.area_code}|{latest}"),
+            "numerator": fn.value(row.numerator, 0, None, bool(row.is_suppressed), row.suppression_rule),
+            "denominator": fn.value(row.denominator, 0, None, bool(row.is_suppressed), row.suppression_rule),
+        })
+    site.write_page(f"indikatoren/{indicator_id}.html", "indicator.html.j2", indicator["label_de"], fn,
+                    "indikatoren/index.html", downloads, indicator=indicator, latest=latest, title_value=title,
+                    unit=unit_label(indicator), breaks=breaks.to_dict("records"), map_svg=map_svg,
+                    ranking_svg=ranking_svg, series_svg=series_svg, panels_svg=panels_svg, years=years,
+                    series_rows=series_rows, ranking_rows=ranking_rows, classes=classes,
+                    city_value=fn.value(city_value, decimals, indicator["unit"]), city=city,
+                    has_denominator=indicator["denominator_de"] not in (None, "") and not pd.isna(
+                        indicator["denominator_de"]))
+
+
+def export_table(site) -> Table:
+    data = site.data
+    values = data.values.merge(data.indicators[["indicator_id", "label_de", "decimals"]], on="indicator_id")
+    labels = site.data.suppression_labels()
+    frame = pd.DataFrame({
+        "indicator_label": values.label_de, "indicator_id": values.indicator_id,
+        "area_level": values.area_level.map(LEVEL_DE), "area_code": values.area_code,
+        "area_name": values.area_name, "reference_year": values.reference_year,
+        "stichtag": values.stichtag.map(german_date), "indicator_value": values.indicator_value,
+        "unit": values.unit, "numerator": values.numerator, "denominator": values.denominator,
+        "time_series_break_de": values.time_series_break_de.fillna(""),
+        "suppression_de": values.suppression_rule.map(labels).fillna(""),
+        "is_suppressed": values.is_suppressed.astype(bool), "decimals": values.decimals,
+    })
+    return Table("Indikatorwerte", frame, decimals={"indicator_value": "decimals", "numerator": 0, "denominator": 0},
+                 suppressed_by={"indicator_value": "is_suppressed", "numerator": "is_suppressed",
+                                "denominator": "is_suppressed"},
+                 labels={"indicator_label": "Indikator", "indicator_id": "Kennung", "area_level": "Gebietsebene",
+                         "area_code": "Gebietskode", "area_name": "Gebiet", "reference_year": "Jahr",
+                         "stichtag": "Stichtag", "indicator_value": "Wert", "unit": "Einheit",
+                         "numerator": "Zähler", "denominator": "Nenner",
+                         "time_series_break_de": "Zeitreihenbruch", "suppression_de": "Grund der Sperrung"})
+
+
+def notes(site) -> list[tuple[str, str]]:
+    definitions = [(i.label_de, f"{i.definition_de}. Zähler: {i.numerator_de}. "
+                                + (f"Nenner: {i.denominator_de}. " if isinstance(i.denominator_de, str)
+                                   and i.denominator_de else "")
+                                + f"Einheit: {i.unit}. Quelle: {i.source_de}.")
+                   for i in site.data.indicators.itertuples()]
+    return [*site.release_notes(), *definitions, *site.breaks_note()]
+
+
+__all__ = ["build", "shown", "unit_label", "unit_suffix", "value_title"]

@@ -1,0 +1,14 @@
+"""Methodik: where the numbers come from, what `•` means, how the maps are drawn."""
+
+from __future__ import annotations
+
+TITLE = "Methodik"
+
+
+def build(site) -> None:
+    data = site.data
+    rules = data.marts["dim_suppression_rule"].to_dict("records")
+    breaks = data.marts["dim_time_series_break"].to_dict("records")
+    site.write_page("methodik.html", "methods.html.j2", "Methodik und Hinweise", site.footnotes(), "methodik.html",
+                    None, rules=rules, breaks=breaks, schematic=site.map.schematic,
+                    indicators=data.indicators.to_dict("records"))

@@ -1,0 +1,165 @@
+"""Area profiles (Bezirksprofile): one page per area, the statistical districts, the city districts
+and the city. All indicators of the latest year next to the city district and the city, the change
+to the year before, a small trend per indicator, the social-index class, a locator map, the measures
+that reach the area and the fields of action without one; the list page and the workbook."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dagster_project.report import charts
+from dagster_project.report.exports import Table
+from dagster_project.report.maps import Classes
+from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
+from dagster_project.report.site import area_page
+
+TITLE = "Gebietsprofile"
+
+
+def build(site) -> None:
+    data = site.data
+    downloads = site.write_exports("gebiete", [export_table(site)], site.release_notes())
+    areas = data.areas
+    site.render_pages(page, areas.to_dict("records"), downloads)
+    groups = []
+    for district in areas[areas.area_level == "city_district"].to_dict("records"):
+        members = areas[(areas.area_level == "statistical_district")
+                        & (areas.city_district_code == district["area_code"])].to_dict("records")
+        groups.append((district, members))
+    site.write_page("gebiete/index.html", "profiles_index.html.j2", "Gebiete", site.footnotes(),
+                    "gebiete/index.html", downloads, city=data.city(), groups=groups)
+
+
+def district_codes(site, area: dict) -> set[str]:
+    """The statistical districts an area consists of."""
+    areas = site.data.areas
+    districts = areas[areas.area_level == "statistical_district"]
+    if area["area_level"] == "statistical_district":
+        return {area["area_code"]}
+    if area["area_level"] == "city_district":
+        return set(districts[districts.city_district_code == area["area_code"]].area_code)
+    return set(districts.area_code)
+
+
+def page(site, area: dict, downloads) -> None:
+    data = site.data
+    latest = data.latest_year
+    level, code = area["area_level"], area["area_code"]
+    city = data.city()
+    parent = None
+    if level == "statistical_district":
+        parent = data.areas[(data.areas.area_level == "city_district")
+                            & (data.areas.area_code == area["city_district_code"])].iloc[0].to_dict()
+    fn = site.footnotes()
+    compare = [("Gebiet", area)] + ([("Stadtbezirk", parent)] if parent else []) + \
+        ([("Stadt", city)] if level != "city" else [])
+    rows, trends = [], []
+    for indicator in data.indicators.to_dict("records"):
+        indicator_id, decimals, unit = indicator["indicator_id"], int(indicator["decimals"]), indicator["unit"]
+        cells = []
+        for _, other in compare:
+            own = data.series(indicator_id, other["area_level"], other["area_code"])
+            if latest not in own.index:
+                cells.append(fn.value(None, decimals))
+                continue
+            row = own.loc[latest]
+            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), row.suppression_rule,
+                                  f"{indicator_id}|{other['area_code']}|{latest}"))
+        mine = data.series(indicator_id, level, code)
+        change = None
+        if latest in mine.index and latest - 1 in mine.index:
+            now, before = mine.loc[latest], mine.loc[latest - 1]
+            if not now.is_suppressed and not before.is_suppressed:
+                change = float(now.indicator_value) - float(before.indicator_value)
+        change_cell = fn.value(change, decimals, None, signed=True)
+        rows.append({"indicator": indicator, "unit": unit_label(indicator), "cells": cells, "change": change_cell})
+        short = indicator["label_de"] if len(indicator["label_de"]) <= 32 else indicator["label_de"][:30] + "…"
+        for _, other in compare:
+            series = data.series(indicator_id, other["area_level"], other["area_code"])
+            trends.append(pd.DataFrame({"kurz": short, "stichtag": series.stichtag.to_numpy(),
+                                        "wert": series.indicator_value.where(~series.is_suppressed.astype(bool)).to_numpy(),
+                                        "reihe": other["area_name"]}))
+    trends_svg = site.chart(charts.small_trends(pd.concat(trends)), f"Entwicklung aller Indikatoren: {area['area_name']}")
+    members = district_codes(site, area)
+    locator = site.chart(site.map.chart(Classes({}, [], []), "", "", highlight=members, scale_factor=0.6),
+                         f"Lage von {area['area_name']} in der Stadt")
+    site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
+                    area=area, parent=parent, city=city, latest=latest, compare=[label for label, _ in compare],
+                    compare_names=[other["area_name"] for _, other in compare], rows=rows, trends_svg=trends_svg,
+                    locator_svg=locator, social=social_index(site, area, members),
+                    measures=measures(site, members), open_fields=open_fields(site, members),
+                    level_de=LEVEL_DE[level])
+
+
+def _title(area: dict) -> str:
+    if area["area_level"] == "city":
+        return f"Gebietsprofil {area['area_name']} (Gesamtstadt)"
+    prefix = "Statistischer Bezirk" if area["area_level"] == "statistical_district" else "Stadtbezirk"
+    return f"{prefix} {area['area_code']} {area['area_name']}"
+
+
+def social_index(site, area: dict, members: set[str]) -> dict:
+    """Status and dynamics class of a statistical district, or how many of the area's districts are
+    in each class."""
+    from dagster_project.report.pages.social_index import index_year, latest as latest_index
+
+    year = index_year(site)
+    latest = latest_index(site)
+    latest = latest[latest.statistical_district_code.isin(members)]
+    if area["area_level"] == "statistical_district":
+        row = latest.iloc[0] if len(latest) else None
+        return {"year": year, "single": True,
+                "status": None if row is None or not row.is_classified else row.status_class,
+                "dynamics": None if row is None or not row.is_classified else row.dynamics_class}
+    counts = latest[latest.is_classified.astype(bool)].groupby(["status_class", "dynamics_class"]).size()
+    return {"year": year, "single": False,
+            "counts": [(status, dynamics, int(n)) for (status, dynamics), n in counts.items()]}
+
+
+def measures(site, members: set[str]) -> list[dict]:
+    """Measures running at the end of the latest year that reach at least one of the districts."""
+    data = site.data
+    catalogue = data.marts["dim_measure"]
+    day = pd.Timestamp(f"{data.latest_year}-12-31")
+    running = catalogue[(pd.to_datetime(catalogue.starts_on) <= day) & (pd.to_datetime(catalogue.ends_on) >= day)]
+    reach = running.districts_served.fillna("").map(lambda s: bool(members & {c.strip() for c in s.split(",")}))
+    fields = dict(zip(data.marts["dim_field_of_action"].field_of_action_id,
+                      data.marts["dim_field_of_action"].field_of_action_de))
+    chosen = running[reach].sort_values(["field_of_action_id", "measure_id"])
+    return [{"id": m.measure_id, "title": m.title, "field": fields.get(m.field_of_action_id, m.field_of_action_id),
+             "carrier": m.carrier, "programme": m.funding_programme, "ends": m.ends_on}
+            for m in chosen.itertuples()]
+
+
+def open_fields(site, members: set[str]) -> list[dict]:
+    """Fields of action with no running measure in any of the districts (latest year); `gap` when a
+    district without one is among the quarter with the highest need."""
+    gaps = site.data.marts["fct_measure_gaps"]
+    latest = gaps[(gaps.reference_year == gaps.reference_year.max()) & gaps.statistical_district_code.isin(members)]
+    fields = site.data.marts["dim_field_of_action"].set_index("field_of_action_id").field_of_action_de
+    out = []
+    for field_id, group in latest.groupby("field_of_action_id"):
+        if not group.is_served.astype(bool).any():
+            out.append({"field": fields.get(field_id, field_id), "gap": bool(group.is_gap.astype(bool).any())})
+    return sorted(out, key=lambda f: (not f["gap"], f["field"]))
+
+
+def export_table(site) -> Table:
+    data = site.data
+    profile = data.marts["fct_area_profile"]
+    indicators = data.indicators
+    ids = [i for i in indicators.indicator_id if i in profile.columns]
+    frame = profile[["area_level", "area_code", "area_name", "city_district_code", "city_district_name",
+                     "reference_year", "stichtag", *ids, *[f"{i}_is_suppressed" for i in ids]]].copy()
+    frame["area_level"] = frame.area_level.map(LEVEL_DE)
+    frame["stichtag"] = pd.to_datetime(frame.stichtag).dt.strftime("%d.%m.%Y")
+    labels = dict(zip(indicators.indicator_id, indicators.label_de))
+    decimals = dict(zip(indicators.indicator_id, indicators.decimals.astype(int)))
+    return Table("Gebietsprofile", frame, decimals={i: decimals[i] for i in ids},
+                 suppressed_by={i: f"{i}_is_suppressed" for i in ids},
+                 labels={"area_level": "Gebietsebene", "area_code": "Gebietskode", "area_name": "Gebiet",
+                         "city_district_code": "Stadtbezirk (Kode)", "city_district_name": "Stadtbezirk",
+                         "reference_year": "Jahr", "stichtag": "Stichtag",
+                         **{i: labels[i] + ("" if indicators.set_index("indicator_id").unit[i] == "Personen"
+                                            else f" ({indicators.set_index('indicator_id').unit[i]})")
+                            for i in ids}})

@@ -1,0 +1,99 @@
+"""Sozialindex: maps of the status and dynamics classes, the method (Berlin MSS) and the table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dagster_project.report.exports import Table
+from dagster_project.report.maps import categorical
+
+TITLE = "Sozialindex"
+STATUS = ["hoch", "mittel", "niedrig", "sehr niedrig"]
+STATUS_COLOURS = ["#fde725", "#5ec962", "#3b528b", "#440154"]
+DYNAMICS = ["positiv", "stabil", "negativ"]
+DYNAMICS_COLOURS = ["#1b9e77", "#d9d9d9", "#d95f02"]
+NOT_CLASSIFIED = "nicht klassifiziert"
+RATES = [("s1_unemployment_sgb2_rate", "S1 SGB-II-Arbeitslosenquote (%)"),
+         ("s2_transfer_rate", "S2 Transferbezug (%)"), ("s3_sgb2_child_rate", "S3 SGB-II-Quote unter 15 (%)"),
+         ("d1_change_unemployment_pp", "D1 Veränderung S1 (Prozentpunkte)"),
+         ("d2_change_transfer_pp", "D2 Veränderung S2 (Prozentpunkte)"),
+         ("d3_change_child_rate_pp", "D3 Veränderung S3 (Prozentpunkte)")]
+
+
+def index_year(site) -> int:
+    index = site.data.marts["fct_social_index"]
+    return int(index.reference_year.max()) if len(index) else site.data.latest_year
+
+
+def latest(site) -> pd.DataFrame:
+    """The index of the latest year, one row per statistical district (unclassified where the index
+    has no row, e.g. in the first year of the deliveries, which has no change to a year before)."""
+    index = site.data.marts["fct_social_index"]
+    year = index_year(site)
+    areas = site.data.areas
+    districts = areas[areas.area_level == "statistical_district"][["area_code", "area_name"]].rename(
+        columns={"area_code": "statistical_district_code"})
+    rows = index[index.reference_year == year].drop(columns=["area_name"])
+    out = districts.merge(rows, on="statistical_district_code", how="left")
+    out["reference_year"] = year
+    out["is_classified"] = out.is_classified.fillna(False).astype(bool)
+    return out.sort_values("statistical_district_code").reset_index(drop=True)
+
+
+def status_map(site, title: str | None = None) -> str:
+    rows = latest(site)
+    year = index_year(site)
+    frame = rows.assign(klasse=rows.status_class.where(rows.is_classified.astype(bool)))
+    classes = categorical(frame, STATUS, STATUS_COLOURS)
+    return site.chart(site.map.chart(classes, title or f"Status-Index {year}", "Statusklasse"),
+                      f"Karte der Statusklassen des Sozialindex {year}")
+
+
+def build(site) -> None:
+    rows = latest(site)
+    year = index_year(site)
+    dynamics = categorical(rows.assign(klasse=rows.dynamics_class.where(rows.is_classified.astype(bool))),
+                           DYNAMICS, DYNAMICS_COLOURS)
+    dynamics_svg = site.chart(site.map.chart(dynamics, f"Dynamik-Index {year}", "Dynamikklasse"),
+                              f"Karte der Dynamikklassen des Sozialindex {year}")
+    fn = site.footnotes()
+    table_rows = []
+    for row in rows.itertuples():
+        cells = [fn.value(getattr(row, column), 2, None, pd.isna(getattr(row, column)), None,
+                          f"sozialindex|{column}|{row.statistical_district_code}|{year}") for column, _ in RATES]
+        table_rows.append({"code": row.statistical_district_code, "name": row.area_name, "cells": cells,
+                           "residents": fn.value(row.residents, 0), "classified": bool(row.is_classified),
+                           "status": row.status_class, "dynamics": row.dynamics_class})
+    counts = rows[rows.is_classified.astype(bool)].groupby(["status_class", "dynamics_class"]).size()
+    matrix = [[int(counts.get((status, dyn), 0)) for dyn in DYNAMICS] for status in STATUS]
+    downloads = site.write_exports("sozialindex", [export_table(site)], [*site.release_notes(), *method_notes()])
+    site.write_page("sozialindex.html", "social_index.html.j2", f"Sozialindex {year}", fn, "sozialindex.html",
+                    downloads, year=year, status_svg=status_map(site), dynamics_svg=dynamics_svg,
+                    rows=table_rows, headers=[label for _, label in RATES], matrix=matrix, status=STATUS,
+                    dynamics=DYNAMICS, unclassified=int((~rows.is_classified.astype(bool)).sum()))
+
+
+def method_notes() -> list[tuple[str, str]]:
+    return [("Methode", "Monitoring Soziale Stadtentwicklung (Berlin): Statusindikatoren S1–S3 und ihre "
+                        "Veränderungen D1–D3 je statistischer Bezirk, z-standardisiert über die Bezirke, summiert "
+                        "und erneut standardisiert."),
+            ("Statusklassen", "hoch (Index unter −1), mittel (−1 bis 1), niedrig (über 1 bis 1,5), "
+                              "sehr niedrig (über 1,5); ein hoher Index bedeutet mehr Benachteiligung."),
+            ("Dynamikklassen", "positiv (unter −1), stabil (−1 bis 1), negativ (über 1)."),
+            ("Nicht klassifiziert", "Bezirke unter 300 Einwohnern oder mit gesperrtem Wert.")]
+
+
+def export_table(site) -> Table:
+    index = site.data.marts["fct_social_index"]
+    columns = ["statistical_district_code", "area_name", "reference_year", "residents", *[c for c, _ in RATES],
+               "is_classified", "status_class", "dynamics_class", "index_class"]
+    frame = index[columns].sort_values(["reference_year", "statistical_district_code"]).copy()
+    frame["is_classified"] = frame.is_classified.map({True: "ja", False: "nein"})
+    for column, _ in RATES:
+        frame[f"{column}_hidden"] = frame[column].isna()
+    return Table("Sozialindex", frame, decimals={"residents": 0, **{c: 2 for c, _ in RATES}},
+                 suppressed_by={c: f"{c}_hidden" for c, _ in RATES},
+                 labels={"statistical_district_code": "Bezirkskode", "area_name": "Statistischer Bezirk",
+                         "reference_year": "Jahr", "residents": "Einwohner", **dict(RATES),
+                         "is_classified": "klassifiziert", "status_class": "Statusklasse",
+                         "dynamics_class": "Dynamikklasse", "index_class": "Gesamtklasse"})

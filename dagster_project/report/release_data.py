@@ -1,0 +1,116 @@
+"""What the planners' report reads: one release folder, nothing else.
+
+The report never opens the internal warehouse: every number it shows comes from the released marts
+(`warehouse.duckdb` of the release, opened read-only), so it has passed the quality gate and
+statistical disclosure control. `ReleaseData` holds the marts the pages need as DataFrames, the
+manifest (release id, date, gate status) and a few lookups.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+MARTS = (
+    "dim_area", "dim_indicator", "dim_time_series_break", "dim_suppression_rule", "dim_monitoring_measure",
+    "dim_monitoring_group", "dim_field_of_action", "dim_goal", "dim_measure", "dim_target_group", "dim_funder",
+    "fct_indicator_values", "fct_area_profile", "fct_social_index", "fct_immigration_monitoring", "fct_immigration_retention",
+    "fct_municipal_comparison", "fct_goal_achievement", "fct_measure_coverage", "fct_measure_gaps",
+    "fct_measure_overlaps", "fct_funding_programmes",
+)
+LEVEL_ORDER = {"city": 0, "city_district": 1, "statistical_district": 2}
+
+
+class ReleaseNotReadable(RuntimeError):
+    """The folder is not a published release (or lacks a mart the report needs)."""
+
+
+@dataclass
+class ReleaseData:
+    folder: Path
+    manifest: dict
+    marts: dict[str, pd.DataFrame]
+
+    @classmethod
+    def open(cls, folder: Path) -> "ReleaseData":
+        folder = Path(folder)
+        database, manifest_file = folder / "warehouse.duckdb", folder / "manifest.json"
+        if not database.is_file() or not manifest_file.is_file():
+            raise ReleaseNotReadable(f"{folder}: kein Release (warehouse.duckdb und manifest.json fehlen). "
+                                     "Erst `make run` ausführen.")
+        con = duckdb.connect(str(database), read_only=True)
+        try:
+            present = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+            missing = [m for m in MARTS if m not in present]
+            if missing:
+                raise ReleaseNotReadable(f"{database}: dem Release fehlen Marts für den Bericht: {', '.join(missing)}")
+            marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in MARTS}
+        finally:
+            con.close()
+        return cls(folder, json.loads(manifest_file.read_text(encoding="utf-8")), marts)
+
+    # -- lookups ----------------------------------------------------------------------------
+    @property
+    def release_id(self) -> str:
+        return self.manifest["release_id"]
+
+    @property
+    def values(self) -> pd.DataFrame:
+        return self.marts["fct_indicator_values"]
+
+    @cached_property
+    def series_index(self) -> dict[tuple[str, str, str], pd.DataFrame]:
+        """Every time series of the indicator mart by (indicator, area level, area code), by year."""
+        ordered = self.values.sort_values("reference_year")
+        return {key: frame.set_index("reference_year", drop=False)
+                for key, frame in ordered.groupby(["indicator_id", "area_level", "area_code"], sort=False)}
+
+    def series(self, indicator_id: str, level: str, code: str) -> pd.DataFrame:
+        """One area's values of one indicator, indexed by reference year (empty if none)."""
+        return self.series_index.get((indicator_id, level, code), self.values.iloc[0:0].set_index(
+            "reference_year", drop=False))
+
+    @property
+    def latest_year(self) -> int:
+        return int(self.values.reference_year.max())
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.values.reference_year.unique())
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        return self.marts["dim_indicator"]
+
+    def indicator(self, indicator_id: str) -> dict:
+        return self.indicators.set_index("indicator_id").loc[indicator_id].to_dict() | {"indicator_id": indicator_id}
+
+    @property
+    def areas(self) -> pd.DataFrame:
+        """dim_area ordered city, city districts, statistical districts (by code)."""
+        areas = self.marts["dim_area"]
+        return areas.assign(_order=areas.area_level.map(LEVEL_ORDER)).sort_values(
+            ["_order", "area_code"]).drop(columns="_order").reset_index(drop=True)
+
+    def city(self) -> dict:
+        return self.areas[self.areas.area_level == "city"].iloc[0].to_dict()
+
+    def gate_passed(self) -> bool:
+        checks = self.manifest.get("pruefungen") or []
+        return all(c.get("success") or c.get("severity") != "critical" for c in checks)
+
+    def suppression_labels(self) -> dict[str, str]:
+        rules = self.marts["dim_suppression_rule"]
+        return dict(zip(rules.suppression_rule, rules.suppression_rule_de))
+
+    def breaks_for(self, indicator_id: str) -> pd.DataFrame:
+        breaks = self.marts["dim_time_series_break"]
+        hit = breaks.affected_indicator_ids.fillna("").map(
+            lambda ids: indicator_id in [i.strip() for i in ids.split(",")])
+        return breaks[hit]

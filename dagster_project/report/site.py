@@ -1,0 +1,214 @@
+"""The planners' report as a static website: every page family renders its pages and its exports
+(pages/*.py), this module gives them what they share and writes the site.
+
+    bericht/
+      index.html                 Überblick
+      indikatoren/<id>.html      one page per indicator of the catalogue
+      gebiete/<ebene>-<kode>.html  one profile per area (statistical districts, city districts, city)
+      sozialindex.html, zuwanderung.html, ziele.html, methodik.html
+      downloads/*.xlsx, *.csv    exports of every page family
+      static/bericht.css         the one stylesheet (no scripts, fonts or images from elsewhere)
+
+Charts and maps are SVG inside the pages, so a page is one file plus the stylesheet.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from dagster_project.report import charts
+from dagster_project.report.boundaries import load_boundaries
+from dagster_project.report.cells import Footnotes, german_date
+from dagster_project.report.exports import Table, write_csv, write_xlsx
+from dagster_project.report.maps import DistrictMap
+from dagster_project.report.release_data import ReleaseData
+
+HERE = Path(__file__).parent
+TITLE = "Bericht zur sozialen Lage"
+NAVIGATION = [("Überblick", "index.html"), ("Indikatoren", "indikatoren/index.html"),
+              ("Gebiete", "gebiete/index.html"), ("Sozialindex", "sozialindex.html"),
+              ("Zuwanderung Südosteuropa", "zuwanderung.html"), ("Ziele und Maßnahmen", "ziele.html"),
+              ("Methodik", "methodik.html")]
+LEVEL_SLUG = {"statistical_district": "bezirk", "city_district": "stadtbezirk", "city": "stadt"}
+
+
+def area_page(level: str, code: str) -> str:
+    return f"gebiete/{LEVEL_SLUG[level]}-{code}.html"
+
+
+@dataclass
+class SiteSummary:
+    folder: Path
+    pages: int
+    charts: int
+    exports: int
+    bytes: int
+    seconds: float
+    log: list[str] = field(default_factory=list)
+
+
+class Site:
+    """What every page family needs: the release data, the map geometry, templates, the writer."""
+
+    def __init__(self, data: ReleaseData, out: Path, district_map: DistrictMap, progress=print,
+                 pool: ProcessPoolExecutor | None = None):
+        self.data = data
+        self.pool = pool
+        self.out = out
+        self.map = district_map
+        self.progress = progress
+        self.charts = 0
+        self.pages = 0
+        self.exports = 0
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["datum"] = german_date
+        city = data.city()
+        gate = "bestanden" if data.gate_passed() else "mit Fehlern"
+        self.globals = {
+            "title": TITLE, "release_id": data.release_id,
+            "release_date": german_date(data.manifest["zeitpunkt"]), "latest_year": data.latest_year,
+            "gate": gate, "navigation": NAVIGATION, "city_name": city["area_name"], "map_note": district_map.note(),
+        }
+
+    # -- building blocks ----------------------------------------------------------------------
+    def footnotes(self) -> Footnotes:
+        return Footnotes(self.data.suppression_labels())
+
+    def chart(self, chart, description: str) -> str:
+        self.charts += 1
+        return charts.svg(chart, description)
+
+    def render_pages(self, function, items: list, *args) -> None:
+        """`function(site, item, *args)` for every item: in the worker processes when there are some
+        (chart rendering is CPU-bound and holds the interpreter), else here."""
+        if self.pool is None:
+            for item in items:
+                function(self, item, *args)
+            return
+        done = 0
+        for pages, charts_drawn in self.pool.map(_render_in_worker, [(function, item, args) for item in items]):
+            self.pages += pages
+            self.charts += charts_drawn
+            done += 1
+            if done % 25 == 0:
+                self.progress(f"    {done} von {len(items)} Seiten")
+
+    def write_page(self, path: str, template: str, title: str, fn: Footnotes, active: str,
+                   downloads: list[tuple[str, str]] | None = None, **context) -> Path:
+        root = "../" * path.count("/")
+        html = self.env.get_template(template).render(
+            site=self.globals, title=title, root=root, fn=fn, active=active, downloads=downloads or [],
+            area_page=area_page, **context)
+        target = self.out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+        self.pages += 1
+        return target
+
+    def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The family's workbook and one CSV per table; returns the download links."""
+        links = [(f"{stem}.xlsx (Excel)", f"downloads/{stem}.xlsx")]
+        write_xlsx(tables, notes, self.out / "downloads" / f"{stem}.xlsx")
+        self.exports += 1
+        for table in tables:
+            name = f"{stem}_{_slug(table.name)}.csv" if len(tables) > 1 else f"{stem}.csv"
+            write_csv(table, self.out / "downloads" / name)
+            self.exports += 1
+            links.append((f"{name} (CSV)", f"downloads/{name}"))
+        return links
+
+    def release_notes(self) -> list[tuple[str, str]]:
+        """Lines of every workbook's notes sheet that say where the numbers come from."""
+        return [("Quelle", f"{self.globals['city_name']}, Daten für Taten, Release {self.data.release_id} vom "
+                           f"{self.globals['release_date']} (freigegebene Marts, Freigabeprüfung "
+                           f"{self.globals['gate']})."),
+                ("Stichtag", "31.12. des Berichtsjahres (Bestände); Bewegungen im Laufe des Jahres."),
+                ("Zahlenformat", "Dezimalkomma; Anteile in Prozent, Raten je 100 bzw. je 1.000 wie angegeben.")]
+
+    def breaks_note(self) -> list[tuple[str, str]]:
+        breaks = self.data.marts["dim_time_series_break"]
+        return [(f"Zeitreihenbruch {german_date(b.break_date)}",
+                 f"{b.description_de} Betroffen: {b.affected_indicator_ids}. Quelle: {b.source_de}")
+                for b in breaks.itertuples()]
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+
+
+def report_workers() -> int:
+    """Processes that draw pages (DFT_REPORT_WORKERS; default: the cores, at most 4; 1: no extra process)."""
+    value = os.environ.get("DFT_REPORT_WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"DFT_REPORT_WORKERS={value!r}: erwartet wird eine ganze Zahl ab 1.")
+        return int(value)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _open_site(release_folder: Path, out: Path, boundaries: Path | None, progress=print,
+               pool: ProcessPoolExecutor | None = None) -> Site:
+    data = ReleaseData.open(release_folder)
+    districts = data.areas[data.areas.area_level == "statistical_district"]
+    features = load_boundaries(boundaries, list(districts.area_code)) if boundaries else None
+    return Site(data, out, DistrictMap(districts, features), progress, pool)
+
+
+_WORKER_SITE: Site | None = None
+
+
+def _start_worker(release_folder: Path, out: Path, boundaries: Path | None) -> None:
+    global _WORKER_SITE
+    _WORKER_SITE = _open_site(release_folder, out, boundaries, progress=lambda _: None)
+
+
+def _render_in_worker(task: tuple) -> tuple[int, int]:
+    function, item, args = task
+    site = _WORKER_SITE
+    pages, charts_drawn = site.pages, site.charts
+    function(site, item, *args)
+    return site.pages - pages, site.charts - charts_drawn
+
+
+def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, progress=print,
+               workers: int | None = None) -> SiteSummary:
+    """Write the whole report for the release in `release_folder` into `out` (emptied first)."""
+    from dagster_project.report.pages import goals, immigration, indicators, methods, overview, profiles, social_index
+
+    started = time.perf_counter()
+    workers = report_workers() if workers is None else workers
+    pool = None
+    if workers > 1:
+        # spawn, not fork: the caller may be a Dagster process with threads of its own
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(release_folder, out, boundaries))
+    try:
+        site = _open_site(release_folder, out, boundaries, progress, pool)
+        if out.exists():
+            shutil.rmtree(out)
+        (out / "static").mkdir(parents=True)
+        shutil.copy(HERE / "static" / "bericht.css", out / "static" / "bericht.css")
+        for family in (overview, indicators, profiles, social_index, immigration, goals, methods):
+            begun = time.perf_counter()
+            family.build(site)
+            progress(f"  Bericht: {family.TITLE} fertig ({time.perf_counter() - begun:.1f} s)")
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return SiteSummary(out, site.pages, site.charts, site.exports, size, time.perf_counter() - started)
+
+
+def indicator_frame(data: ReleaseData, indicator_id: str) -> pd.DataFrame:
+    values = data.values
+    return values[values.indicator_id == indicator_id]
