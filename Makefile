@@ -27,15 +27,19 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.main
 
-## system packages the tests need: a PostgreSQL server (Debian's package; installed when missing
-## and running as root, as in CI; otherwise `sudo apt-get install postgresql` once)
+## system packages the tests need, from Debian's packages: a PostgreSQL server (tests of the
+## PostgreSQL release) and Chromium (the planners' report in a real browser). Installed when missing
+## and running as root, as in CI; otherwise `sudo apt-get install postgresql chromium` once.
 system-packages:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo ">> PostgreSQL wird installiert (apt-get, für die Tests des PostgreSQL-Release)"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+			echo ">> Debian-Pakete werden installiert:$$missing (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "HINWEIS: PostgreSQL fehlt; bitte einmal 'sudo apt-get install postgresql' (Tests des PostgreSQL-Release)."; \
+			echo "HINWEIS: es fehlen$$missing; bitte einmal 'sudo apt-get install$$missing'."; \
 		fi; \
 	fi
 

@@ -24,8 +24,10 @@ from pathlib import Path
 from dagster_project.settings import REPO_ROOT
 
 PIPELINE = ("ingest", "dbt", "gate", "release")
-ORDER = ("generate", "ingest", "dbt", "gate", "disclosure", "release", "floor", "pandas", "incremental_month")
+ORDER = ("generate", "ingest", "dbt", "gate", "disclosure", "release", "report", "floor", "pandas",
+         "incremental_month")
 DISCLOSURE_NOTES: list[str] = []   # information loss of disclosure control, per configuration
+REPORT_LIMITS = (60.0, 50.0)       # the planners' report: at most 60 s and 50 MB at Dortmund scale
 
 
 def run_stage(stage: str, root: Path, scale: float, years: str) -> dict:
@@ -56,6 +58,7 @@ def measure(scale: str, years: str, repeat: int) -> list[dict]:
         finally:
             shutil.rmtree(root, ignore_errors=True)
     DISCLOSURE_NOTES.extend(disclosure_lines(scale, years, [r.get("extra") or {} for r in results["disclosure"]]))
+    DISCLOSURE_NOTES.extend(report_lines(scale, years, results["report"]))
     rows = []
     base = {"scale": scale, "years": years, "runs": repeat}
     pipeline = [sum(results[s][i]["seconds"] for s in PIPELINE) for i in range(repeat)]
@@ -92,6 +95,24 @@ def disclosure_lines(scale: str, years: str, extras: list[dict]) -> list[str]:
         lines.append(f"| {row['mart']} | {row['zellen']} | {row['primaer']} ({100 * (row['anteil_primaer'] or 0):.1f} %)"
                      f" | {row['gesperrt']} ({100 * (row['anteil_gesperrt'] or 0):.1f} %) |")
     return [*lines, ""]
+
+
+def report_lines(scale: str, years: str, results: list[dict]) -> list[str]:
+    """The planners' report of one configuration: time of the whole site and its size, against the
+    limits (60 s, 50 MB at Dortmund scale)."""
+    extras = [r.get("extra") or {} for r in results]
+    if not extras or not extras[-1]:
+        return []
+    seconds = statistics.median(e["seconds_report"] for e in extras)
+    megabytes = max(e["bytes"] for e in extras) / 1e6
+    peak = max(r["peak_rss_mb"] for r in results)
+    limit_s, limit_mb = REPORT_LIMITS
+    verdict = "eingehalten" if seconds <= limit_s and megabytes <= limit_mb else "ÜBERSCHRITTEN"
+    last = extras[-1]
+    return [f"### Bericht zur sozialen Lage, Maßstab {scale}, {years}", "",
+            f"Ganze Website ({last['pages']} Seiten, {last['charts']} Diagramme und Karten, {last['exports']} "
+            f"Exporte): {seconds:.1f} s (Median über {len(extras)} Läufe), {megabytes:.1f} MB auf der Platte, "
+            f"Spitzenspeicher {peak} MB. Grenzen {limit_s:.0f} s und {limit_mb:.0f} MB (Maßstab 1): {verdict}.", ""]
 
 
 def write_table(rows: list[dict], out: Path, stamp: str) -> str:

@@ -112,6 +112,16 @@ def disclosure(root: Path) -> dict:
             "loss": content.loss.to_dict(orient="records")}
 
 
+def report(root: Path) -> dict:
+    """The planners' report of the release just published: the whole site (pages, charts, maps,
+    exports), built anew; its time and size on disk."""
+    from dagster_project.report.build import publish_report
+
+    built = publish_report(_paths(root)["release"], force=True, progress=lambda _: None)
+    return {"seconds_report": round(built.summary.seconds, 2), "bytes": built.summary.bytes,
+            "pages": built.summary.pages, "charts": built.summary.charts, "exports": built.summary.exports}
+
+
 def floor(root: Path) -> None:
     from benchmarks.floor import floor_indicator_values
 
@@ -136,7 +146,7 @@ def new_month(root: Path) -> None:
 
 
 STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "gate": gate, "disclosure": disclosure,
-          "release": release,
+          "release": release, "report": report,
           "floor": floor, "pandas": pandas_peer, "incremental_month": new_month}
 
 
