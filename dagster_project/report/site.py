@@ -19,11 +19,10 @@ import os
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
 from dagster_project.report import charts
 from dagster_project.report.boundaries import load_boundaries
@@ -53,7 +52,6 @@ class SiteSummary:
     exports: int
     bytes: int
     seconds: float
-    log: list[str] = field(default_factory=list)
 
 
 class Site:
@@ -207,8 +205,3 @@ def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, 
             pool.shutdown()
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return SiteSummary(out, site.pages, site.charts, site.exports, size, time.perf_counter() - started)
-
-
-def indicator_frame(data: ReleaseData, indicator_id: str) -> pd.DataFrame:
-    values = data.values
-    return values[values.indicator_id == indicator_id]

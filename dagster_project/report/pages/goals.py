@@ -42,13 +42,18 @@ def build(site) -> None:
     for goal in goals.itertuples():
         decimals = int(indicators.decimals.get(goal.indicator_id, 1))
         unit = indicators.unit.get(goal.indicator_id, "")
+        # an actual value missing because its indicator cell is suppressed shows `•` with the reason
+        cell = data.series(goal.indicator_id, goal.area_level, goal.area_code)
+        hidden = goal.reference_year in cell.index and bool(cell.loc[goal.reference_year].is_suppressed)
+        rule = cell.loc[goal.reference_year].suppression_rule if hidden else None
         goal_rows.append({
             "id": goal.goal_id, "text": goal.goal_text_de, "field": goal.field_of_action_de,
             "area": goal.area_name, "indicator": indicators.label_de.get(goal.indicator_id, goal.indicator_id),
             "indicator_id": goal.indicator_id, "baseline_year": goal.baseline_year, "target_year": goal.target_year,
             "year": goal.reference_year,
             "baseline": fn.value(goal.baseline_value, decimals, unit), "target": fn.value(goal.target_value, decimals, unit),
-            "actual": fn.value(goal.actual_value, decimals, unit, key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
+            "actual": fn.value(goal.actual_value, decimals, unit, hidden, rule,
+                               key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
             "progress": fn.value(goal.progress_pct, 1, "%"), "elapsed": fn.value(goal.period_elapsed_pct, 1, "%"),
             "status": goal.goal_status, "status_class": STATUS_CLASS.get(goal.goal_status, "keine-daten"),
             "trend": trend(site, goal), "example": bool(goal.is_example)})

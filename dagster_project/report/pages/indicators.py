@@ -8,7 +8,7 @@ import pandas as pd
 
 from dagster_project.html_report import german_number
 from dagster_project.report import charts
-from dagster_project.report.cells import german_date, unit_suffix
+from dagster_project.report.cells import german_date
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import classify
 
@@ -156,5 +156,3 @@ def notes(site) -> list[tuple[str, str]]:
                    for i in site.data.indicators.itertuples()]
     return [*site.release_notes(), *definitions, *site.breaks_note()]
 
-
-__all__ = ["build", "shown", "unit_label", "unit_suffix", "value_title"]
