@@ -86,7 +86,20 @@ def released_warehouse(tmp_path_factory, sample_inbox):
     with DagsterInstance.ephemeral() as instance:
         result = run_pipeline(root, instance, report=True)
         assert result.success, step_failures(result)
+        # the main job ends with the planners' report inside the release it published
+        assert (root / "release" / "current" / "bericht" / "index.html").is_file()
         yield root, instance
+
+
+@pytest.fixture(scope="session")
+def report_site(released_warehouse) -> Path:
+    """The planners' report of the shared warehouse's current release. Release tests publish newer
+    releases (without report), so it is made for the current one here when it lacks it, as
+    `make report` does."""
+    from dagster_project.report.build import publish_report
+
+    root, _ = released_warehouse
+    return publish_report(root / "release", progress=lambda _: None).folder.resolve()
 
 
 @pytest.fixture

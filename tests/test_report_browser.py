@@ -26,9 +26,8 @@ if CHROMIUM is None:
 
 
 @pytest.fixture(scope="module")
-def site(released_warehouse) -> Path:
-    root, _ = released_warehouse
-    return (root / "release" / "current" / "bericht").resolve()
+def site(report_site) -> Path:
+    return report_site
 
 
 def pages(site: Path) -> list[Path]:

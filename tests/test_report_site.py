@@ -26,9 +26,8 @@ LEVEL_SLUG = {"statistical_district": "bezirk", "city_district": "stadtbezirk", 
 
 
 @pytest.fixture(scope="module")
-def release(released_warehouse) -> Path:
-    root, _ = released_warehouse
-    return (root / "release" / "current").resolve()
+def release(report_site) -> Path:
+    return report_site.parent
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def released(release) -> dict[str, pd.DataFrame]:
         con.close()
 
 
-def test_the_main_job_made_the_whole_site_into_the_release(release, released):
+def test_the_site_has_every_page_and_export_inside_the_release(release, released):
     site = release / "bericht"
     for page in ("index.html", "sozialindex.html", "zuwanderung.html", "ziele.html", "methodik.html",
                  "indikatoren/index.html", "gebiete/index.html"):
