@@ -47,6 +47,13 @@ def number_format(decimals: int) -> str:
     return f",.{decimals}f"
 
 
+def plotted(frame: pd.DataFrame, value: str = "indicator_value") -> pd.DataFrame:
+    """Rows as charts draw them: `wert` empty where the value is suppressed (a gap, never a number),
+    `stichtag` as a date."""
+    return frame.assign(wert=frame[value].where(~frame.is_suppressed.astype(bool)),
+                        stichtag=pd.to_datetime(frame.stichtag))
+
+
 def with_year(frame: pd.DataFrame) -> pd.DataFrame:
     """`jahr`: the year of the reference date (31.12.), the x position of a value."""
     return frame.assign(jahr=pd.to_datetime(frame["stichtag"]).dt.year)

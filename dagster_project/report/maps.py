@@ -128,7 +128,9 @@ class DistrictMap:
             alt.Title("", subtitle=subtitle if highlight is None else "", subtitleFontSize=9)
         if self.schematic:
             return self._tile_chart(frame, colour, heading, scale_factor, dark)
-        features = [f | {"properties": f["properties"] | {"klasse": classes_of(frame, f)}} for f in self.features]
+        klasse = dict(zip(frame.statistical_district_code, frame.klasse))
+        features = [f | {"properties": f["properties"] | {"klasse": klasse[f["properties"]["statistical_district_code"]]}}
+                    for f in self.features]
         width = int(420 * scale_factor)
         return alt.Chart(alt.Data(values=features)).mark_geoshape(stroke="white", strokeWidth=0.6).encode(
             color=alt.Color("properties.klasse:N", scale=scale, legend=legend, sort=domain),
@@ -157,11 +159,6 @@ class DistrictMap:
                 color=alt.condition(alt.FieldOneOfPredicate("klasse", dark), alt.value("white"),
                                     alt.value("#111111"))))
         return alt.layer(*layers).properties(width=cols * tile, height=rows * tile, title=heading)
-
-
-def classes_of(frame: pd.DataFrame, feature: dict) -> str:
-    code = feature["properties"]["statistical_district_code"]
-    return frame.loc[frame.statistical_district_code == code, "klasse"].iloc[0]
 
 
 def _city_district_outlines(tiles: pd.DataFrame) -> pd.DataFrame:

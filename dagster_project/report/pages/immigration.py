@@ -17,11 +17,6 @@ INFLOWS = ("moves_in_abroad", "moves_in_germany")
 OUTFLOWS = ("moves_out_abroad", "moves_out_germany")
 
 
-def _shown(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(wert=frame.measure_value.where(~frame.is_suppressed.astype(bool)),
-                        stichtag=pd.to_datetime(frame.stichtag))
-
-
 def build(site) -> None:
     data = site.data
     monitoring = data.marts["fct_immigration_monitoring"]
@@ -32,7 +27,7 @@ def build(site) -> None:
     city_rows = eu2[eu2.area_level == "city"]
     breaks = site.data.marts["dim_time_series_break"].iloc[0:0]
 
-    stock = _shown(city_rows[city_rows.measure_id == "stock"]).assign(reihe=city["area_name"])
+    stock = charts.plotted(city_rows[city_rows.measure_id == "stock"], "measure_value").assign(reihe=city["area_name"])
     stock_svg = site.chart(charts.time_series(stock, "Personen", 0, breaks),
                            "Einwohner aus Bulgarien und Rumänien, Zeitreihe der Stadt")
     flows = city_rows[city_rows.measure_id.isin(INFLOWS + OUTFLOWS)]
@@ -42,10 +37,9 @@ def build(site) -> None:
                                                                        "measure_value": "wert"}),
                                                   "Personen", "Über die Stadtgrenze"),
                            "Zuzüge und Fortzüge von Menschen aus Bulgarien und Rumänien je Jahr")
-    sgb2 = _shown(city_rows[city_rows.measure_id == "sgb2_rate"]).assign(reihe=f"EU2 in {city['area_name']}")
+    sgb2 = charts.plotted(city_rows[city_rows.measure_id == "sgb2_rate"], "measure_value").assign(reihe=f"EU2 in {city['area_name']}")
     all_sgb2 = data.values[(data.values.indicator_id == "sgb2_rate") & (data.values.area_level == "city")]
-    all_sgb2 = all_sgb2.assign(wert=all_sgb2.indicator_value.where(~all_sgb2.is_suppressed.astype(bool)),
-                               stichtag=pd.to_datetime(all_sgb2.stichtag), reihe=f"alle Einwohner")
+    all_sgb2 = charts.plotted(all_sgb2).assign(reihe="alle Einwohner")
     sgb2_svg = site.chart(charts.time_series(pd.concat([sgb2, all_sgb2])[["stichtag", "wert", "reihe"]], "in %", 1,
                                              breaks), "SGB-II-Quote der EU2-Gruppe im Vergleich zur Stadt")
 
@@ -80,8 +74,8 @@ def build(site) -> None:
                                            share.suppression_rule, f"share_eu2|{row.area_code}|{latest}"),
                          "sgb2": cell("sgb2_rate", 1)})
     top_codes = list(top.area_code[:5])
-    top_series = _shown(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
-                            & (eu2.measure_id == "stock")])
+    top_series = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
+                                    & (eu2.measure_id == "stock")], "measure_value")
     top_series = top_series.assign(reihe=top_series.area_code + " " + top_series.area_name)
     top_svg = site.chart(charts.time_series(top_series, "Personen", 0, breaks),
                          "Einwohner aus Bulgarien und Rumänien in den fünf Bezirken mit den meisten")

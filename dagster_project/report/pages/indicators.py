@@ -27,12 +27,6 @@ def unit_label(indicator: dict) -> str:
     return {"%": "in %", "Personen": "Personen"}.get(indicator["unit"], indicator["unit"])
 
 
-def shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows as charts draw them: `wert` empty where the value is suppressed."""
-    return frame.assign(wert=frame.indicator_value.where(~frame.is_suppressed.astype(bool)),
-                        stichtag=pd.to_datetime(frame.stichtag))
-
-
 def break_marks(site, indicator_id: str) -> pd.DataFrame:
     breaks = site.data.breaks_for(indicator_id)
     return breaks.assign(kurz=[f"{BREAK_TYPES.get(b.break_type, b.break_type)} {german_date(b.break_date)}"
@@ -65,7 +59,7 @@ def page(site, indicator: dict, downloads) -> None:
     fn = site.footnotes()
     title = value_title(indicator)
 
-    districts = shown(values[(values.area_level == "statistical_district") & (values.reference_year == latest)])
+    districts = charts.plotted(values[(values.area_level == "statistical_district") & (values.reference_year == latest)])
     city_row = values[(values.area_level == "city") & (values.reference_year == latest)].iloc[0]
     city_value = None if city_row.is_suppressed else float(city_row.indicator_value)
     classes = classify(districts.rename(columns={"area_code": "statistical_district_code"}), decimals)
@@ -76,13 +70,13 @@ def page(site, indicator: dict, downloads) -> None:
                                             f"{city['area_name']}: {german_number(city_value, decimals)}"),
                              f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}")
 
-    city_series = shown(values[values.area_level == "city"]).assign(reihe=city["area_name"])
+    city_series = charts.plotted(values[values.area_level == "city"]).assign(reihe=city["area_name"])
     series_svg = site.chart(charts.time_series(city_series, unit_label(indicator), decimals, breaks),
                             f"Zeitreihe {indicator['label_de']}, {city['area_name']}")
     panels = []
     city_districts = data.areas[data.areas.area_level == "city_district"]
     for district in city_districts.itertuples():
-        own = shown(values[(values.area_level == "city_district") & (values.area_code == district.area_code)])
+        own = charts.plotted(values[(values.area_level == "city_district") & (values.area_code == district.area_code)])
         label = f"{district.area_code} {district.area_name}"
         panels.append(own.assign(reihe="Stadtbezirk", panel=label))
         panels.append(city_series.assign(reihe=city["area_name"], panel=label))

@@ -11,6 +11,8 @@ from dagster_project.report import charts
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import Classes
 from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
+from dagster_project.report.pages.social_index import index_year
+from dagster_project.report.pages.social_index import latest as latest_index
 from dagster_project.report.site import area_page
 
 TITLE = "Gebietsprofile"
@@ -76,9 +78,7 @@ def page(site, area: dict, downloads) -> None:
         short = indicator["label_de"] if len(indicator["label_de"]) <= 32 else indicator["label_de"][:30] + "…"
         for _, other in compare:
             series = data.series(indicator_id, other["area_level"], other["area_code"])
-            trends.append(pd.DataFrame({"kurz": short, "stichtag": series.stichtag.to_numpy(),
-                                        "wert": series.indicator_value.where(~series.is_suppressed.astype(bool)).to_numpy(),
-                                        "reihe": other["area_name"]}))
+            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=short, reihe=other["area_name"]))
     trends_svg = site.chart(charts.small_trends(pd.concat(trends)), f"Entwicklung aller Indikatoren: {area['area_name']}")
     members = district_codes(site, area)
     locator = site.chart(site.map.chart(Classes({}, [], []), "", "", highlight=members, scale_factor=0.6),
@@ -101,8 +101,6 @@ def _title(area: dict) -> str:
 def social_index(site, area: dict, members: set[str]) -> dict:
     """Status and dynamics class of a statistical district, or how many of the area's districts are
     in each class."""
-    from dagster_project.report.pages.social_index import index_year, latest as latest_index
-
     year = index_year(site)
     latest = latest_index(site)
     latest = latest[latest.statistical_district_code.isin(members)]
