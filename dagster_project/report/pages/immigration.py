@@ -79,6 +79,12 @@ def build(site) -> None:
     top_series = top_series.assign(reihe=top_series.area_code + " " + top_series.area_name)
     top_svg = site.chart(charts.time_series(top_series, "Personen", 0, breaks),
                          "Einwohner aus Bulgarien und Rumänien in den fünf Bezirken mit den meisten")
+    top_sgb2 = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
+                                  & (eu2.measure_id == "sgb2_rate")], "measure_value")
+    top_sgb2 = top_sgb2.assign(reihe=top_sgb2.area_code + " " + top_sgb2.area_name)
+    top_sgb2_svg = site.chart(charts.time_series(top_sgb2, "in %", 1, breaks),
+                              "SGB-II-Quote der EU2-Gruppe in den fünf Bezirken mit den meisten Einwohnern aus "
+                              "Bulgarien und Rumänien")
 
     retention = data.marts["fct_immigration_retention"]
     stay = retention[(retention.monitoring_group == GROUP) & (retention.area_level == "city")]
@@ -112,7 +118,7 @@ def build(site) -> None:
     site.write_page("zuwanderung.html", "immigration.html.j2", "Zuwanderung aus Südosteuropa (Bulgarien, Rumänien)",
                     fn, "zuwanderung.html", downloads, city=city, latest=latest, years=data.years,
                     stock_svg=stock_svg, flows_svg=flows_svg, sgb2_svg=sgb2_svg, city_table=city_table,
-                    top_rows=top_rows, top_svg=top_svg, retention_svg=retention_svg, after=after,
+                    top_rows=top_rows, top_svg=top_svg, top_sgb2_svg=top_sgb2_svg, retention_svg=retention_svg, after=after,
                     retention_rows=retention_rows, comparisons=comparisons)
 
 
