@@ -53,6 +53,8 @@ def test_the_site_has_every_page_and_export_inside_the_release(release, released
     assert len(profiles) == 75 == 62 + 12 + 1
     for stem in ("uebersicht", "indikatoren", "gebiete", "sozialindex", "zuwanderung", "ziele_massnahmen"):
         assert (site / "downloads" / f"{stem}.xlsx").is_file(), stem
+    # file names a web server or Windows share serves as they are: ASCII only
+    assert all(path.name.isascii() for path in site.rglob("*")), [p.name for p in site.rglob("*") if not p.name.isascii()]
     stamp = json.loads((site / "erzeugung.json").read_text(encoding="utf-8"))
     assert stamp["release_id"] == release.name and stamp["seiten"] == 102
     # read-only like the rest of the release, and a second `make report` leaves it as it is

@@ -141,7 +141,9 @@ class Site:
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+    """A file name part: lower case ASCII (umlauts written out, as many servers and shares need)."""
+    text = text.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    return "".join(c if c.isascii() and c.isalnum() else "_" for c in text).strip("_")
 
 
 def report_workers() -> int:

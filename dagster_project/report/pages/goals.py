@@ -87,7 +87,7 @@ def build(site) -> None:
     overlap_rows = [{"code": o.statistical_district_code, "name": o.area_name, "field": field_names.get(
         o.field_of_action_id, o.field_of_action_id), "group": o.target_group, "a": f"{o.measure_id_a} ({o.carrier_a})",
         "b": f"{o.measure_id_b} ({o.carrier_b})", "from": german_date(o.overlap_starts_on),
-        "to": "offen" if str(o.overlap_ends_on)[:4] == "9999" else german_date(o.overlap_ends_on)}
+        "to": "offen" if str(o.overlap_ends_on).startswith("9999") else german_date(o.overlap_ends_on)}
         for o in overlaps.itertuples()]
     funding = data.marts["fct_funding_programmes"].sort_values("volume_ending_within_12_months_eur", ascending=False)
     funders = dict(zip(data.marts["dim_funder"].funder, data.marts["dim_funder"].funder_de))
@@ -130,18 +130,22 @@ def export_tables(site) -> list[Table]:
                                "goal_status": "Status"})
     coverage = data.marts["fct_measure_coverage"].sort_values(["reference_year", "statistical_district_code",
                                                                "field_of_action_id", "target_group"])
+    coverage = coverage.assign(suppression_de=coverage.suppression_rule.map(data.suppression_labels()).fillna(""))
     coverage_table = Table("Abdeckung", coverage[["reference_year", "statistical_district_code", "area_name",
                                                   "field_of_action_id", "target_group", "active_measures",
                                                   "budget_eur", "target_group_size",
-                                                  "budget_per_target_resident_eur", "is_suppressed"]],
+                                                  "budget_per_target_resident_eur", "suppression_de",
+                                                  "is_suppressed"]],
                            decimals={"budget_eur": 0, "target_group_size": 0, "budget_per_target_resident_eur": 2},
+                           # a suppressed target group also hides the budget per person (it would give it away)
                            suppressed_by={"target_group_size": "is_suppressed",
                                           "budget_per_target_resident_eur": "is_suppressed"},
                            labels={"reference_year": "Jahr", "statistical_district_code": "Bezirkskode",
                                    "area_name": "Statistischer Bezirk", "field_of_action_id": "Handlungsfeld",
                                    "target_group": "Zielgruppe", "active_measures": "laufende Maßnahmen",
                                    "budget_eur": "Budget (EUR)", "target_group_size": "Zielgruppe (Personen)",
-                                   "budget_per_target_resident_eur": "EUR je Person der Zielgruppe"})
+                                   "budget_per_target_resident_eur": "EUR je Person der Zielgruppe",
+                                   "suppression_de": "Grund der Sperrung"})
     gaps = data.marts["fct_measure_gaps"]
     gap_table = Table("Lücken", gaps[gaps.is_gap.astype(bool)][["reference_year", "statistical_district_code",
                                                                 "area_name", "field_of_action_id",
@@ -159,4 +163,15 @@ def export_tables(site) -> list[Table]:
                                   "measures_ending_within_12_months": "endend in 12 Monaten",
                                   "volume_ending_within_12_months_eur": "Volumen endend in 12 Monaten (EUR)",
                                   "measures_ending": "endende Maßnahmen"})
-    return [goal_table, coverage_table, gap_table, funding_table]
+    overlaps = data.marts["fct_measure_overlaps"].copy()
+    overlaps["overlap_starts_on"] = overlaps.overlap_starts_on.map(german_date)
+    overlaps["overlap_ends_on"] = overlaps.overlap_ends_on.map(
+        lambda d: "offen" if str(d).startswith("9999") else german_date(d))
+    overlap_table = Table("Überschneidungen", overlaps[["statistical_district_code", "area_name", "field_of_action_id",
+                                                         "target_group", "measure_id_a", "carrier_a", "measure_id_b",
+                                                         "carrier_b", "overlap_starts_on", "overlap_ends_on"]],
+                          labels={"statistical_district_code": "Bezirkskode", "area_name": "Statistischer Bezirk",
+                                  "field_of_action_id": "Handlungsfeld", "target_group": "Zielgruppe",
+                                  "measure_id_a": "Maßnahme A", "carrier_a": "Träger A", "measure_id_b": "Maßnahme B",
+                                  "carrier_b": "Träger B", "overlap_starts_on": "von", "overlap_ends_on": "bis"})
+    return [goal_table, coverage_table, gap_table, overlap_table, funding_table]

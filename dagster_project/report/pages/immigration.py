@@ -139,6 +139,7 @@ def export_tables(site) -> list[Table]:
     chosen = monitoring[(monitoring.monitoring_group == GROUP) | (monitoring.area_level == "city")]
     measures = data.marts["dim_monitoring_measure"]
     groups = data.marts["dim_monitoring_group"]
+    reasons = data.suppression_labels()
     chosen = chosen.merge(measures[["measure_id", "label_de", "decimals"]], on="measure_id").merge(
         groups, on="monitoring_group")
     order = chosen.area_level.map({"city": 0, "city_district": 1, "statistical_district": 2})
@@ -149,6 +150,7 @@ def export_tables(site) -> list[Table]:
                           "area_code": chosen.area_code, "area_name": chosen.area_name,
                           "reference_year": chosen.reference_year, "measure_value": chosen.measure_value,
                           "numerator": chosen.numerator, "denominator": chosen.denominator,
+                          "suppression_de": chosen.suppression_rule.map(reasons).fillna(""),
                           "is_suppressed": chosen.is_suppressed.astype(bool), "decimals": chosen.decimals})
     monitoring_table = Table("Monitoring", frame, decimals={"measure_value": "decimals", "numerator": 0,
                                                             "denominator": 0},
@@ -156,7 +158,7 @@ def export_tables(site) -> list[Table]:
                              labels={"group": "Gruppe", "measure": "Kennzahl", "measure_id": "Kennung",
                                      "area_level": "Gebietsebene", "area_code": "Gebietskode", "area_name": "Gebiet",
                                      "reference_year": "Jahr", "measure_value": "Wert", "numerator": "Zähler",
-                                     "denominator": "Nenner"})
+                                     "denominator": "Nenner", "suppression_de": "Grund der Sperrung"})
     retention = data.marts["fct_immigration_retention"]
     stay = retention[retention.area_level.isin(["city", "city_district"])].merge(groups, on="monitoring_group")
     stay_frame = pd.DataFrame({"group": stay.monitoring_group_de, "area_level": stay.area_level.map(LEVEL_DE),
@@ -164,13 +166,14 @@ def export_tables(site) -> list[Table]:
                                "cohort_year": stay.cohort_year, "years_after": stay.years_after,
                                "cohort_size": stay.cohort_size, "retained": stay.retained,
                                "retention_share": stay.retention_share,
+                               "suppression_de": stay.suppression_rule.map(reasons).fillna(""),
                                "is_suppressed": stay.is_suppressed.astype(bool)})
     retention_table = Table("Verbleib", stay_frame, decimals={"cohort_size": 0, "retained": 0, "retention_share": 1},
                             suppressed_by={c: "is_suppressed" for c in ("cohort_size", "retained", "retention_share")},
                             labels={"group": "Gruppe", "area_level": "Gebietsebene", "area_code": "Gebietskode",
                                     "area_name": "Gebiet", "cohort_year": "Zuzugsjahr", "years_after": "nach Jahren",
                                     "cohort_size": "Kohorte", "retained": "noch in der Stadt",
-                                    "retention_share": "Verbleib (%)"})
+                                    "retention_share": "Verbleib (%)", "suppression_de": "Grund der Sperrung"})
     comparison = data.marts["fct_municipal_comparison"]
     comparison_table = Table("Städtevergleich", comparison[["measure_label_de", "unit", "municipality_name", "ags",
                                                             "reference_year", "measure_value", "rank_in_group",

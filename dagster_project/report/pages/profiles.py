@@ -20,7 +20,7 @@ TITLE = "Gebietsprofile"
 
 def build(site) -> None:
     data = site.data
-    downloads = site.write_exports("gebiete", [export_table(site)], site.release_notes())
+    downloads = site.write_exports("gebiete", [export_table(site)], [*site.release_notes(), *site.breaks_note()])
     areas = data.areas
     site.render_pages(page, areas.to_dict("records"), downloads)
     groups = []
