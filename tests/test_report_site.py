@@ -187,3 +187,34 @@ def test_every_schematic_map_says_so(release):
     site = release / "bericht"
     for page in ("index.html", "sozialindex.html", "indikatoren/sgb2_rate.html"):
         assert "schematische Darstellung" in (site / page).read_text(encoding="utf-8"), page
+
+
+def test_a_release_without_planning_data_still_gets_its_pages(release, tmp_path):
+    """A city that keeps no goals, measures, comparison or retention yet: the pages say so instead of
+    failing (the first small sample, without a year before, failed on an empty social index)."""
+    import shutil
+
+    from dagster_project.report.maps import DistrictMap
+    from dagster_project.report.pages import goals, immigration, overview, profiles, social_index
+    from dagster_project.report.release_data import ReleaseData
+    from dagster_project.report.site import Site
+
+    copy = tmp_path / "release"
+    shutil.copytree(release, copy, ignore=shutil.ignore_patterns("bericht", "parquet"))
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    con = duckdb.connect(str(copy / "warehouse.duckdb"))
+    for mart in ("fct_goal_achievement", "fct_measure_coverage", "fct_measure_gaps", "fct_measure_overlaps",
+                 "fct_funding_programmes", "fct_municipal_comparison", "fct_immigration_retention", "dim_measure",
+                 "fct_social_index"):
+        con.execute(f"DELETE FROM marts.{mart}")
+    con.close()
+    data = ReleaseData.open(copy)
+    out = tmp_path / "bericht"
+    site = Site(data, out, DistrictMap(data.areas[data.areas.area_level == "statistical_district"]))
+    for family in (overview, social_index, immigration, goals):
+        family.build(site)
+    profiles.page(site, data.areas.iloc[-1].to_dict(), [])
+    assert "Keine Ziele in den Planungsdaten" in (out / "ziele.html").read_text(encoding="utf-8")
+    profile = (out / area_page(data.areas.iloc[-1].area_level, data.areas.iloc[-1].area_code)).read_text(encoding="utf-8")
+    assert "Keine laufende Maßnahme" in profile and "Nicht klassifiziert" in profile

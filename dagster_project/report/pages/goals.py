@@ -63,10 +63,11 @@ def build(site) -> None:
                                           "wert": own.actual_value, "reihe": "Istwert"}))
         trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),
                                           "wert": goal.target_value, "reihe": "Zielwert"}))
-    trends_svg = site.chart(charts.small_trends(pd.concat(trend_frames)), "Istwerte der Ziele und Zielwerte")
+    trends_svg = site.chart(charts.small_trends(pd.concat(trend_frames)), "Istwerte der Ziele und Zielwerte") \
+        if trend_frames else None
 
     gaps = data.marts["fct_measure_gaps"]
-    year = int(gaps.reference_year.max())
+    year = int(gaps.reference_year.max()) if len(gaps) else data.latest_year
     current = gaps[gaps.reference_year == year]
     fields = data.marts["dim_field_of_action"]
     matrix = []

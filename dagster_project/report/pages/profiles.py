@@ -120,7 +120,7 @@ def measures(site, members: set[str]) -> list[dict]:
     catalogue = data.marts["dim_measure"]
     day = pd.Timestamp(f"{data.latest_year}-12-31")
     running = catalogue[(pd.to_datetime(catalogue.starts_on) <= day) & (pd.to_datetime(catalogue.ends_on) >= day)]
-    reach = running.districts_served.fillna("").map(lambda s: bool(members & {c.strip() for c in s.split(",")}))
+    reach = running.districts_served.fillna("").map(lambda s: bool(members & {c.strip() for c in s.split(",")})).astype(bool)
     fields = dict(zip(data.marts["dim_field_of_action"].field_of_action_id,
                       data.marts["dim_field_of_action"].field_of_action_de))
     chosen = running[reach].sort_values(["field_of_action_id", "measure_id"])
