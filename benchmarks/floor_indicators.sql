@@ -1,7 +1,8 @@
 -- The floor: the long indicator fact computed straight from the delivery CSVs in one DuckDB
 -- script, with no orchestration, no contract checks, no pseudonyms and no quality gate.
--- benchmarks/floor.py defines the views <register>_files (one read_csv per delivery file with its
+-- benchmarks/floor.py loads every delivery file into <register>_all (one read_csv per file with its
 -- encoding: UTF-8 with BOM, or Windows-1252 read as latin-1 — only codes and dates are used) and
+-- defines the views <register>_files over them (the December files of the monthly registers) and
 -- the variables districts and city. Reads a clean sample (no defects).
 
 create or replace temp table districts as

@@ -24,8 +24,13 @@ from pathlib import Path
 from dagster_project.settings import REPO_ROOT
 
 PIPELINE = ("ingest", "dbt", "gate", "release")
-ORDER = ("generate", "ingest", "dbt", "gate", "disclosure", "release", "report", "floor", "pandas",
+ORDER = ("generate", "ingest", "dbt", "gate", "disclosure", "release", "report", "floor", "bare_load", "pandas",
          "incremental_month")
+# bench.json: the median seconds of these stages per configuration, under these keys
+JSON_KEYS = {"generate": "generate_s", "ingest": "ingest_s", "bare_load": "bare_load_s", "dbt": "dbt_s",
+             "gate": "gate_s", "disclosure": "disclosure_s", "release": "release_s", "report": "report_s",
+             "floor": "floor_s", "pandas": "pandas_s", "incremental_month": "new_month_s"}
+CONFIGS: list[dict] = []           # bench.json, one entry per configuration
 DISCLOSURE_NOTES: list[str] = []   # information loss of disclosure control, per configuration
 REPORT_LIMITS = (60.0, 50.0)       # the planners' report: at most 60 s and 50 MB at Dortmund scale
 
@@ -72,8 +77,12 @@ def measure(scale: str, years: str, repeat: int) -> list[dict]:
     floor = statistics.median(r["seconds"] for r in results["floor"])
     pandas = statistics.median(r["seconds"] for r in results["pandas"])
     month = statistics.median(r["seconds"] for r in results["incremental_month"])
+    ingest = statistics.median(r["seconds"] for r in results["ingest"])
+    bare = statistics.median(r["seconds"] for r in results["bare_load"])
+    CONFIGS.append(config_entry(scale, years, repeat, results, median))
     for name, value in (("ratio pipeline / floor", median / floor), ("ratio pandas / pipeline", pandas / median),
-                        ("ratio new month / full pipeline", month / median)):
+                        ("ratio new month / full pipeline", month / median),
+                        ("ratio ingest / bare load", ingest / bare)):
         rows.append({**base, "stage": name, "median_s": round(value, 2), "min_s": "", "max_s": "",
                      "peak_rss_mb": ""})
     return rows
@@ -95,6 +104,16 @@ def disclosure_lines(scale: str, years: str, extras: list[dict]) -> list[str]:
         lines.append(f"| {row['mart']} | {row['zellen']} | {row['primaer']} ({100 * (row['anteil_primaer'] or 0):.1f} %)"
                      f" | {row['gesperrt']} ({100 * (row['anteil_gesperrt'] or 0):.1f} %) |")
     return [*lines, ""]
+
+
+def config_entry(scale: str, years: str, repeat: int, results: dict[str, list[dict]], pipeline: float) -> dict:
+    """One configuration for bench.json: median seconds per stage, the pipeline, peak memory per stage."""
+    entry = {"scale": float(scale), "years": years, "runs": repeat}
+    for stage, key in JSON_KEYS.items():
+        entry[key] = round(statistics.median(r["seconds"] for r in results[stage]), 2)
+    entry["pipeline_s"] = round(pipeline, 2)
+    entry["peak_rss_mb"] = {stage: max(r["peak_rss_mb"] for r in results[stage]) for stage in ORDER}
+    return entry
 
 
 def report_lines(scale: str, years: str, results: list[dict]) -> list[str]:
@@ -132,6 +151,9 @@ def write_table(rows: list[dict], out: Path, stamp: str) -> str:
     text = "\n".join([*lines, "", *DISCLOSURE_NOTES]) + "\n"
     (out / f"bench_{stamp}.md").write_text(text, encoding="utf-8")
     (out / "bench.md").write_text(text, encoding="utf-8")
+    document = json.dumps({"stamp": stamp, "configs": CONFIGS}, indent=2)
+    (out / f"bench_{stamp}.json").write_text(document, encoding="utf-8")
+    (out / "bench.json").write_text(document, encoding="utf-8")
     return text
 
 
