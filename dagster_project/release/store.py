@@ -77,9 +77,7 @@ class ReleaseStore:
                     os.fsync(handle.fileno())
         folder = self.folder(release_id)
         os.replace(staging, folder)
-        for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
-        folder.chmod(READ_ONLY_DIR)
+        _make_read_only(folder)
         return folder
 
     def add_folder(self, release_id: str, built: Path, name: str) -> Path:
@@ -99,9 +97,7 @@ class ReleaseStore:
                 _remove(old)
         finally:
             if target.exists():
-                for path in sorted(target.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-                    path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
-                target.chmod(READ_ONLY_DIR)
+                _make_read_only(target)
             folder.chmod(READ_ONLY_DIR)
         return target
 
@@ -133,6 +129,13 @@ class ReleaseStore:
             _remove(self.folder(release_id))
             removed.append(release_id)
         return removed
+
+
+def _make_read_only(folder: Path) -> None:
+    """Files 0444 and folders 0555, the deepest first, the folder itself last."""
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
+    folder.chmod(READ_ONLY_DIR)
 
 
 def _remove(folder: Path) -> None:

@@ -72,7 +72,7 @@ def year_axis(title: str | None = "Jahr", **axis) -> alt.X:
 
 
 def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd.DataFrame,
-                colour: str = "reihe:N", width: int = 560, height: int = 220) -> alt.LayerChart:
+                width: int = 560, height: int = 220) -> alt.LayerChart:
     """Lines over the years (`stichtag`, `wert`, `reihe`), a vertical rule and label at every
     time-series break (`break_date`, `kurz`)."""
     domain = list(dict.fromkeys(frame["reihe"]))
@@ -83,7 +83,7 @@ def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd
         x=year_axis(),
         y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals)),
                 scale=alt.Scale(zero=False)),
-        color=alt.Color(colour, title=None, scale=scale, legend=alt.Legend(orient="bottom")),
+        color=alt.Color("reihe:N", title=None, scale=scale, legend=alt.Legend(orient="bottom")),
     )
     layers = [lines]
     if len(breaks):

@@ -101,6 +101,25 @@ class ReleaseData:
     def city(self) -> dict:
         return self.areas[self.areas.area_level == "city"].iloc[0].to_dict()
 
+    @property
+    def social_index_year(self) -> int:
+        index = self.marts["fct_social_index"]
+        return int(index.reference_year.max()) if len(index) else self.latest_year
+
+    @cached_property
+    def social_index_latest(self) -> pd.DataFrame:
+        """The social index of its latest year, one row per statistical district (unclassified where
+        the index has no row, e.g. in the first year of the deliveries: no change to a year before)."""
+        index = self.marts["fct_social_index"]
+        year = self.social_index_year
+        districts = self.areas[self.areas.area_level == "statistical_district"][["area_code", "area_name"]].rename(
+            columns={"area_code": "statistical_district_code"})
+        rows = index[index.reference_year == year].drop(columns=["area_name"])
+        out = districts.merge(rows, on="statistical_district_code", how="left")
+        out["reference_year"] = year
+        out["is_classified"] = out.is_classified.fillna(False).astype(bool)
+        return out.sort_values("statistical_district_code").reset_index(drop=True)
+
     def gate_passed(self) -> bool:
         checks = self.manifest.get("pruefungen") or []
         return all(c.get("success") or c.get("severity") != "critical" for c in checks)

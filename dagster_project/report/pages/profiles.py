@@ -11,8 +11,6 @@ from dagster_project.report import charts
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import Classes
 from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
-from dagster_project.report.pages.social_index import index_year
-from dagster_project.report.pages.social_index import latest as latest_index
 from dagster_project.report.site import area_page
 
 TITLE = "Gebietsprofile"
@@ -101,8 +99,8 @@ def _title(area: dict) -> str:
 def social_index(site, area: dict, members: set[str]) -> dict:
     """Status and dynamics class of a statistical district, or how many of the area's districts are
     in each class."""
-    year = index_year(site)
-    latest = latest_index(site)
+    year = site.data.social_index_year
+    latest = site.data.social_index_latest
     latest = latest[latest.statistical_district_code.isin(members)]
     if area["area_level"] == "statistical_district":
         row = latest.iloc[0] if len(latest) else None

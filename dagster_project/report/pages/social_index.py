@@ -12,7 +12,6 @@ STATUS = ["hoch", "mittel", "niedrig", "sehr niedrig"]
 STATUS_COLOURS = ["#fde725", "#5ec962", "#3b528b", "#440154"]
 DYNAMICS = ["positiv", "stabil", "negativ"]
 DYNAMICS_COLOURS = ["#1b9e77", "#d9d9d9", "#d95f02"]
-NOT_CLASSIFIED = "nicht klassifiziert"
 RATES = [("s1_unemployment_sgb2_rate", "S1 SGB-II-Arbeitslosenquote (%)"),
          ("s2_transfer_rate", "S2 Transferbezug (%)"), ("s3_sgb2_child_rate", "S3 SGB-II-Quote unter 15 (%)"),
          ("d1_change_unemployment_pp", "D1 Veränderung S1 (Prozentpunkte)"),
@@ -20,29 +19,9 @@ RATES = [("s1_unemployment_sgb2_rate", "S1 SGB-II-Arbeitslosenquote (%)"),
          ("d3_change_child_rate_pp", "D3 Veränderung S3 (Prozentpunkte)")]
 
 
-def index_year(site) -> int:
-    index = site.data.marts["fct_social_index"]
-    return int(index.reference_year.max()) if len(index) else site.data.latest_year
-
-
-def latest(site) -> pd.DataFrame:
-    """The index of the latest year, one row per statistical district (unclassified where the index
-    has no row, e.g. in the first year of the deliveries, which has no change to a year before)."""
-    index = site.data.marts["fct_social_index"]
-    year = index_year(site)
-    areas = site.data.areas
-    districts = areas[areas.area_level == "statistical_district"][["area_code", "area_name"]].rename(
-        columns={"area_code": "statistical_district_code"})
-    rows = index[index.reference_year == year].drop(columns=["area_name"])
-    out = districts.merge(rows, on="statistical_district_code", how="left")
-    out["reference_year"] = year
-    out["is_classified"] = out.is_classified.fillna(False).astype(bool)
-    return out.sort_values("statistical_district_code").reset_index(drop=True)
-
-
 def status_map(site, title: str | None = None) -> str:
-    rows = latest(site)
-    year = index_year(site)
+    rows = site.data.social_index_latest
+    year = site.data.social_index_year
     frame = rows.assign(klasse=rows.status_class.where(rows.is_classified.astype(bool)))
     classes = categorical(frame, STATUS, STATUS_COLOURS)
     return site.chart(site.map.chart(classes, title or f"Status-Index {year}", "Statusklasse"),
@@ -50,8 +29,8 @@ def status_map(site, title: str | None = None) -> str:
 
 
 def build(site) -> None:
-    rows = latest(site)
-    year = index_year(site)
+    rows = site.data.social_index_latest
+    year = site.data.social_index_year
     dynamics = categorical(rows.assign(klasse=rows.dynamics_class.where(rows.is_classified.astype(bool))),
                            DYNAMICS, DYNAMICS_COLOURS)
     dynamics_svg = site.chart(site.map.chart(dynamics, f"Dynamik-Index {year}", "Dynamikklasse"),
