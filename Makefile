@@ -70,5 +70,5 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean-warehouse:
-	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/quarantine warehouse/dagster_home \
+	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/raw warehouse/quarantine warehouse/dagster_home \
 		warehouse/release warehouse/reports warehouse/bench

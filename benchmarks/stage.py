@@ -32,7 +32,7 @@ def ingest(root: Path) -> None:
 
     from dagster_project.contracts import load_contracts
     from dagster_project.inbox import delivery_files
-    from dagster_project.ingest.load import load_delivery
+    from dagster_project.ingest.batch import load_deliveries
     from dagster_project.settings import DEMO_KEY, PseudonymKey
 
     paths = _paths(root)
@@ -40,8 +40,7 @@ def ingest(root: Path) -> None:
     con = duckdb.connect(str(paths["db"]))
     try:
         for register in load_contracts():
-            for path in delivery_files(paths["inbox"], register):
-                load_delivery(con, path, key, paths["quarantine"])
+            load_deliveries(con, delivery_files(paths["inbox"], register), key, paths["quarantine"])
     finally:
         con.close()
 

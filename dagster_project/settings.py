@@ -6,7 +6,7 @@ runs without configuration; a deployment points the variables elsewhere.
 | variable                   | meaning                                            | default                      |
 |----------------------------|----------------------------------------------------|------------------------------|
 | DFT_WAREHOUSE_DIR          | root of all generated data                         | <repo>/warehouse             |
-| DFT_DB_PATH                | the DuckDB file the pipeline writes                | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
+| DFT_DB_PATH                | the DuckDB file the pipeline writes; the raw layer (Parquet) is raw/ beside it | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
 | DFT_INBOX_DIR              | register deliveries, one folder per register       | $DFT_WAREHOUSE_DIR/inbox     |
 | DFT_QUARANTINE_DIR         | quarantine files and the refusal log               | $DFT_WAREHOUSE_DIR/quarantine|
 | DFT_RELEASE_DIR            | releases; current/ points to the newest            | $DFT_WAREHOUSE_DIR/release   |
@@ -19,6 +19,7 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_REPORT                 | 0: the main job makes no planners' report          | 1                            |
 | DFT_REPORT_BOUNDARIES      | district boundaries (GeoJSON) for the report's maps | - (schematic tile map)      |
 | DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |
+| DFT_INGEST_WORKERS         | deliveries loaded at once                          | cores, at most 4             |
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
-"""One Dagster asset per register: loads its new or changed deliveries from the inbox into
-raw.<register> (one partition per delivery period, replaced on re-delivery)."""
+"""One Dagster asset per register: loads its new or changed deliveries from the inbox into the
+raw layer (one Parquet file per delivery period, replaced on re-delivery; view raw.<register>),
+several deliveries at a time."""
 
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 
 from dagster_project.contracts import Contract, load_contracts
 from dagster_project.inbox import delivery_files
-from dagster_project.ingest.errors import DeliveryRefused
-from dagster_project.ingest.load import LoadResult, load_delivery, log_refusal
+from dagster_project.ingest.batch import Outcome, load_deliveries
+from dagster_project.ingest.load import LoadResult, log_refusal
+from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.resources import WarehouseResource
 
 INGEST_GROUP = "ingest"
@@ -22,7 +24,7 @@ def _raw_register_asset(contract: Contract) -> AssetsDefinition:
         key=raw_asset_key(contract.register),
         group_name=INGEST_GROUP,
         description=f"{contract.title_de}: Lieferungen aus dem Eingang, geprüft, pseudonymisiert "
-                    f"(raw.{contract.raw_table}).",
+                    f"(Rohdatenschicht raw/{contract.register}/, Sicht raw.{contract.raw_table}).",
         kinds={"duckdb", "python"},
     )
     def load_register(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
@@ -32,20 +34,22 @@ def _raw_register_asset(contract: Contract) -> AssetsDefinition:
         files = delivery_files(warehouse.inbox, contract.register)
         results: list[LoadResult] = []
         refusals = []
+
+        def report(number: int, outcome: Outcome) -> None:
+            if outcome.refusal:
+                refusals.append(outcome.refusal)
+                log_refusal(warehouse.quarantine, outcome.refusal, None)
+                context.log.error(str(outcome.refusal))
+                return
+            result = outcome.result
+            results.append(result)
+            if result.status == "geladen":
+                context.log.info(
+                    f"[{number}/{len(files)}] {outcome.path.name}: {result.rows_read:,} Zeilen gelesen, "
+                    f"{result.rows_quarantined:,} in Quarantäne ({result.seconds:.1f} s)")
+
         with warehouse.connect() as con:
-            for number, path in enumerate(files, start=1):
-                try:
-                    result = load_delivery(con, path, key, warehouse.quarantine)
-                except DeliveryRefused as refused:
-                    refusals.append(refused.refusal)
-                    log_refusal(warehouse.quarantine, refused.refusal, None)
-                    context.log.error(str(refused))
-                    continue
-                results.append(result)
-                if result.status == "geladen":
-                    context.log.info(
-                        f"[{number}/{len(files)}] {path.name}: {result.rows_read:,} Zeilen gelesen, "
-                        f"{result.rows_quarantined:,} in Quarantäne ({result.seconds:.1f} s)")
+            load_deliveries(con, files, key, warehouse.quarantine, on_outcome=report)
         loaded = [r for r in results if r.status == "geladen"]
         metadata = {
             "lieferungen_im_eingang": len(files),
@@ -55,6 +59,7 @@ def _raw_register_asset(contract: Contract) -> AssetsDefinition:
             "zeilen_gelesen": sum(r.rows_read for r in loaded),
             "zeilen_quarantaene": sum(r.rows_quarantined for r in loaded),
             "raw_tabelle": MetadataValue.text(f"raw.{contract.raw_table}"),
+            "rohdaten_ordner": MetadataValue.path(str(raw_dir_of_database(warehouse.database) / contract.register)),
         }
         if refusals:
             raise Failure(

@@ -196,14 +196,14 @@ def read_xlsx_delivery(path: Path, contract: Contract, period: Period, sha256: s
     return Delivery(path, contract, period, sha256, "xlsx", lines, separator=XLSX_SEPARATOR)
 
 
-def read_delivery(path: Path, sha256: str | None = None) -> Delivery:
-    """Read and structurally check a delivery; raises DeliveryRefused. `sha256`: the file's hash if
-    the caller has it already."""
+def read_delivery(path: Path, sha256: str | None = None, data: bytes | None = None) -> Delivery:
+    """Read and structurally check a delivery; raises DeliveryRefused. `sha256` and `data`: the
+    file's hash and content if the caller has them already (a file is read once)."""
     contract, period = identify(path)
     if contract.file_extension == "xlsx":
         return read_xlsx_delivery(path, contract, period, sha256)
     name = path.name
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     if BLANK_FILE.fullmatch(data):
         raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
@@ -219,8 +219,9 @@ def read_delivery(path: Path, sha256: str | None = None) -> Delivery:
     body = utf8[header_end + 1:-1]  # without the final line end
     if not body:
         raise DeliveryRefused(Refusal(name, "keine_daten", "Datei enthält nur die Kopfzeile", line=2))
-    # split into lines as Arrow buffers (valid UTF-8 was checked above, so the cast is safe)
-    raw = pc.split_pattern(pa.array([body], type=pa.large_binary()), b"\n").flatten().cast(pa.large_string())
+    # split into lines as Arrow buffers; valid UTF-8 was checked above, so the lines are viewed as
+    # text without a second check
+    raw = pc.split_pattern(pa.array([body], type=pa.large_binary()), b"\n").flatten().view(pa.large_string())
     if b"\r" in body:
         raw = pc.utf8_rtrim(raw, characters="\r")
     lines = pa.table({"line_no": pa.array(np.arange(2, len(raw) + 2, dtype=np.int64)), "raw_line": raw})

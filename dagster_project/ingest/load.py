@@ -1,14 +1,17 @@
-"""Loading one delivery into DuckDB: contract check, quarantine, pseudonymisation, idempotent
-replacement of its period, load log. All of it in one transaction: a delivery is loaded whole or
-not at all.
+"""Loading one delivery: contract check, quarantine, pseudonymisation, idempotent replacement of
+its period's Parquet file in the raw layer, load log. The rows never pass through Python objects:
+DuckDB splits, checks, pseudonymises and writes them. A delivery is loaded whole or not at all:
+its file and its audit rows (quarantine, load log) change together.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,43 +21,23 @@ from dagster_project.contracts import Contract, load_contracts
 from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, hmac_pads, hmac_sql
+from dagster_project.ingest.raw_layer import (RAW_SCHEMA, delivery_file, move_table_to_files, raw_columns,
+                                              raw_dir_of, replacing, table_kind, temporary_file,
+                                              view_sql, write_delivery_sql)
 from dagster_project.ingest.validation import (first_time_on_connection, register_reference_tables, split_fields,
                                                 violations_sql)
 from dagster_project.settings import PseudonymKey
 from dagster_project.sql_quoting import quote
 
-RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"
 MAX_OUT_OF_PERIOD_SHARE = 0.01   # more rows outside the period than this: wrong period, refused
 REFUSAL_LOG = "abgelehnte_lieferungen.jsonl"
-# DuckDB checkpoints (rewrites the touched table blocks) whenever the write-ahead log passes this
-# size. Its default (16 MB) checkpoints after nearly every delivery; loading a register's
-# deliveries one after the other, fewer larger checkpoints are faster. The last one happens when
-# the connection closes.
-CHECKPOINT_THRESHOLD = "1GB"
-
-
-def raw_column_name(contract: Contract, name: str) -> str:
-    handling = contract.column(name).handling
-    if handling == "pseudonymise":
-        return f"{name}_PSEUDONYM"
-    if handling == "birth_year":
-        return "GEBURTSJAHR"
-    return name
-
-
-def raw_columns(contract: Contract) -> list[tuple[str, str]]:
-    """(name, type) of the raw table: load metadata, then the kept contract columns."""
-    columns = [("_period", "VARCHAR"), ("_line_no", "BIGINT"), ("_file_sha256", "VARCHAR")]
-    types = {"birth_year": "SMALLINT", "pseudonymise": PSEUDONYM_SQL_TYPE}
-    for column in contract.kept_columns:
-        columns.append((raw_column_name(contract, column.name), types.get(column.handling, "VARCHAR")))
-    return columns
 
 
 def _migrate_hex_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Warehouses loaded before pseudonyms were 128-bit values hold the full HMAC as 64 hex
-    characters; its first 32 are the new pseudonym, so the column is converted in place."""
+    characters in their raw tables; its first 32 are the new pseudonym, so the column is converted
+    in place (before the table moves into the raw layer's files)."""
     for name, sql_type in raw_columns(contract):
         if sql_type != PSEUDONYM_SQL_TYPE:
             continue
@@ -67,17 +50,19 @@ def _migrate_hex_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) 
                         f"TYPE {PSEUDONYM_SQL_TYPE} USING CAST(left({col}, {PSEUDONYM_HEX_DIGITS}) AS {PSEUDONYM_SQL_TYPE})")
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Schemas raw and audit with their tables (and older pseudonym columns converted), once per
-    connection."""
+def ensure_schema(con: duckdb.DuckDBPyConnection, raw_dir: Path | None = None) -> None:
+    """Schemas raw and audit: a view per register over its raw files (raw tables of an older
+    warehouse moved into files first) and the audit tables; once per connection."""
     if not first_time_on_connection(con, "schema"):
         return
+    raw_dir = raw_dir or raw_dir_of(con)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {AUDIT_SCHEMA}")
     for contract in load_contracts().values():
-        cols = ", ".join(f"{quote(n)} {t}" for n, t in raw_columns(contract))
-        con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{contract.raw_table} ({cols})")
-        _migrate_hex_pseudonyms(con, contract)
+        if table_kind(con, contract.raw_table) == "BASE TABLE":
+            _migrate_hex_pseudonyms(con, contract)
+            move_table_to_files(con, contract, raw_dir)
+        con.execute(view_sql(contract, raw_dir))
     con.execute(f"""
         CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.load_log (
             load_id VARCHAR PRIMARY KEY, register VARCHAR NOT NULL, period VARCHAR NOT NULL,
@@ -151,20 +136,33 @@ def _check_period(con: duckdb.DuckDBPyConnection, delivery: Delivery, rows: int)
                 column=check["column"]))
 
 
-def _insert_sql(contract: Contract) -> str:
-    exprs = ["$period", "line_no", "$sha256"]
+def _raw_rows_sql(contract: Contract) -> str:
+    """The accepted lines of the delivery as rows of the raw layer.
+
+    Pseudonyms are computed once per distinct value of the delivery and joined back: a household
+    or a Bedarfsgemeinschaft has several members, so this saves a third to two thirds of the
+    hashes (measured: SGB II month 0.08 s -> 0.03 s) and costs nothing where values are unique."""
+    accepted = "accepted"
+    ctes = [f"{accepted} AS (SELECT * FROM delivery_rows "
+            f"WHERE line_no NOT IN (SELECT line_no FROM delivery_violations))"]
+    joins = []
+    exprs = ["$period", f"{accepted}.line_no", "$sha256"]
     for column in contract.kept_columns:
         col = quote(column.name)
         if column.handling == "pseudonymise":
-            exprs.append(hmac_sql(col))
+            alias = f"pseudonyms_{len(joins)}"
+            ctes.append(f"{alias} AS (SELECT value, {hmac_sql('value')} AS pseudonym "
+                        f"FROM (SELECT DISTINCT {col} AS value FROM {accepted}))")
+            joins.append(f"LEFT JOIN {alias} ON {alias}.value = {accepted}.{col}")
+            exprs.append(f"{alias}.pseudonym")
+        elif column.handling == "birth_year" and column.type == "date":
+            exprs.append(f"right({accepted}.{col}, 4)")  # a valid TT.MM.JJJJ date: its year
         elif column.handling == "birth_year":
-            exprs.append(f"CAST(year(strptime({col}, '%d.%m.%Y')) AS SMALLINT)")
+            exprs.append(f"year(strptime({accepted}.{col}, '%d.%m.%Y'))")
         else:
-            exprs.append(f"NULLIF({col}, '')")
-    names = ", ".join(quote(n) for n, _ in raw_columns(contract))
-    return (f"INSERT INTO {RAW_SCHEMA}.{contract.raw_table} ({names}) "
-            f"SELECT {', '.join(exprs)} FROM delivery_rows "
-            f"WHERE line_no NOT IN (SELECT line_no FROM delivery_violations)")
+            exprs.append(f"NULLIF({accepted}.{col}, '')")
+    typed = ", ".join(f"CAST({e} AS {t}) AS {quote(n)}" for e, (n, t) in zip(exprs, raw_columns(contract)))
+    return (f"WITH {', '.join(ctes)} SELECT {typed} FROM {accepted} {' '.join(joins)}")
 
 
 def write_quarantine_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, folder: Path) -> Path | None:
@@ -194,17 +192,33 @@ def log_refusal(folder: Path, refusal: Refusal, sha256: str | None) -> None:
         handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
-def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
-                  quarantine_dir: Path, force: bool = False) -> LoadResult:
-    """Load one delivery file. Raises DeliveryRefused (nothing changed) for a broken delivery."""
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # a failed COMMIT has rolled back already
+
+
+def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey, quarantine_dir: Path,
+                  force: bool = False, raw_dir: Path | None = None,
+                  commit_lock: AbstractContextManager | None = None) -> LoadResult:
+    """Load one delivery file into the raw layer. Raises DeliveryRefused (nothing changed) for a
+    broken delivery.
+
+    The delivery's rows are checked and pseudonymised in DuckDB and written to a temporary Parquet
+    file; then, in one step, that file takes the place of the period's file and the quarantine
+    and load log are committed (`commit_lock` serialises this step when deliveries are loaded in
+    parallel on cursors of one database)."""
     started = time.perf_counter()
     started_at = dt.datetime.now()
     contract, period = identify(path)
-    sha256 = file_sha256(path)
+    data = path.read_bytes() if contract.file_extension == "csv" else None  # read once: hash and content
+    sha256 = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
     if not force and already_loaded(con, contract.register, period.label, sha256):
         return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
-    delivery = read_delivery(path, sha256)
-    con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+    raw_dir = raw_dir or raw_dir_of(con)
+    delivery = read_delivery(path, sha256, data)
+    del data
     register_reference_tables(con)
     split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
@@ -215,27 +229,35 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     params = {"period": period.label, "sha256": delivery.sha256}
     if any(c.handling == "pseudonymise" for c in contract.columns):
         params.update(hmac_pads(key.key))
-    ensure_schema(con)  # only now: a refused delivery leaves even an empty database untouched
-    con.execute("BEGIN TRANSACTION")
+    target = delivery_file(raw_dir, contract.register, period.label)
+    new_file = temporary_file(target)
     try:
-        con.execute(f"DELETE FROM {RAW_SCHEMA}.{contract.raw_table} WHERE _period = ?", [period.label])
-        con.execute(_insert_sql(contract), params)
-        con.execute(f"DELETE FROM {AUDIT_SCHEMA}.quarantine WHERE register = ? AND period = ?",
-                    [contract.register, period.label])
-        con.execute(
-            f"INSERT INTO {AUDIT_SCHEMA}.quarantine SELECT ?, ?, ?, ?, line_no, column_name, rule, "
-            "message_de, value FROM delivery_violations",
-            [contract.register, period.label, path.name, delivery.sha256])
-        seconds = time.perf_counter() - started
-        con.execute(
-            f"INSERT INTO {AUDIT_SCHEMA}.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'geladen', ?, ?, ?, ?)",
-            [load_id, contract.register, period.label, path.name, delivery.sha256, delivery.encoding,
-             rows_read, rows_read - quarantined, quarantined, key.mode, started_at, dt.datetime.now(),
-             seconds])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        con.execute(write_delivery_sql(_raw_rows_sql(contract), new_file), params)
+        with commit_lock or nullcontext():
+            # only now: a refused delivery leaves even an empty database untouched
+            ensure_schema(con, raw_dir)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                with replacing(target, new_file):
+                    con.execute(f"DELETE FROM {AUDIT_SCHEMA}.quarantine WHERE register = ? AND period = ?",
+                                [contract.register, period.label])
+                    con.execute(
+                        f"INSERT INTO {AUDIT_SCHEMA}.quarantine SELECT ?, ?, ?, ?, line_no, column_name, rule, "
+                        "message_de, value FROM delivery_violations",
+                        [contract.register, period.label, path.name, delivery.sha256])
+                    seconds = time.perf_counter() - started
+                    con.execute(
+                        f"INSERT INTO {AUDIT_SCHEMA}.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'geladen', ?, ?, ?, ?)",
+                        [load_id, contract.register, period.label, path.name, delivery.sha256, delivery.encoding,
+                         rows_read, rows_read - quarantined, quarantined, key.mode, started_at, dt.datetime.now(),
+                         seconds])
+                    con.execute(view_sql(contract, raw_dir))
+                    con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+    finally:
+        new_file.unlink(missing_ok=True)
     write_quarantine_file(con, delivery, quarantine_dir)
     con.execute("DROP VIEW IF EXISTS delivery_rows")
     for table in ("delivery_fields", "delivery_violations"):

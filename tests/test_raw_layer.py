@@ -1,0 +1,152 @@
+"""The raw layer: one Parquet file per delivery, written whole or not at all, equal to an
+independent reading of the delivery; parallel loading equals loading one after the other; an older
+warehouse's raw tables move into files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import shutil
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from dagster_project.ingest import raw_layer
+from dagster_project.ingest.batch import load_deliveries
+from dagster_project.ingest.errors import DeliveryRefused
+from dagster_project.ingest.load import load_delivery
+from dagster_project.ingest.pseudonymise import pseudonym
+from tests.conftest import SPEC_HEADERS, TEST_KEY, write_file
+
+HEADER = SPEC_HEADERS["einwohner"]
+ROWS = [
+    "0000000001;Müller;Anna;01.02.1980;W;000;;000;H;Schulstraße;12;050;HH000000001;;15.03.2010",
+    "0000000002;Yilmaz;Mehmet;03.04.1975;M;163;;163;H;Schulstraße;12;050;HH000000001;01.06.2005;01.06.2005",
+    "0000000003;Popescu;Ion;05.06.2001;M;154;;154;H;Hafenweg;3;040;HH000000003;10.10.2023;10.10.2023",
+    "0000000004;Weiß;Jürgen;07.08.1950;M;000;163;000;N;Hafenweg;5;040;HH000000004;;01.01.2000",
+    "0000000005;A;B;01.02.1980;W;000;;000;H;X;1;999;HH000000005;;15.03.2010",  # unknown district
+]
+
+
+def _snapshot(raw_dir) -> dict[str, str]:
+    return {str(p.relative_to(raw_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(raw_dir.rglob("*")) if p.is_file()}
+
+
+def _delivered(path) -> list[dict]:
+    """The delivery read with Python's csv module, each row with its line number."""
+    text = path.read_bytes().decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text), delimiter=";")
+    return [{"_line_no": number, **row} for number, row in enumerate(reader, start=2)]
+
+
+def test_a_delivery_is_one_parquet_file_equal_to_an_independent_reading(warehouse):
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    result = load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (5, 4, 1)
+    target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
+    assert _snapshot(warehouse / "raw") == {"einwohner/2023-12-31.parquet": hashlib.sha256(target.read_bytes()).hexdigest()}
+    metadata = pq.ParquetFile(target).metadata
+    assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
+    stored = pq.read_table(target).to_pylist()
+    expected = [{
+        "_period": "2023-12-31", "_line_no": row["_line_no"],
+        "_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "ORDNUNGSMERKMAL_PSEUDONYM": pseudonym(TEST_KEY.key, row["ORDNUNGSMERKMAL"]),
+        "GEBURTSJAHR": int(row["GEBURTSDATUM"][-4:]),
+        **{c: row[c] or None for c in ("GESCHLECHT", "STAATSANGEHOERIGKEIT_1", "STAATSANGEHOERIGKEIT_2",
+                                       "GEBURTSSTAAT", "WOHNUNGSSTATUS", "STAT_BEZIRK")},
+        "HAUSHALT_PSEUDONYM": pseudonym(TEST_KEY.key, row["HAUSHALT"]),
+        "ZUZUG_GEMEINDE": row["ZUZUG_GEMEINDE"] or None, "EINZUG_WOHNUNG": row["EINZUG_WOHNUNG"] or None,
+    } for row in _delivered(path) if row["STAT_BEZIRK"] != "999"]
+    assert sorted(stored, key=lambda r: r["_line_no"]) == expected
+    # the two members of household HH000000001 share one pseudonym, computed once for both
+    assert stored[0]["HAUSHALT_PSEUDONYM"] == stored[1]["HAUSHALT_PSEUDONYM"]
+    # the view raw.einwohner reads the file
+    assert con.execute("SELECT count(*), count(DISTINCT HAUSHALT_PSEUDONYM) FROM raw.einwohner").fetchone() == (4, 3)
+
+
+def test_a_redelivery_replaces_one_file_and_a_refusal_changes_none(warehouse):
+    inbox = warehouse / "inbox"
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    moved_in_2022 = ROWS[2].replace("10.10.2023;10.10.2023", "10.10.2022;10.10.2022")
+    load_delivery(con, write_file(inbox, "einwohner", "einwohner_2022-12-31.csv", [HEADER, moved_in_2022]),
+                  TEST_KEY, warehouse / "quarantine")
+    path = write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    before = _snapshot(warehouse / "raw")
+    write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS[:3]])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    after = _snapshot(warehouse / "raw")
+    assert after.keys() == before.keys()  # no temporary or backup file left
+    assert after["einwohner/2022-12-31.parquet"] == before["einwohner/2022-12-31.parquet"]
+    assert after["einwohner/2023-12-31.parquet"] != before["einwohner/2023-12-31.parquet"]
+    assert con.execute("SELECT count(*) FROM raw.einwohner WHERE _period = '2023-12-31'").fetchone()[0] == 3
+    write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER.replace("VORNAMEN", "VORNAME"), *ROWS])
+    with pytest.raises(DeliveryRefused):
+        load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    assert _snapshot(warehouse / "raw") == after
+
+
+def test_a_failing_commit_puts_the_old_file_back(warehouse, monkeypatch):
+    inbox = warehouse / "inbox"
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    path = write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    files_before = _snapshot(warehouse / "raw")
+    log_before = con.execute("SELECT * FROM audit.load_log").fetchall()
+    write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS[1:3]])
+
+    def broken_view(contract, raw_dir):
+        raise OSError("Platte voll (simuliert)")
+
+    monkeypatch.setattr("dagster_project.ingest.load.view_sql", broken_view)
+    with pytest.raises(OSError, match="simuliert"):
+        load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    assert _snapshot(warehouse / "raw") == files_before
+    assert con.execute("SELECT * FROM audit.load_log").fetchall() == log_before
+    assert con.execute("SELECT count(*) FROM raw.einwohner").fetchone()[0] == 4
+
+
+def test_parallel_loading_equals_loading_one_after_the_other(tmp_path, sample_inbox):
+    results = {}
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        root.mkdir()
+        con = duckdb.connect(str(root / "warehouse.duckdb"))
+        paths = sorted((sample_inbox / "sgb2").glob("*.csv"))[:8] + sorted((sample_inbox / "einwohner").glob("*.csv"))
+        seen = []
+        outcomes = load_deliveries(con, paths, TEST_KEY, root / "quarantine", workers=workers,
+                                   on_outcome=lambda number, outcome: seen.append(number))
+        assert seen == list(range(1, len(paths) + 1)) and all(o.result for o in outcomes)
+        results[workers] = (
+            con.execute("SELECT * FROM raw.sgb2 UNION ALL BY NAME SELECT * FROM raw.einwohner ORDER BY ALL").fetchall(),
+            con.execute("SELECT register, period, rows_read, rows_accepted, rows_quarantined FROM audit.load_log "
+                        "ORDER BY ALL").fetchall())
+        con.close()
+    assert results[1] == results[2] and len(results[1][0]) > 1000
+
+
+def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
+    """Until the raw layer, raw.<register> was a table in the database file."""
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    db = warehouse / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    expected = con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall()
+    # make it an old warehouse: the rows in a table, no files
+    con.execute("CREATE TABLE raw.einwohner_old AS SELECT * FROM raw.einwohner")
+    con.execute("DROP VIEW raw.einwohner")
+    con.execute("ALTER TABLE raw.einwohner_old RENAME TO einwohner")
+    con.close()
+    shutil.rmtree(warehouse / "raw")
+    con = duckdb.connect(str(db))
+    raw_layer_dir = raw_layer.raw_dir_of(con)
+    from dagster_project.ingest.load import ensure_schema
+    ensure_schema(con)
+    assert raw_layer.table_kind(con, "einwohner") == "VIEW"
+    assert [p.name for p in raw_layer.register_files(raw_layer_dir, "einwohner")] == ["2023-12-31.parquet"]
+    assert con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall() == expected
