@@ -51,7 +51,7 @@ def test_a_delivery_is_one_parquet_file_equal_to_an_independent_reading(warehous
     assert _snapshot(warehouse / "raw") == {"einwohner/2023-12-31.parquet": hashlib.sha256(target.read_bytes()).hexdigest()}
     metadata = pq.ParquetFile(target).metadata
     assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
-    stored = pq.read_table(target).to_pylist()
+    stored = pq.read_table(target).to_pylist()  # in the order of the delivery
     expected = [{
         "_period": "2023-12-31", "_line_no": row["_line_no"],
         "_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -62,7 +62,7 @@ def test_a_delivery_is_one_parquet_file_equal_to_an_independent_reading(warehous
         "HAUSHALT_PSEUDONYM": pseudonym(TEST_KEY.key, row["HAUSHALT"]),
         "ZUZUG_GEMEINDE": row["ZUZUG_GEMEINDE"] or None, "EINZUG_WOHNUNG": row["EINZUG_WOHNUNG"] or None,
     } for row in _delivered(path) if row["STAT_BEZIRK"] != "999"]
-    assert sorted(stored, key=lambda r: r["_line_no"]) == expected
+    assert stored == expected
     # the two members of household HH000000001 share one pseudonym, computed once for both
     assert stored[0]["HAUSHALT_PSEUDONYM"] == stored[1]["HAUSHALT_PSEUDONYM"]
     # the view raw.einwohner reads the file
@@ -111,23 +111,34 @@ def test_a_failing_commit_puts_the_old_file_back(warehouse, monkeypatch):
     assert con.execute("SELECT count(*) FROM raw.einwohner").fetchone()[0] == 4
 
 
-def test_parallel_loading_equals_loading_one_after_the_other(tmp_path, sample_inbox):
+def test_parallel_loading_with_the_batch_cache_equals_loading_one_by_one(tmp_path, sample_inbox, monkeypatch):
+    """Each delivery on its own (every pseudonym hashed), and as a batch (pseudonyms cached across
+    deliveries) with one and with two workers and with a full cache: the same raw layer and load log."""
+    paths = sorted((sample_inbox / "sgb2").glob("*.csv"))[:8] + sorted((sample_inbox / "einwohner").glob("*.csv"))
     results = {}
-    for workers in (1, 2):
-        root = tmp_path / f"w{workers}"
+    for variant in ("one_by_one", 1, 2, "full_cache"):
+        root = tmp_path / f"w{variant}"
         root.mkdir()
+        if variant == "full_cache":
+            monkeypatch.setattr("dagster_project.ingest.pseudonymise.CACHE_MAX_ENTRIES", 100)
         con = duckdb.connect(str(root / "warehouse.duckdb"))
-        paths = sorted((sample_inbox / "sgb2").glob("*.csv"))[:8] + sorted((sample_inbox / "einwohner").glob("*.csv"))
-        seen = []
-        outcomes = load_deliveries(con, paths, TEST_KEY, root / "quarantine", workers=workers,
-                                   on_outcome=lambda number, outcome: seen.append(number))
-        assert seen == list(range(1, len(paths) + 1)) and all(o.result for o in outcomes)
-        results[workers] = (
+        if variant == "one_by_one":
+            for path in paths:
+                load_delivery(con, path, TEST_KEY, root / "quarantine")
+        else:
+            seen = []
+            outcomes = load_deliveries(con, paths, TEST_KEY, root / "quarantine", workers=2 if variant == "full_cache" else variant,
+                                       on_outcome=lambda number, outcome: seen.append(number))
+            assert seen == list(range(1, len(paths) + 1)) and all(o.result for o in outcomes)
+            assert not con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name LIKE "
+                                   "'dft_pseudonym_cache%'").fetchone()[0]  # the cache is gone
+        results[variant] = (
             con.execute("SELECT * FROM raw.sgb2 UNION ALL BY NAME SELECT * FROM raw.einwohner ORDER BY ALL").fetchall(),
             con.execute("SELECT register, period, rows_read, rows_accepted, rows_quarantined FROM audit.load_log "
                         "ORDER BY ALL").fetchall())
         con.close()
-    assert results[1] == results[2] and len(results[1][0]) > 1000
+    assert results["one_by_one"] == results[1] == results[2] == results["full_cache"]
+    assert len(results[1][0]) > 1000
 
 
 def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):

@@ -20,6 +20,7 @@ import duckdb
 
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.load import LoadResult, load_delivery
+from dagster_project.ingest.pseudonymise import PseudonymCache
 from dagster_project.ingest.raw_layer import raw_dir_of
 from dagster_project.settings import PseudonymKey
 
@@ -69,7 +70,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], key: 
     def load(path: Path) -> Outcome:
         try:
             return Outcome(path, result=load_delivery(cursor(), path, key, quarantine_dir, raw_dir=raw_dir,
-                                                      commit_lock=commit_lock))
+                                                      commit_lock=commit_lock, pseudonym_cache=cache))
         except DeliveryRefused as refused:
             return Outcome(path, refusal=refused.refusal)
 
@@ -78,11 +79,12 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], key: 
         if on_outcome:
             on_outcome(len(outcomes), outcome)
 
-    if workers == 1:
-        for path in paths:
-            finished(load(path))
-        return outcomes
+    cache = PseudonymCache(con)
     try:
+        if workers == 1:
+            for path in paths:
+                finished(load(path))
+            return outcomes
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
             futures = [pool.submit(load, path) for path in paths]
             try:
@@ -95,4 +97,5 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], key: 
     finally:
         for extra in cursors:
             extra.close()
+        cache.close()
     return outcomes

@@ -93,20 +93,27 @@ def _shown_value(column: Column) -> str:
 
 @dataclass(frozen=True)
 class _Check:
-    """One row rule: the rows where `condition` is true break it."""
+    """One row rule: the rows where `condition` is true break it. `suspect`: what the one pass over
+    all lines tests instead (None: the condition itself); the suspects of a column's checks
+    together must cover every row that breaks one of them."""
     select_list: str     # line_no, column_name, rule, message_de, value
     condition: str
+    suspect: str | None = None
 
     def sql(self, rows: str) -> str:
         return f"SELECT {self.select_list} FROM {rows} WHERE {self.condition}"
 
+    @property
+    def suspect_condition(self) -> str:
+        return self.condition if self.suspect is None else self.suspect
+
 
 def _violation(column: Column | None, rule: str, message_sql: str, condition: str,
-               value_sql: str | None = None) -> _Check:
+               value_sql: str | None = None, suspect: str | None = None) -> _Check:
     name = literal(column.name) if column else "NULL"
     value = value_sql if value_sql is not None else (_shown_value(column) if column else "NULL")
     return _Check(f"line_no, {name} AS column_name, {literal(rule)} AS rule, "
-                  f"{message_sql} AS message_de, CAST({value} AS VARCHAR) AS value", condition)
+                  f"{message_sql} AS message_de, CAST({value} AS VARCHAR) AS value", condition, suspect)
 
 
 def _column_checks(column: Column, delivery: Delivery) -> list[_Check]:
@@ -132,18 +139,22 @@ def _column_checks(column: Column, delivery: Delivery) -> list[_Check]:
     if column.type == "date":
         parsed = f"try_strptime({col}, '%d.%m.%Y')"
         invalid = f"NOT regexp_full_match({col}, {literal(DATE_PATTERN)}) OR {parsed} IS NULL"
+        end = delivery.period.end if column.not_after_period_end else None
+        # one parse per value finds the suspects of all three date rules
+        latest = f" AND {parsed} <= DATE {literal(end.isoformat())}" if end else ""
+        suspect = (f"{present} AND NOT coalesce(regexp_full_match({col}, {literal(DATE_PATTERN)}) AND "
+                   f"{parsed} >= DATE {literal(EARLIEST_DATE)}{latest}, false)")
         checks.append(_violation(
             column, "datum", literal("Kein gültiges Datum der Form TT.MM.JJJJ"),
-            f"{present} AND ({invalid})"))
+            f"{present} AND ({invalid})", suspect=suspect))
         checks.append(_violation(
             column, "datum_zu_frueh", literal(f"Datum vor dem {EARLIEST_DATE[8:]}.{EARLIEST_DATE[5:7]}.{EARLIEST_DATE[:4]}"),
-            f"{present} AND NOT ({invalid}) AND {parsed} < DATE {literal(EARLIEST_DATE)}"))
-        if column.not_after_period_end:
-            end = delivery.period.end
+            f"{present} AND NOT ({invalid}) AND {parsed} < DATE {literal(EARLIEST_DATE)}", suspect="false"))
+        if end:
             checks.append(_violation(
                 column, "datum_nach_zeitraum",
                 literal(f"Datum liegt nach dem Ende des Lieferzeitraums ({end:%d.%m.%Y})"),
-                f"{present} AND NOT ({invalid}) AND {parsed} > DATE {literal(end.isoformat())}"))
+                f"{present} AND NOT ({invalid}) AND {parsed} > DATE {literal(end.isoformat())}", suspect="false"))
     return checks
 
 
@@ -187,6 +198,7 @@ def violations_sql(delivery: Delivery) -> str:
                     "alle Zeilen mit diesem Schlüssel sind in Quarantäne"),
             f"line_no IN (SELECT line_no FROM (SELECT line_no, count(*) OVER (PARTITION BY {key}) AS n "
             f"FROM delivery_rows) WHERE n > 1)").sql("delivery_rows"))
-    any_broken = " OR ".join(f"coalesce(({check.condition}), false)" for check in checks) or "false"
+    any_broken = " OR ".join(f"coalesce(({check.suspect_condition}), false)" for check in checks
+                             if check.suspect_condition != "false") or "false"
     return (f"WITH suspect_rows AS MATERIALIZED (SELECT * FROM delivery_rows WHERE {any_broken})\n"
             + "\nUNION ALL\n".join(parts))

@@ -82,34 +82,48 @@ SELECTS = {
 }
 
 
+# Rows formatted at a time: a state-wide extract (18 M rows) is written in slices, so that the
+# generator's memory does not grow with the size of a delivery.
+CHUNK_ROWS = 1_000_000
+
+
 def write_delivery(con: duckdb.DuckDBPyConnection, register: str, columns: dict[str, np.ndarray],
                    path: Path, encoding: str) -> int:
-    """Write one delivery file; returns the number of data rows."""
+    """Write one delivery file (atomically: under a temporary name, then renamed); returns the
+    number of data rows."""
     header = load_contracts()[register].header
     select = ", ".join(f'{expr} AS "{name}"' for expr, name in zip(SELECTS[register], header))
-    table = pa.table({k: pa.array(v) for k, v in columns.items()})
+    n = len(next(iter(columns.values())))
     path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
     tmp = path.with_name(path.name + ".tmp")
-    con.register("delivery", table)
     try:
-        con.execute(
-            f"COPY (SELECT {select} FROM delivery) TO '{tmp}' "
-            "(FORMAT csv, HEADER true, DELIMITER ';', QUOTE '\"')"
-        )
+        with open(tmp, "wb") as out:
+            out.write(b"\xef\xbb\xbf" if encoding == UTF8_BOM else b"")
+            for number, start in enumerate(range(0, max(n, 1), CHUNK_ROWS)):
+                table = pa.table({k: pa.array(v[start:start + CHUNK_ROWS]) for k, v in columns.items()})
+                con.register("delivery", table)
+                try:
+                    con.execute(
+                        f"COPY (SELECT {select} FROM delivery) TO '{part}' "
+                        f"(FORMAT csv, HEADER {'true' if number == 0 else 'false'}, DELIMITER ';', QUOTE '\"')"
+                    )
+                finally:
+                    con.unregister("delivery")
+                _append(part, out, encoding)
+        os.replace(tmp, path)
     finally:
-        con.unregister("delivery")
-    _finish_encoding(tmp, path, encoding)
-    return table.num_rows
+        part.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return n
 
 
-def _finish_encoding(tmp: Path, path: Path, encoding: str) -> None:
+def _append(part: Path, out, encoding: str) -> None:
+    """Append DuckDB's UTF-8 output to the delivery in its encoding (Windows-1252 with CRLF)."""
     if encoding == UTF8_BOM:
-        with open(path, "wb") as out, open(tmp, "rb") as src:
-            out.write("\ufeff".encode("utf-8"))
+        with open(part, "rb") as src:
             shutil.copyfileobj(src, out, 16 * 1024 * 1024)
     elif encoding == CP1252:
-        text = tmp.read_bytes().decode("utf-8")
-        path.write_bytes(text.replace("\n", "\r\n").encode(CP1252))
+        out.write(part.read_bytes().decode("utf-8").replace("\n", "\r\n").encode(CP1252))
     else:
         raise ValueError(f"unknown encoding {encoding}")
-    os.remove(tmp)
