@@ -43,9 +43,10 @@ system-packages:
 		fi; \
 	fi
 
-## make test: the test suite (CI calls this through .ci/run)
+## make test: the test suite on two processes (CI calls this through .ci/run); the tests of the one
+## shared released warehouse stay in one process (tests/conftest.py)
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000
 ui: $(STAMP)

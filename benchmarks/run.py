@@ -48,41 +48,45 @@ def summarise(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def measure(scale: str, years: str, repeat: int) -> list[dict]:
-    """All stages of one configuration, `repeat` times, each run on fresh files in a temporary
-    folder; the rows of the table."""
-    results: dict[str, list[dict]] = {stage: [] for stage in ORDER}
+def measure(scale: str, years: str, repeat: int, skip: frozenset[str] = frozenset()) -> list[dict]:
+    """All stages of one configuration (but `skip`), `repeat` times, each run on fresh files in a
+    temporary folder; the rows of the table."""
+    stages = [stage for stage in ORDER if stage not in skip]
+    results: dict[str, list[dict]] = {stage: [] for stage in stages}
     for repetition in range(1, repeat + 1):
         root = Path(tempfile.mkdtemp(prefix="dft_bench_"))
         try:
-            for stage in ORDER:
+            for stage in stages:
                 result = run_stage(stage, root, float(scale), years)
                 results[stage].append(result)
                 print(f"Maßstab {scale}, {years}, Lauf {repetition}: {stage} {result['seconds']} s, "
                       f"{result['peak_rss_mb']} MB", flush=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    DISCLOSURE_NOTES.extend(disclosure_lines(scale, years, [r.get("extra") or {} for r in results["disclosure"]]))
-    DISCLOSURE_NOTES.extend(report_lines(scale, years, results["report"]))
+    DISCLOSURE_NOTES.extend(disclosure_lines(scale, years, [r.get("extra") or {} for r in results.get("disclosure", [])]))
+    DISCLOSURE_NOTES.extend(report_lines(scale, years, results.get("report", [])))
     rows = []
     base = {"scale": scale, "years": years, "runs": repeat}
     pipeline = [sum(results[s][i]["seconds"] for s in PIPELINE) for i in range(repeat)]
-    for stage in ORDER:
+    for stage in stages:
         median, low, high = summarise([r["seconds"] for r in results[stage]])
         rows.append({**base, "stage": stage, "median_s": median, "min_s": low, "max_s": high,
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in results[stage])})
     median, low, high = summarise(pipeline)
     rows.append({**base, "stage": "pipeline (ingest+dbt+gate+release)", "median_s": median, "min_s": low,
                  "max_s": high, "peak_rss_mb": max(max(r["peak_rss_mb"] for r in results[s]) for s in PIPELINE)})
-    floor = statistics.median(r["seconds"] for r in results["floor"])
-    pandas = statistics.median(r["seconds"] for r in results["pandas"])
-    month = statistics.median(r["seconds"] for r in results["incremental_month"])
-    ingest = statistics.median(r["seconds"] for r in results["ingest"])
-    bare = statistics.median(r["seconds"] for r in results["bare_load"])
+    def stage_median(stage: str) -> float | None:
+        return statistics.median(r["seconds"] for r in results[stage]) if stage in results else None
+
+    floor, pandas, month = stage_median("floor"), stage_median("pandas"), stage_median("incremental_month")
+    ingest, bare = stage_median("ingest"), stage_median("bare_load")
     CONFIGS.append(config_entry(scale, years, repeat, results, median))
-    for name, value in (("ratio pipeline / floor", median / floor), ("ratio pandas / pipeline", pandas / median),
-                        ("ratio new month / full pipeline", month / median),
-                        ("ratio ingest / bare load", ingest / bare)):
+    ratios = (("ratio pipeline / floor", floor and median / floor), ("ratio pandas / pipeline", pandas and pandas / median),
+              ("ratio new month / full pipeline", month and month / median),
+              ("ratio ingest / bare load", bare and ingest / bare))
+    for name, value in ratios:
+        if value is None:
+            continue
         rows.append({**base, "stage": name, "median_s": round(value, 2), "min_s": "", "max_s": "",
                      "peak_rss_mb": ""})
     return rows
@@ -109,10 +113,10 @@ def disclosure_lines(scale: str, years: str, extras: list[dict]) -> list[str]:
 def config_entry(scale: str, years: str, repeat: int, results: dict[str, list[dict]], pipeline: float) -> dict:
     """One configuration for bench.json: median seconds per stage, the pipeline, peak memory per stage."""
     entry = {"scale": float(scale), "years": years, "runs": repeat}
-    for stage, key in JSON_KEYS.items():
-        entry[key] = round(statistics.median(r["seconds"] for r in results[stage]), 2)
+    for stage, key in JSON_KEYS.items():  # null: the stage was skipped (--skip)
+        entry[key] = round(statistics.median(r["seconds"] for r in results[stage]), 2) if stage in results else None
     entry["pipeline_s"] = round(pipeline, 2)
-    entry["peak_rss_mb"] = {stage: max(r["peak_rss_mb"] for r in results[stage]) for stage in ORDER}
+    entry["peak_rss_mb"] = {stage: max(r["peak_rss_mb"] for r in results[stage]) for stage in results}
     return entry
 
 
@@ -163,12 +167,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="SCALE:YEARS[:REPEAT], e.g. 1:2014-2024 or 10:2023-2024:2 (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "warehouse" / "bench")
+    parser.add_argument("--skip", default="",
+                        help="stages to leave out, comma-separated (e.g. report,floor,pandas at state scale); "
+                             "the pipeline's stages cannot be skipped")
     args = parser.parse_args(argv)
+    skip = frozenset(s.strip() for s in args.skip.split(",") if s.strip())
+    if skip - set(ORDER) or skip & {"generate", *PIPELINE}:
+        parser.error(f"--skip: nur {', '.join(s for s in ORDER if s not in PIPELINE and s != 'generate')}")
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     rows: list[dict] = []
     for config in args.config or ["1:2014-2024", "10:2023-2024"]:
         scale, years, *rest = config.split(":")
-        rows.extend(measure(scale, years, int(rest[0]) if rest else args.repeat))
+        rows.extend(measure(scale, years, int(rest[0]) if rest else args.repeat, skip))
         text = write_table(rows, args.out, stamp)  # after each configuration: nothing measured is lost
     print(text)
     return 0

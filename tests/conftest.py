@@ -45,6 +45,34 @@ def defect_inbox(tmp_path_factory) -> Path:
     return out
 
 
+FIRST_RELEASE_COPY: dict[str, Path] = {}
+SHARED_WAREHOUSE_FIXTURES = ("released_warehouse", "released_warehouse_copy", "report_site")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _modules_of_the_shared_warehouse() -> set[str]:
+    """Test modules that use the one shared released warehouse (by its fixtures' names)."""
+    return {f"tests/{path.name}" for path in TESTS_DIR.glob("test_*.py")
+            if any(name in path.read_text(encoding="utf-8") for name in SHARED_WAREHOUSE_FIXTURES)}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs on two processes (pytest-xdist): the tests of a module stay together (its
+    module fixtures are built once), and all modules of the shared released warehouse go to one
+    process (it is built once, in about a minute). xdist's own --dist loadgroup would need its
+    markers in the test ids, which pytest 9 no longer lets it change."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = _modules_of_the_shared_warehouse()
+
+    class ModuleAndSharedWarehouseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "released_warehouse" if module in shared else module
+
+    return ModuleAndSharedWarehouseScheduling(config, log)
+
+
 WAREHOUSE_VARIABLES = ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR")
 
 
@@ -81,6 +109,8 @@ def released_warehouse(tmp_path_factory, sample_inbox):
     it puts it back (a clean candidate, a valid current release) before it ends."""
     from dagster import DagsterInstance
 
+    from dagster_project.release.store import ReleaseStore
+
     root = tmp_path_factory.mktemp("release") / "warehouse"
     shutil.copytree(sample_inbox, root / "inbox")
     with DagsterInstance.ephemeral() as instance:
@@ -88,18 +118,32 @@ def released_warehouse(tmp_path_factory, sample_inbox):
         assert result.success, step_failures(result)
         # the main job ends with the planners' report inside the release it published
         assert (root / "release" / "current" / "bericht" / "index.html").is_file()
+        # that release as it is now, in a release store of its own, for the report's tests (later
+        # tests publish releases without one)
+        store = ReleaseStore(root / "release")
+        release_id = store.current_id()
+        copy = ReleaseStore(tmp_path_factory.mktemp("first_release"))
+        shutil.copytree(store.folder(release_id), copy.folder(release_id), symlinks=True)
+        copy.switch_current(release_id)
+        FIRST_RELEASE_COPY["folder"] = copy.folder(release_id)
         yield root, instance
+
+
+@pytest.fixture
+def released_warehouse_copy(released_warehouse, tmp_path) -> Path:
+    """A copy of the shared released warehouse for a test that changes it: no run is needed to
+    put the shared one back. The copy's runs use an ephemeral Dagster instance of their own."""
+    root = tmp_path / "warehouse"
+    shutil.copytree(released_warehouse[0], root, symlinks=True)
+    return root
 
 
 @pytest.fixture(scope="session")
 def report_site(released_warehouse) -> Path:
-    """The planners' report of the shared warehouse's current release. Release tests publish newer
-    releases (without report), so it is made for the current one here when it lacks it, as
-    `make report` does."""
-    from dagster_project.report.build import publish_report
-
-    root, _ = released_warehouse
-    return publish_report(root / "release", progress=lambda _: None).folder.resolve()
+    """The planners' report made by the main job in the shared warehouse's first release (a copy
+    of that release folder taken right after the run: release tests publish newer releases
+    without a report)."""
+    return FIRST_RELEASE_COPY["folder"] / "bericht"
 
 
 @pytest.fixture

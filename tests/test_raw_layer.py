@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import shutil
+import threading
 
 import duckdb
 import pyarrow.parquet as pq
@@ -100,10 +101,10 @@ def test_a_failing_commit_puts_the_old_file_back(warehouse, monkeypatch):
     log_before = con.execute("SELECT * FROM audit.load_log").fetchall()
     write_file(inbox, "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS[1:3]])
 
-    def broken_view(contract, raw_dir):
+    def broken_record(*args):
         raise OSError("Platte voll (simuliert)")
 
-    monkeypatch.setattr("dagster_project.ingest.load.view_sql", broken_view)
+    monkeypatch.setattr("dagster_project.ingest.load._record_load", broken_record)
     with pytest.raises(OSError, match="simuliert"):
         load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
     assert _snapshot(warehouse / "raw") == files_before
@@ -161,3 +162,63 @@ def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
     assert raw_layer.table_kind(con, "einwohner") == "VIEW"
     assert [p.name for p in raw_layer.register_files(raw_layer_dir, "einwohner")] == ["2023-12-31.parquet"]
     assert con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall() == expected
+
+
+def test_a_moved_warehouse_reads_its_own_raw_folder(tmp_path, sample_inbox):
+    paths = sorted((sample_inbox / "sgb2").glob("*.csv"))[:2]
+    root = tmp_path / "vorher"
+    root.mkdir()
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    load_deliveries(con, paths, TEST_KEY, root / "quarantine")
+    rows = con.execute("SELECT count(*) FROM raw.sgb2").fetchone()[0]
+    con.close()
+    moved = tmp_path / "nachher"
+    shutil.move(root, moved)
+    con = duckdb.connect(str(moved / "warehouse.duckdb"))
+    outcomes = load_deliveries(con, paths, TEST_KEY, moved / "quarantine")  # nothing new
+    assert {o.result.status for o in outcomes} == {"unveraendert"}
+    assert con.execute("SELECT count(*) FROM raw.sgb2").fetchone()[0] == rows > 0
+    assert str(moved / "raw" / "sgb2") in con.execute(
+        "SELECT sql FROM duckdb_views() WHERE schema_name = 'raw' AND view_name = 'sgb2'").fetchone()[0]
+
+
+@pytest.mark.parametrize("sample", [
+    "Müller;Straße;ÄÖÜ €".encode(), b"plain ascii", b"\xed\xa0\x80",   # a surrogate
+    b"\xc0\xaf", b"\xe0\x80\xaf",                                          # overlong forms
+    b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80",                          # beyond U+10FFFF
+    b"ok \xc3", b"\x81", "Windows: M\xfcller".encode("cp1252"), b"\xef\xbb\xbfBOM",
+])
+def test_the_in_place_utf8_check_agrees_with_python(sample):
+    """A delivery is checked for UTF-8 in place (Arrow), not decoded by Python: both must agree,
+    or a file would be read in another encoding than before."""
+    from dagster_project.ingest.delivery_file import _is_utf8
+
+    try:
+        sample.decode("utf-8")
+        python_says = True
+    except UnicodeDecodeError:
+        python_says = False
+    assert _is_utf8(b"xx" + sample, 2) is python_says
+
+
+def test_a_large_delivery_is_loaded_alone():
+    from dagster_project.ingest.batch import _ByteBudget
+
+    budget = _ByteBudget(limit=10)
+    budget.acquire(4)
+    budget.acquire(6)                  # together within the limit
+    started = threading.Event()
+
+    def large() -> None:
+        budget.acquire(50)             # larger than the limit: waits until nothing is in flight
+        started.set()
+
+    thread = threading.Thread(target=large)
+    thread.start()
+    assert not started.wait(0.2)
+    budget.release(4)
+    assert not started.wait(0.2)
+    budget.release(6)
+    assert started.wait(5)
+    thread.join()
+    assert budget.in_flight == 50

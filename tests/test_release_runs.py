@@ -24,49 +24,47 @@ def _release_metadata(result) -> dict:
 def test_runs_with_nothing_new_publish_nothing(released_warehouse):
     root, instance = released_warehouse
     store = ReleaseStore(root / "release")
-    first = run_pipeline(root, instance)
+    first = run_pipeline(root, instance)  # release tests publish on their own; this run settles it
     assert first.success, step_failures(first)
     release_id = store.current_id()
     releases = store.release_ids()
-    for _ in range(2):
-        again = run_pipeline(root, instance)
-        assert again.success, step_failures(again)
-        metadata = _release_metadata(again)
-        assert metadata["neues_release"] is False
-        assert metadata["meldung"] == f"Keine neuen Lieferungen – Release {release_id} bleibt aktuell."
-        assert store.current_id() == release_id and store.release_ids() == releases
+    again = run_pipeline(root, instance)
+    assert again.success, step_failures(again)
+    metadata = _release_metadata(again)
+    assert metadata["neues_release"] is False
+    assert metadata["meldung"] == f"Keine neuen Lieferungen – Release {release_id} bleibt aktuell."
+    assert store.current_id() == release_id and store.release_ids() == releases
     history = (root / "reports" / "data_docs" / "laufhistorie.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(history[-1])["freigabe"].startswith("Keine neuen Lieferungen")
 
 
-def test_six_changed_deliveries_keep_the_five_newest_and_never_the_current(released_warehouse):
-    root, instance = released_warehouse
+def test_changed_deliveries_publish_and_old_releases_are_pruned(released_warehouse_copy, monkeypatch):
+    """Two corrected re-deliveries with DFT_RELEASE_KEEP=1, on a copy of the shared warehouse:
+    each publishes a release, only the newest (the current) stays, the notes name the replaced
+    delivery and the release before. (That retention never removes the release `current` points
+    to, also after a rollback, is test_retention_never_removes_the_current_release.)"""
+    root = released_warehouse_copy
+    monkeypatch.setenv("DFT_RELEASE_KEEP", "1")
     store = ReleaseStore(root / "release")
     delivery = sorted((root / "inbox" / "sgb12").glob("sgb12_*-01.csv"))[0]
     original = delivery.read_bytes()
     published = []
-    try:
-        for n in range(6):
-            # a corrected re-delivery: one more recipient each time
-            delivery.write_bytes(original + f"K{n:07d};01.01.1950;W;000;050;4;N\n".encode("utf-8"))
-            result = run_pipeline(root, instance)
-            assert result.success, step_failures(result)
-            metadata = _release_metadata(result)
-            assert metadata["neues_release"] is True
-            published.append(metadata["release_id"])
-            assert store.current_id() == published[-1]
-            assert (root / "release" / "current" / "warehouse.duckdb").exists()
-            assert len(store.release_ids()) <= 5
-        assert store.release_ids()[-5:] == published[-5:] and published[0] not in store.release_ids()
-        notes = json.loads((root / "release" / "current" / "aenderungsnachweis.json").read_text(encoding="utf-8"))
-        assert notes["vorheriges_release"] == published[-2]
-        assert [d["file_name"] for d in notes["lieferungen"]["ersetzt"]] == [delivery.name]
-        assert {z["tabelle"] for z in notes["zeilen"]} >= {"fct_indicator_values", "dim_area"}
-        assert (root / "release" / "current" / "aenderungsnachweis.html").exists()
-    finally:
-        delivery.write_bytes(original)
-        restored = run_pipeline(root, instance)
-        assert restored.success, step_failures(restored)
+    for n in range(2):
+        # a corrected re-delivery: one more recipient each time
+        delivery.write_bytes(original + f"K{n:07d};01.01.1950;W;000;050;4;N\n".encode("utf-8"))
+        result = run_pipeline(root)
+        assert result.success, step_failures(result)
+        metadata = _release_metadata(result)
+        assert metadata["neues_release"] is True
+        published.append(metadata["release_id"])
+        assert store.current_id() == published[-1]
+        assert (root / "release" / "current" / "warehouse.duckdb").exists()
+        assert store.release_ids() == [published[-1]]
+    notes = json.loads((root / "release" / "current" / "aenderungsnachweis.json").read_text(encoding="utf-8"))
+    assert notes["vorheriges_release"] == published[-2]
+    assert [d["file_name"] for d in notes["lieferungen"]["ersetzt"]] == [delivery.name]
+    assert {z["tabelle"] for z in notes["zeilen"]} >= {"fct_indicator_values", "dim_area"}
+    assert (root / "release" / "current" / "aenderungsnachweis.html").exists()
 
 
 def test_retention_never_removes_the_current_release(tmp_path):

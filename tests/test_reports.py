@@ -19,14 +19,11 @@ def _verdict(page: str) -> tuple[str, str]:
     return match.group(1), html.unescape(match.group(2))
 
 
-def test_after_a_refused_delivery_no_page_states_success(released_warehouse):
-    root, instance = released_warehouse
-    refused = write_file(root / "inbox", "sgb12", "sgb12_2024-02.csv",
-                         [SPEC_HEADERS["sgb12"].replace("KAPITEL", "KAP"), "F1;01.01.1950;W;000;050;4;N"])
-    try:
-        result = run_pipeline(root, instance)
-    finally:
-        refused.unlink()
+def test_after_a_refused_delivery_no_page_states_success(released_warehouse_copy):
+    root = released_warehouse_copy
+    write_file(root / "inbox", "sgb12", "sgb12_2024-02.csv",
+               [SPEC_HEADERS["sgb12"].replace("KAPITEL", "KAP"), "F1;01.01.1950;W;000;050;4;N"])
+    result = run_pipeline(root)
     assert not result.success
     reports = root / "reports"
     pages = {name: (reports / name).read_text(encoding="utf-8") for name in (

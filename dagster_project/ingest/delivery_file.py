@@ -86,32 +86,53 @@ def identify(path: Path) -> tuple[Contract, Period]:
     return contract, period
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, str]:
-    """The file as UTF-8 bytes (without BOM) and its encoding: UTF-8 with BOM, else UTF-8, else
-    Windows-1252 (transcoded); else a refusal. Decoding is C code over the whole file, no row loop."""
-    if data.startswith(UTF8_BOM):
-        candidates = [("utf-8-sig", data[3:], "utf-8")]
-    else:
-        candidates = [("utf-8", data, "utf-8"), ("cp1252", data, "cp1252")]
-    error: UnicodeDecodeError | None = None
-    for label, payload, codec in candidates:
+def _binary_array(data: bytes, start: int, length: int) -> pa.Array:
+    """bytes data[start:start + length] as a one-value Arrow array, without a copy."""
+    offsets = pa.py_buffer(np.array([0, length], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data).slice(start, length)])
+
+
+def _is_utf8(data: bytes, start: int) -> bool:
+    """Whether data[start:] is valid UTF-8, checked by Arrow's validator without a copy."""
+    try:
+        _binary_array(data, start, len(data) - start).view(pa.large_string()).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
+    """The file as UTF-8 bytes, the offset of its first byte after a byte-order mark, and its
+    encoding: UTF-8 with BOM, else UTF-8, else Windows-1252 (transcoded); else a refusal. A UTF-8
+    file is checked in place (no second copy of a large delivery in memory); no row loop."""
+    bom = data.startswith(UTF8_BOM)
+    start = 3 if bom else 0
+    utf8, label = None, None
+    if _is_utf8(data, start):
+        utf8, label = data, "utf-8-sig" if bom else "utf-8"
+    elif not bom:
         try:
-            text = payload.decode(codec)
-        except UnicodeDecodeError as exc:
-            error = error or exc
-            continue
-        if "\x00" in text:
-            position = text.index("\x00")
-            line = text.count("\n", 0, position) + 1
-            raise DeliveryRefused(Refusal(
-                name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei", line=line))
-        return (payload if codec == "utf-8" else text.encode("utf-8")), label
-    offset = error.start + (3 if data.startswith(UTF8_BOM) else 0)
-    line = data.count(b"\n", 0, offset) + 1
-    raise DeliveryRefused(Refusal(
-        name, "kodierung",
-        f"Datei ist weder UTF-8 (mit BOM) noch Windows-1252: unlesbares Byte 0x{data[offset]:02X} "
-        f"an Byteposition {offset}", line=line))
+            utf8, label = data.decode("cp1252").encode("utf-8"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    if utf8 is None:
+        try:
+            data[start:].decode("utf-8")  # only on this path: the first unreadable byte, as Python reports it
+            raise AssertionError("Arrow und Python sind sich über UTF-8 uneinig")
+        except UnicodeDecodeError as error:
+            offset = error.start + start
+        line = data.count(b"\n", 0, offset) + 1
+        raise DeliveryRefused(Refusal(
+            name, "kodierung",
+            f"Datei ist weder UTF-8 (mit BOM) noch Windows-1252: unlesbares Byte 0x{data[offset]:02X} "
+            f"an Byteposition {offset}", line=line))
+    start = start if utf8 is data else 0
+    position = utf8.find(b"\x00", start)
+    if position >= 0:
+        line = utf8.count(b"\n", start, position) + 1
+        raise DeliveryRefused(Refusal(
+            name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei", line=line))
+    return utf8, start, label
 
 
 def file_sha256(path: Path) -> str:
@@ -207,22 +228,23 @@ def read_delivery(path: Path, sha256: str | None = None, data: bytes | None = No
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     if BLANK_FILE.fullmatch(data):
         raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
-    utf8, encoding = _decode(data, name)
+    utf8, start, encoding = _decode(data, name)
     if not utf8.endswith(b"\n"):
-        last_line = utf8.count(b"\n") + 1
+        last_line = utf8.count(b"\n", start) + 1
         raise DeliveryRefused(Refusal(
             name, "abgeschnitten",
             "Datei endet mitten in einer Zeile (ohne Zeilenende): die Lieferung ist unvollständig",
             line=last_line))
-    header_end = utf8.index(b"\n")
-    _check_header(utf8[:header_end].decode("utf-8").rstrip("\r").split(";"), contract, name)
-    body = utf8[header_end + 1:-1]  # without the final line end
-    if not body:
+    header_end = utf8.index(b"\n", start)
+    _check_header(utf8[start:header_end].decode("utf-8").rstrip("\r").split(";"), contract, name)
+    body_start, body_end = header_end + 1, len(utf8) - 1  # without the final line end
+    if body_end <= body_start:
         raise DeliveryRefused(Refusal(name, "keine_daten", "Datei enthält nur die Kopfzeile", line=2))
-    # split into lines as Arrow buffers; valid UTF-8 was checked above, so the lines are viewed as
-    # text without a second check
-    raw = pc.split_pattern(pa.array([body], type=pa.large_binary()), b"\n").flatten().view(pa.large_string())
-    if b"\r" in body:
+    # split into lines as Arrow buffers, straight from the file's bytes; valid UTF-8 was checked
+    # above, so the lines are viewed as text without a second check
+    body = _binary_array(utf8, body_start, body_end - body_start)
+    raw = pc.split_pattern(body, b"\n").flatten().view(pa.large_string())
+    if utf8.find(b"\r", body_start, body_end) >= 0:
         raw = pc.utf8_rtrim(raw, characters="\r")
     lines = pa.table({"line_no": pa.array(np.arange(2, len(raw) + 2, dtype=np.int64)), "raw_line": raw})
     return Delivery(path, contract, period, sha256, encoding, lines)

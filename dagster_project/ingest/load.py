@@ -23,7 +23,8 @@ from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import (PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, PseudonymCache,
                                                  hmac_pads, hmac_sql)
 from dagster_project.ingest.raw_layer import (RAW_SCHEMA, delivery_file, move_table_to_files, raw_columns,
-                                              raw_dir_of, replacing, table_kind, temporary_file,
+                                              raw_dir_of, register_files, replacing, table_kind,
+                                              temporary_file,
                                               view_sql, write_delivery_sql)
 from dagster_project.ingest.validation import (first_time_on_connection, register_reference_tables, split_fields,
                                                 violations_sql)
@@ -49,6 +50,11 @@ def _migrate_hex_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract) 
             col = quote(name)
             con.execute(f"ALTER TABLE {RAW_SCHEMA}.{contract.raw_table} ALTER COLUMN {col} "
                         f"TYPE {PSEUDONYM_SQL_TYPE} USING CAST(left({col}, {PSEUDONYM_HEX_DIGITS}) AS {PSEUDONYM_SQL_TYPE})")
+
+
+def has_raw_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.schemata WHERE catalog_name = current_database() "
+                            "AND schema_name = ?", [RAW_SCHEMA]).fetchone()[0])
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, raw_dir: Path | None = None) -> None:
@@ -213,6 +219,20 @@ def log_refusal(folder: Path, refusal: Refusal, sha256: str | None) -> None:
         handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
+def _record_load(con: duckdb.DuckDBPyConnection, delivery: Delivery, load_id: str, key_mode: str,
+                 started_at: dt.datetime, rows_read: int, quarantined: int, seconds: float) -> None:
+    """The delivery's quarantine (replacing its period's) and its line in the load log."""
+    register, period = delivery.contract.register, delivery.period.label
+    con.execute(f"DELETE FROM {AUDIT_SCHEMA}.quarantine WHERE register = ? AND period = ?", [register, period])
+    con.execute(
+        f"INSERT INTO {AUDIT_SCHEMA}.quarantine SELECT ?, ?, ?, ?, line_no, column_name, rule, "
+        "message_de, value FROM delivery_violations", [register, period, delivery.path.name, delivery.sha256])
+    con.execute(
+        f"INSERT INTO {AUDIT_SCHEMA}.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'geladen', ?, ?, ?, ?)",
+        [load_id, register, period, delivery.path.name, delivery.sha256, delivery.encoding, rows_read,
+         rows_read - quarantined, quarantined, key_mode, started_at, dt.datetime.now(), seconds])
+
+
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute("ROLLBACK")
@@ -261,22 +281,14 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
         with commit_lock or nullcontext():
             # only now: a refused delivery leaves even an empty database untouched
             ensure_schema(con, raw_dir)
+            first_file = not register_files(raw_dir, contract.register)
             con.execute("BEGIN TRANSACTION")
             try:
                 with replacing(target, new_file):
-                    con.execute(f"DELETE FROM {AUDIT_SCHEMA}.quarantine WHERE register = ? AND period = ?",
-                                [contract.register, period.label])
-                    con.execute(
-                        f"INSERT INTO {AUDIT_SCHEMA}.quarantine SELECT ?, ?, ?, ?, line_no, column_name, rule, "
-                        "message_de, value FROM delivery_violations",
-                        [contract.register, period.label, path.name, delivery.sha256])
-                    seconds = time.perf_counter() - started
-                    con.execute(
-                        f"INSERT INTO {AUDIT_SCHEMA}.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'geladen', ?, ?, ?, ?)",
-                        [load_id, contract.register, period.label, path.name, delivery.sha256, delivery.encoding,
-                         rows_read, rows_read - quarantined, quarantined, key.mode, started_at, dt.datetime.now(),
-                         seconds])
-                    con.execute(view_sql(contract, raw_dir))
+                    _record_load(con, delivery, load_id, key.mode, started_at, rows_read, quarantined,
+                                 time.perf_counter() - started)
+                    if first_file:  # until now the view was empty; afterwards its glob finds new files
+                        con.execute(view_sql(contract, raw_dir))
                     con.execute("COMMIT")
             except BaseException:
                 _rollback(con)
