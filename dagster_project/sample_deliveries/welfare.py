@@ -9,6 +9,7 @@ receive AsylbLG until May 2022 and SGB II from June 2022 (Rechtskreiswechsel).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,8 @@ class WelfareModel:
         """The household's fixed standard normal draw."""
         return ndtri(hashed_uniform(self.seed, 0, household))
 
-    def year(self, extract: dict[str, np.ndarray], year: int) -> list[MonthlyRecords]:
+    def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
+        """The twelve monthly deliveries of `year`, one at a time (a state's month is large)."""
         rng = self.rng
         d = self.districts
         main = extract["status"] == 0
@@ -135,7 +137,6 @@ class WelfareModel:
         p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
         institution = self.u_person(1, person) < p_inst
 
-        months = []
         for month in range(1, 13):
             end = to_days(year, 12, 31) if month == 12 else to_days(year, month + 1, 1) - 1
             here = arrived <= end
@@ -146,13 +147,12 @@ class WelfareModel:
                 in_sgb2 &= group != UKRAINE
             keep12 = np.ones(n, bool) if month == 12 else rng.random(n) >= MONTHLY_TURNOVER / 2
             in_sgb12 = sgb12_year & here & keep12
-            months.append(MonthlyRecords(
+            yield MonthlyRecords(
                 sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids),
                 sgb12={"row": np.flatnonzero(in_sgb12),
                        "chapter": chapter[in_sgb12], "institution": institution[in_sgb12]},
                 asylblg=self._asyl_rows(np.flatnonzero(asyl), household, analog),
-            ))
-        return months
+            )
 
     def _sgb2_rows(self, rows: np.ndarray, ex: dict, age: np.ndarray, hh_inv: np.ndarray,
                    hh_ids: np.ndarray) -> dict[str, np.ndarray]:
