@@ -43,7 +43,7 @@ class Delivery:
     period: Period
     sha256: str
     encoding: str
-    lines: pa.Table          # line_no (int64), raw_line (string): the data lines
+    lines: pa.Table | None   # line_no (int64), raw_line (string): the data lines (None once in DuckDB)
     separator: str = ";"     # between the fields of raw_line
 
 

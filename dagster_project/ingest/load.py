@@ -263,8 +263,9 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     del data
     register_reference_tables(con)
     split_fields(con, delivery)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
     rows_read = delivery.lines.num_rows
+    delivery.lines = None  # DuckDB holds the fields now; a state's extract is gigabytes of lines
+    con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
     _check_period(con, delivery, rows_read)
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]
     load_id = f"{contract.register}:{period.label}:{started_at:%Y%m%dT%H%M%S%f}"
