@@ -35,12 +35,16 @@ DISCLOSURE_NOTES: list[str] = []   # information loss of disclosure control, per
 REPORT_LIMITS = (60.0, 50.0)       # the planners' report: at most 60 s and 50 MB at Dortmund scale
 
 
+class StageFailed(Exception):
+    """A stage ended with an error; its message is the last lines of the stage's output."""
+
+
 def run_stage(stage: str, root: Path, scale: float, years: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DFT_DEMO_MODE": "1"}
     done = subprocess.run([sys.executable, "-m", "benchmarks.stage", stage, str(root), "--scale", str(scale),
                            "--years", years], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"Stufe {stage} fehlgeschlagen / stage failed:\n{done.stderr[-3000:]}")
+        raise StageFailed(f"Stufe {stage} fehlgeschlagen / stage failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -53,16 +57,30 @@ def measure(scale: str, years: str, repeat: int, skip: frozenset[str] = frozense
     temporary folder; the rows of the table."""
     stages = [stage for stage in ORDER if stage not in skip]
     results: dict[str, list[dict]] = {stage: [] for stage in stages}
+    failed: dict[str, str] = {}  # a stage outside the pipeline that failed: its error, and it is left out
     for repetition in range(1, repeat + 1):
         root = Path(tempfile.mkdtemp(prefix="dft_bench_"))
         try:
             for stage in stages:
-                result = run_stage(stage, root, float(scale), years)
+                if stage in failed:
+                    continue
+                try:
+                    result = run_stage(stage, root, float(scale), years)
+                except StageFailed as error:
+                    if stage == "generate" or stage in PIPELINE:
+                        raise SystemExit(str(error)) from None
+                    failed[stage] = str(error).strip().splitlines()[-1][:500]
+                    print(f"Maßstab {scale}, {years}, Lauf {repetition}: {stage} ABGEBROCHEN: {failed[stage]}", flush=True)
+                    continue
                 results[stage].append(result)
                 print(f"Maßstab {scale}, {years}, Lauf {repetition}: {stage} {result['seconds']} s, "
                       f"{result['peak_rss_mb']} MB", flush=True)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+    for stage in failed:
+        results.pop(stage)
+        DISCLOSURE_NOTES.extend([f"### Abgebrochene Stufe {stage}, Maßstab {scale}, {years}", "", failed[stage], ""])
+    stages = [stage for stage in stages if stage not in failed]
     DISCLOSURE_NOTES.extend(disclosure_lines(scale, years, [r.get("extra") or {} for r in results.get("disclosure", [])]))
     DISCLOSURE_NOTES.extend(report_lines(scale, years, results.get("report", [])))
     rows = []
@@ -80,7 +98,7 @@ def measure(scale: str, years: str, repeat: int, skip: frozenset[str] = frozense
 
     floor, pandas, month = stage_median("floor"), stage_median("pandas"), stage_median("incremental_month")
     ingest, bare = stage_median("ingest"), stage_median("bare_load")
-    CONFIGS.append(config_entry(scale, years, repeat, results, median))
+    CONFIGS.append({**config_entry(scale, years, repeat, results, median), "failed": failed})
     ratios = (("ratio pipeline / floor", floor and median / floor), ("ratio pandas / pipeline", pandas and pandas / median),
               ("ratio new month / full pipeline", month and month / median),
               ("ratio ingest / bare load", bare and ingest / bare))
