@@ -69,7 +69,8 @@ def test_new_deliveries_rebuild_their_years_and_equal_a_full_rebuild(warehouse, 
 
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh", "--quiet",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(warehouse / "dbt_target")],  # not dbt/target, which other test processes read
         env={**os.environ, "DFT_DB_PATH": str(db_path)}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
     full = _model_hashes(db_path)

@@ -26,16 +26,23 @@ def _newest_source_change(project_dir: Path) -> float:
 def ensure_manifest(project: DbtProject) -> Path:
     """Parse the dbt project when its manifest is missing or older than any dbt file, so that the
     definitions load on a fresh clone and after every change (not only under `dagster dev`)."""
-    manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change(project.project_dir):
-        from dbt.cli.main import dbtRunner
+    import fcntl
 
-        result = dbtRunner().invoke([
-            "parse", "--quiet", "--project-dir", str(project.project_dir),
-            "--profiles-dir", str(project.profiles_dir), "--target-path", str(project.target_path),
-        ])
-        if not result.success:
-            raise RuntimeError(f"dbt parse ist fehlgeschlagen / dbt parse failed: {result.exception}")
+    manifest = project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    # processes that load the definitions at the same time (the test processes, Dagster's code
+    # server and a run) parse one after the other, never into the same file at once
+    with open(manifest.parent / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change(project.project_dir):
+            from dbt.cli.main import dbtRunner
+
+            result = dbtRunner().invoke([
+                "parse", "--quiet", "--project-dir", str(project.project_dir),
+                "--profiles-dir", str(project.profiles_dir), "--target-path", str(project.target_path),
+            ])
+            if not result.success:
+                raise RuntimeError(f"dbt parse ist fehlgeschlagen / dbt parse failed: {result.exception}")
     return manifest
 
 
