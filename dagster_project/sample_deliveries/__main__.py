@@ -166,7 +166,7 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
         writer.population(year, ex)
         writer.movements(year, events, sim.pop)
         if registers & {"sgb2", "sgb12", "asylblg"}:
-            welfare = welfare or WelfareModel(seed)
+            welfare = welfare or WelfareModel(seed, capacity=len(sim.pop) * 2)
             writer.welfare(year, ex, welfare.year(ex, year))
         progress(f"  {year}: {int((ex['status'] == 0).sum()):,} Einwohner (Hauptwohnsitz), "
                  f"{len(events['person']):,} Bewegungen  [{time.perf_counter() - started:.1f} s]")

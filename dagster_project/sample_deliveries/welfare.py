@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
 
 from dagster_project.sample_deliveries import calibration as cal
 from dagster_project.sample_deliveries.population import NO_DATE, REFUGEE, UKRAINE, to_days
@@ -45,32 +44,14 @@ def running_number(sorted_keys: np.ndarray) -> np.ndarray:
     return np.arange(len(sorted_keys)) - group_start + 1
 
 
-def hashed_uniform(seed: int, stream: int, ids: np.ndarray) -> np.ndarray:
-    """A fixed draw in (0, 1) per id (SplitMix64 of seed, stream and id): the same id gets the same
-    value every month and year, and nothing is stored per person. (Until issue 15 these were
-    arrays of four draws per person ever registered, 4.8 GB at state scale.)"""
-    with np.errstate(over="ignore"):
-        z = ids.astype(np.uint64) + np.uint64((seed * 0x9E3779B9 + stream * 0x85EBCA6B) & 0xFFFFFFFFFFFFFFFF)
-        z = (z + np.uint64(0x9E3779B97F4A7C15))
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
-
-
 class WelfareModel:
-    def __init__(self, seed: int) -> None:
-        self.seed = seed + 7919
-        self.rng = np.random.default_rng(seed + 7919)
+    def __init__(self, seed: int, capacity: int) -> None:
+        rng = np.random.default_rng(seed + 7919)
+        # stable per-person and per-household draws, so that receipt persists over time
+        self.household_noise = rng.normal(size=capacity * 2)
+        self.u_person = rng.random((4, capacity * 2))
+        self.rng = rng
         self.districts = cal.districts()
-
-    def u_person(self, draw: int, person: np.ndarray) -> np.ndarray:
-        """The person's fixed uniform draw number `draw` (0-3): receipt persists over time."""
-        return hashed_uniform(self.seed, 1 + draw, person)
-
-    def household_noise(self, household: np.ndarray) -> np.ndarray:
-        """The household's fixed standard normal draw."""
-        return ndtri(hashed_uniform(self.seed, 0, household))
 
     def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
         """The twelve monthly deliveries of `year`, one at a time (a state's month is large)."""
@@ -93,7 +74,7 @@ class WelfareModel:
         hh_group = np.zeros(len(hh_ids), dtype=np.int8)
         hh_group[hh_inv] = group
         single_parent = (adults == 1) & (kids >= 1)
-        score = (self.household_noise(hh_ids)
+        score = (self.household_noise[hh_ids % len(self.household_noise)]
                  + 1.3 * single_parent + 0.6 * ((adults >= 2) & (kids >= 3))
                  + np.choose(hh_group, [0.0, 0.7, 1.0, 1.8, 2.5]))
 
@@ -101,9 +82,9 @@ class WelfareModel:
             """AsylbLG receipt at a month's end: (mask, analog) per person."""
             since = (month_end - arrived) / MONTH
             here = arrived <= month_end
-            refugee = (group == REFUGEE) & here & (self.u_person(0, person) < .7)
+            refugee = (group == REFUGEE) & here & (self.u_person[0, person] < .7)
             grund = refugee & (since < 18)
-            analog = refugee & (since >= 18) & (since < 36) & (self.u_person(1, person) < .3)
+            analog = refugee & (since >= 18) & (since < 36) & (self.u_person[1, person] < .3)
             ukraine_early = ((group == UKRAINE) & here & (month_end < to_days(2022, 6, 1))
                              & (arrived >= to_days(2022, 1, 1)))
             return grund | analog | ukraine_early, analog
@@ -129,13 +110,13 @@ class WelfareModel:
 
         # SGB XII (stable per person), exclusive of SGB II
         social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
-        ch4_old = (age >= 65) & (self.u_person(2, person) < 0.2 * d.sgb2_rate[district] + 0.01)
-        ch4_em = (age >= 18) & (age < 65) & (self.u_person(2, person) < 0.010 * social)
-        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (self.u_person(3, person) < 0.003 * social)
+        ch4_old = (age >= 65) & (self.u_person[2, person] < 0.2 * d.sgb2_rate[district] + 0.01)
+        ch4_em = (age >= 18) & (age < 65) & (self.u_person[2, person] < 0.010 * social)
+        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (self.u_person[3, person] < 0.003 * social)
         sgb12_year = (ch4_old | ch4_em | ch3) & ~sgb2_year & ~asyl_dec
         chapter = np.where(ch3, "3", "4")
         p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
-        institution = self.u_person(1, person) < p_inst
+        institution = self.u_person[1, person] < p_inst
 
         for month in range(1, 13):
             end = to_days(year, 12, 31) if month == 12 else to_days(year, month + 1, 1) - 1
@@ -167,8 +148,8 @@ class WelfareModel:
              (adults == 2) & (kids == 0), (adults == 2) & (kids > 0)],
             ["SINGLE", "ALLEINERZIEHEND", "PAAR_OHNE_KINDER", "PAAR_MIT_KINDERN"], "SONSTIGE")
         person = ex["person"][rows]
-        employable = (a >= 15) & (a < 65) & (self.u_person(3, person) >= .05)
-        unemployed = employable & (self.u_person(1, person) < .38)
+        employable = (a >= 15) & (a < 65) & (self.u_person[3, person] >= .05)
+        unemployed = employable & (self.u_person[1, person] < .38)
         return {"row": rows, "lfd": lfd, "elb": employable, "unemployed": unemployed,
                 "bg_type": bg_type}
 
