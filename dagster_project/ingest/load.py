@@ -23,8 +23,7 @@ from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import (PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, PseudonymCache,
                                                  hmac_pads, hmac_sql)
 from dagster_project.ingest.raw_layer import (RAW_SCHEMA, delivery_file, move_table_to_files, raw_columns,
-                                              raw_dir_of, register_files, replacing, table_kind,
-                                              temporary_file,
+                                              raw_dir_of, register_files, replacing, table_kind, temporary_file,
                                               view_sql, write_delivery_sql)
 from dagster_project.ingest.validation import (first_time_on_connection, register_reference_tables, split_fields,
                                                 violations_sql)
@@ -147,7 +146,7 @@ ACCEPTED_ROWS = ("SELECT * FROM delivery_rows "
                  "WHERE line_no NOT IN (SELECT line_no FROM delivery_violations)")
 
 
-def _compute_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract, params: dict,
+def _compute_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract, pads: dict[str, bytes],
                         cache: PseudonymCache | None) -> None:
     """Temp table `delivery_pseudonyms` (value, pseudonym): one row per distinct identifier of the
     accepted rows (a household or a Bedarfsgemeinschaft has several members). With a `cache`
@@ -164,8 +163,7 @@ def _compute_pseudonyms(con: duckdb.DuckDBPyConnection, contract: Contract, para
                   f"UNION ALL SELECT value, {hmac} AS pseudonym FROM wanted "
                   f"WHERE value NOT IN (SELECT value FROM {cache.table})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_pseudonyms AS "
-                f"WITH accepted AS ({ACCEPTED_ROWS}), wanted AS ({wanted}) {select}",
-                {k: v for k, v in params.items() if k.startswith("hmac_")})
+                f"WITH accepted AS ({ACCEPTED_ROWS}), wanted AS ({wanted}) {select}", pads)
     if cache is not None:
         cache.add(con)
 
@@ -269,16 +267,13 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     _check_period(con, delivery, rows_read)
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]
     load_id = f"{contract.register}:{period.label}:{started_at:%Y%m%dT%H%M%S%f}"
-    params = {"period": period.label, "sha256": delivery.sha256}
-    if any(c.handling == "pseudonymise" for c in contract.columns):
-        params.update(hmac_pads(key.key))
     target = delivery_file(raw_dir, contract.register, period.label)
     new_file = temporary_file(target)
     try:
         if any(c.handling == "pseudonymise" for c in contract.kept_columns):
-            _compute_pseudonyms(con, contract, params, pseudonym_cache)
-        sql = _raw_rows_sql(contract)
-        con.execute(write_delivery_sql(sql, new_file), {k: v for k, v in params.items() if f"${k}" in sql})
+            _compute_pseudonyms(con, contract, hmac_pads(key.key), pseudonym_cache)
+        con.execute(write_delivery_sql(_raw_rows_sql(contract), new_file),
+                    {"period": period.label, "sha256": delivery.sha256})
         with commit_lock or nullcontext():
             # only now: a refused delivery leaves even an empty database untouched
             ensure_schema(con, raw_dir)
