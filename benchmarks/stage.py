@@ -35,9 +35,11 @@ def ingest(root: Path) -> None:
     from dagster_project.ingest.batch import load_deliveries
     from dagster_project.settings import DEMO_KEY, PseudonymKey
 
+    from dagster_project.settings import duckdb_config
+
     paths = _paths(root)
     key = PseudonymKey(DEMO_KEY.encode(), "demo")
-    con = duckdb.connect(str(paths["db"]))
+    con = duckdb.connect(str(paths["db"]), config=duckdb_config())
     try:
         for register in load_contracts():
             load_deliveries(con, delivery_files(paths["inbox"], register), key, paths["quarantine"])
@@ -69,8 +71,9 @@ def gate(root: Path) -> None:
 
     from dagster_project.quality.gate import run_suite, store_results
     from dagster_project.quality.suites import load_suites
+    from dagster_project.settings import duckdb_config
 
-    con = duckdb.connect(str(_paths(root)["db"]))
+    con = duckdb.connect(str(_paths(root)["db"]), config=duckdb_config())
     try:
         for suite in load_suites():
             store_results(con, run_suite(con, suite, "bench"))

@@ -9,7 +9,8 @@ from typing import Iterator
 import duckdb
 from dagster import ConfigurableResource
 
-from dagster_project.settings import PseudonymKey, WarehousePaths, pseudonym_key_from_environment
+from dagster_project.settings import (PseudonymKey, WarehousePaths, duckdb_config,
+                                      pseudonym_key_from_environment)
 
 
 class WarehouseResource(ConfigurableResource):
@@ -49,7 +50,7 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.database), read_only=read_only)
+        con = duckdb.connect(str(self.database), read_only=read_only, config=duckdb_config())
         try:
             yield con
         finally:

@@ -20,11 +20,13 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_REPORT_BOUNDARIES      | district boundaries (GeoJSON) for the report's maps | - (schematic tile map)      |
 | DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |
 | DFT_INGEST_WORKERS         | deliveries loaded at once                          | cores, at most 4             |
+| DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 4GB |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +84,27 @@ class WarehousePaths:
             release_dir=_env_path("DFT_RELEASE_DIR", warehouse_dir / "release"),
             reports_dir=_env_path("DFT_REPORTS_DIR", warehouse_dir / "reports"),
         )
+
+
+DEFAULT_MEMORY_LIMIT = "4GB"
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for the pipeline's connections and dbt (DFT_DUCKDB_MEMORY_LIMIT).
+
+    Without it DuckDB takes up to 80 % of the machine's memory; with it, joins, sorts and
+    aggregations beyond the limit spill to the temporary folder beside the database file."""
+    value = os.environ.get("DFT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT.match(value):
+        raise ValueError(
+            f"DFT_DUCKDB_MEMORY_LIMIT muss eine Speichergröße wie 4GB oder 512MB sein, nicht {value!r}.")
+    return value.replace(" ", "")
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings of every DuckDB connection the pipeline writes with."""
+    return {"memory_limit": duckdb_memory_limit()}
 
 
 def release_keep() -> int:

@@ -95,3 +95,33 @@ def test_stock_flow_identity_between_two_years(sample_inbox):
             WHERE nach IS NOT NULL GROUP BY p) USING (p)
         WHERE s23.d <> last_nach""").fetchone()[0]
     assert mismatched == 0
+
+
+def test_person_draws_equal_the_full_table_of_draws():
+    """The welfare model draws each person's four uniforms again per year instead of holding
+    rng.random((4, capacity * 2)); they must be the very numbers of that table, and the model's
+    generator must continue as if the table had been drawn."""
+    import numpy as np
+
+    from dagster_project.sample_deliveries.welfare import DRAW_CHUNK, WelfareModel
+
+    capacity = DRAW_CHUNK // 2 + 1234  # more than one chunk of draws per row
+    model = WelfareModel(seed=7, capacity=capacity)
+    reference = np.random.default_rng(7 + 7919)
+    reference.normal(size=capacity * 2)
+    table = reference.random((4, capacity * 2))
+    person = np.array([capacity * 2 - 1, 0, 5, DRAW_CHUNK, DRAW_CHUNK - 1, 5, 17])
+    assert np.array_equal(model.person_draws(person), table[:, person])
+    assert model.rng.random() == reference.random()
+
+
+def test_coded_text_columns_reach_duckdb_as_their_texts():
+    import numpy as np
+    import pyarrow as pa
+
+    from dagster_project.sample_deliveries.writer import Coded
+
+    column = Coded.of(np.array([2, -1, 0, 2, 1]), ["Weg", "Allee", "Weg"])
+    con = duckdb.connect()
+    con.register("t", pa.table({"street": column[1:].arrow()}))
+    assert [r[0] for r in con.execute("SELECT street FROM t").fetchall()] == [None, "Weg", "Weg", "Allee"]

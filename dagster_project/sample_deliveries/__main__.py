@@ -19,8 +19,8 @@ import numpy as np
 from dagster_project.sample_deliveries import calibration as cal
 from dagster_project.sample_deliveries.names import FIRST_NAMES_M, FIRST_NAMES_W, SURNAMES
 from dagster_project.sample_deliveries.population import GROUP_NAMES, Simulation
-from dagster_project.sample_deliveries.welfare import WelfareModel
-from dagster_project.sample_deliveries.writer import CP1252, UTF8_BOM, write_delivery
+from dagster_project.sample_deliveries.welfare import WelfareModel, main_residence
+from dagster_project.sample_deliveries.writer import CHUNK_ROWS, CP1252, UTF8_BOM, Coded, write_delivery
 
 REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg", "massnahmen")
 
@@ -66,10 +66,9 @@ class SampleWriter:
         self.registers = registers
         self.rng = np.random.default_rng(seed + 104729)
         self.con = duckdb.connect()
-        d = cal.districts()
-        self.district_codes = d.codes.astype(object)
-        self.surnames = np.array([s for g in GROUP_NAMES for s in SURNAMES[g]], dtype=object)
-        self.first_names = (np.array(FIRST_NAMES_M, dtype=object), np.array(FIRST_NAMES_W, dtype=object))
+        self.district_codes = cal.districts().codes
+        self.surnames = [s for g in GROUP_NAMES for s in SURNAMES[g]]
+        self.first_names = (FIRST_NAMES_M, FIRST_NAMES_W)
         self.counts: dict[str, int] = {}
         self.defects: dict[str, int] = {}
 
@@ -91,6 +90,9 @@ class SampleWriter:
         columns["defect"] = self._defects(register, n)
         path = self.out / register / f"{register}_{period}.csv"
         rows = write_delivery(self.con, register, columns, path, encoding_for(register, year))
+        if rows > CHUNK_ROWS:  # DuckDB keeps the memory it once used until its connection closes
+            self.con.close()
+            self.con = duckdb.connect()
         self.counts[register] = self.counts.get(register, 0) + rows
 
     def population(self, year: int, ex: dict) -> None:
@@ -101,52 +103,53 @@ class SampleWriter:
             person[a] = person[b]
             self.defects["einwohner: doppeltes Ordnungsmerkmal"] = (
                 self.defects.get("einwohner: doppeltes Ordnungsmerkmal", 0) + k)
-        names = np.where(ex["sex"] == 1, self.first_names[1][ex["first_name"] % len(self.first_names[1])],
-                         self.first_names[0][ex["first_name"] % len(self.first_names[0])])
+        male, female = self.first_names
+        names = Coded.of(np.where(ex["sex"] == 1, len(male) + ex["first_name"] % len(female),
+                                  ex["first_name"] % len(male)), male + female)
         self._write("einwohner", f"{year}-12-31", year, {
-            "person": person, "surname": self.surnames[ex["surname"]], "first_name": names,
+            "person": person, "surname": Coded.of(ex["surname"], self.surnames), "first_name": names,
             "birth": ex["birth"], "sex": ex["sex"], "nat1": ex["nat1"], "nat2": ex["nat2"],
             "birth_country": ex["birth_country"], "status": ex["status"],
-            "street": self.streets[ex["district"], ex["street"]], "house_no": ex["house_no"],
-            "district_code": self.district_codes[ex["district"]], "household": ex["household"],
+            "street": Coded.of(ex["district"].astype(np.int64) * self.streets.shape[1] + ex["street"],
+                               self.streets),
+            "house_no": ex["house_no"],
+            "district_code": Coded.of(ex["district"], self.district_codes), "household": ex["household"],
             "zuzug": ex["zuzug"], "einzug": ex["einzug"],
         })
 
     def movements(self, year: int, ev: dict, pop) -> None:
         person = ev["person"].astype(np.int64)
-        codes = np.append(self.district_codes, None)  # index -1 -> None
         order = np.argsort(ev["date"], kind="stable")
         self._write("bewegungen", str(year), year, {
             "person": person[order], "kind": ev["kind"][order], "date": ev["date"][order],
             "birth": pop["birth"][person][order], "sex": pop["sex"][person][order],
-            "nat1": pop["nat1"][person][order], "von_code": codes[ev["von"][order]],
-            "nach_code": codes[ev["nach"][order]],
+            "nat1": pop["nat1"][person][order], "von_code": Coded.of(ev["von"][order], self.district_codes),
+            "nach_code": Coded.of(ev["nach"][order], self.district_codes),
             "country": np.where(ev["country"] >= 0, ev["country"], -1)[order],
         })
 
-    def welfare(self, year: int, ex: dict, months) -> None:
-        main = ex["status"] == 0
-        e = {k: v[main] for k, v in ex.items()}
+    def welfare(self, year: int, e: dict, months) -> None:
+        """The monthly deliveries of a year; `e`: the residents with their main residence."""
         for month, rec in enumerate(months, start=1):
             period = f"{year}-{month:02d}"
             r = rec.sgb2["row"]
             self._write("sgb2", period, year, {
                 "household": e["household"][r], "lfd": rec.sgb2["lfd"], "birth": e["birth"][r],
                 "sex": e["sex"][r], "nat1": e["nat1"][r],
-                "district_code": self.district_codes[e["district"][r]], "elb": rec.sgb2["elb"],
+                "district_code": Coded.of(e["district"][r], self.district_codes), "elb": rec.sgb2["elb"],
                 "unemployed": rec.sgb2["unemployed"], "bg_type": rec.sgb2["bg_type"],
             })
             r = rec.sgb12["row"]
             self._write("sgb12", period, year, {
                 "person": e["person"][r], "birth": e["birth"][r], "sex": e["sex"][r],
-                "nat1": e["nat1"][r], "district_code": self.district_codes[e["district"][r]],
+                "nat1": e["nat1"][r], "district_code": Coded.of(e["district"][r], self.district_codes),
                 "chapter": rec.sgb12["chapter"], "institution": rec.sgb12["institution"],
             })
             r = rec.asylblg["row"]
             self._write("asylblg", period, year, {
                 "household": e["household"][r], "lfd": rec.asylblg["lfd"], "birth": e["birth"][r],
                 "sex": e["sex"][r], "nat1": e["nat1"][r],
-                "district_code": self.district_codes[e["district"][r]], "analog": rec.asylblg["analog"],
+                "district_code": Coded.of(e["district"][r], self.district_codes), "analog": rec.asylblg["analog"],
             })
 
 
@@ -165,11 +168,14 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
         ex = sim.extract()
         writer.population(year, ex)
         writer.movements(year, events, sim.pop)
+        moves = len(events["person"])
+        del events
+        ex = main_residence(ex)  # only these are needed from here on: one copy in memory, not two
         if registers & {"sgb2", "sgb12", "asylblg"}:
             welfare = welfare or WelfareModel(seed, capacity=len(sim.pop) * 2)
             writer.welfare(year, ex, welfare.year(ex, year))
-        progress(f"  {year}: {int((ex['status'] == 0).sum()):,} Einwohner (Hauptwohnsitz), "
-                 f"{len(events['person']):,} Bewegungen  [{time.perf_counter() - started:.1f} s]")
+        progress(f"  {year}: {len(ex['person']):,} Einwohner (Hauptwohnsitz), "
+                 f"{moves:,} Bewegungen  [{time.perf_counter() - started:.1f} s]")
     if "massnahmen" in registers:
         from dagster_project.sample_deliveries.measures import write_measures
 

@@ -19,6 +19,7 @@ from dagster_project.sample_deliveries.population import NO_DATE, REFUGEE, UKRAI
 
 MONTH = 30.44
 MONTHLY_TURNOVER = 0.04
+DRAW_CHUNK = 4_000_000
 
 
 @dataclass
@@ -44,21 +45,51 @@ def running_number(sorted_keys: np.ndarray) -> np.ndarray:
     return np.arange(len(sorted_keys)) - group_start + 1
 
 
+def main_residence(extract: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rows of the residents with their main residence (the extract itself if it has no others)."""
+    main = extract["status"] == 0
+    return extract if main.all() else {k: v[main] for k, v in extract.items()}
+
+
 class WelfareModel:
     def __init__(self, seed: int, capacity: int) -> None:
         rng = np.random.default_rng(seed + 7919)
         # stable per-person and per-household draws, so that receipt persists over time
         self.household_noise = rng.normal(size=capacity * 2)
-        self.u_person = rng.random((4, capacity * 2))
+        # Four uniform draws per person, the rows of rng.random((4, capacity * 2)): not held in
+        # memory (a state's population: gigabytes) but drawn again for the persons of each year
+        # from the generator's state at this point (PCG64 skips draws in constant time).
+        self.person_draw_state = rng.bit_generator.state
+        self.person_draw_width = capacity * 2
+        rng.bit_generator.advance(4 * self.person_draw_width)
         self.rng = rng
         self.districts = cal.districts()
+
+    def person_draws(self, person: np.ndarray) -> np.ndarray:
+        """The four stable uniform draws of each person (array of shape (4, len(person))), equal
+        to rows 0-3 of ``rng.random((4, capacity * 2))[:, person]`` at the model's start."""
+        if len(person) and (person.min() < 0 or person.max() >= self.person_draw_width):
+            raise ValueError("Person außerhalb der Kapazität des Wohlfahrtsmodells")
+        order = np.argsort(person, kind="stable")
+        wanted = person[order]
+        draws = np.empty((4, len(person)))
+        limit = int(wanted[-1]) + 1 if len(wanted) else 0
+        for row in range(4):
+            bits = np.random.PCG64()
+            bits.state = self.person_draw_state
+            bits.advance(row * self.person_draw_width)
+            gen = np.random.Generator(bits)
+            for start in range(0, limit, DRAW_CHUNK):
+                block = gen.random(min(DRAW_CHUNK, limit - start))
+                lo, hi = np.searchsorted(wanted, [start, start + len(block)])
+                draws[row, order[lo:hi]] = block[wanted[lo:hi] - start]
+        return draws
 
     def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
         """The twelve monthly deliveries of `year`, one at a time (a state's month is large)."""
         rng = self.rng
         d = self.districts
-        main = extract["status"] == 0
-        ex = {k: v[main] for k, v in extract.items()}
+        ex = main_residence(extract)
         n = len(ex["person"])
         age = year - birth_year(ex["birth"])
         person = ex["person"]
@@ -66,6 +97,7 @@ class WelfareModel:
         district = ex["district"].astype(np.int64)
         group = ex["group"]
         arrived = np.where(ex["zuzug"] != NO_DATE, ex["zuzug"], ex["birth"])
+        u = self.person_draws(person)
 
         # household composition
         hh_ids, hh_inv = np.unique(household, return_inverse=True)
@@ -82,9 +114,9 @@ class WelfareModel:
             """AsylbLG receipt at a month's end: (mask, analog) per person."""
             since = (month_end - arrived) / MONTH
             here = arrived <= month_end
-            refugee = (group == REFUGEE) & here & (self.u_person[0, person] < .7)
+            refugee = (group == REFUGEE) & here & (u[0] < .7)
             grund = refugee & (since < 18)
-            analog = refugee & (since >= 18) & (since < 36) & (self.u_person[1, person] < .3)
+            analog = refugee & (since >= 18) & (since < 36) & (u[1] < .3)
             ukraine_early = ((group == UKRAINE) & here & (month_end < to_days(2022, 6, 1))
                              & (arrived >= to_days(2022, 1, 1)))
             return grund | analog | ukraine_early, analog
@@ -110,13 +142,13 @@ class WelfareModel:
 
         # SGB XII (stable per person), exclusive of SGB II
         social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
-        ch4_old = (age >= 65) & (self.u_person[2, person] < 0.2 * d.sgb2_rate[district] + 0.01)
-        ch4_em = (age >= 18) & (age < 65) & (self.u_person[2, person] < 0.010 * social)
-        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (self.u_person[3, person] < 0.003 * social)
+        ch4_old = (age >= 65) & (u[2] < 0.2 * d.sgb2_rate[district] + 0.01)
+        ch4_em = (age >= 18) & (age < 65) & (u[2] < 0.010 * social)
+        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (u[3] < 0.003 * social)
         sgb12_year = (ch4_old | ch4_em | ch3) & ~sgb2_year & ~asyl_dec
         chapter = np.where(ch3, "3", "4")
         p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
-        institution = self.u_person[1, person] < p_inst
+        institution = u[1] < p_inst
 
         for month in range(1, 13):
             end = to_days(year, 12, 31) if month == 12 else to_days(year, month + 1, 1) - 1
@@ -129,14 +161,14 @@ class WelfareModel:
             keep12 = np.ones(n, bool) if month == 12 else rng.random(n) >= MONTHLY_TURNOVER / 2
             in_sgb12 = sgb12_year & here & keep12
             yield MonthlyRecords(
-                sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids),
+                sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids, u),
                 sgb12={"row": np.flatnonzero(in_sgb12),
                        "chapter": chapter[in_sgb12], "institution": institution[in_sgb12]},
                 asylblg=self._asyl_rows(np.flatnonzero(asyl), household, analog),
             )
 
     def _sgb2_rows(self, rows: np.ndarray, ex: dict, age: np.ndarray, hh_inv: np.ndarray,
-                   hh_ids: np.ndarray) -> dict[str, np.ndarray]:
+                   hh_ids: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
         rows = rows[np.argsort(ex["household"][rows], kind="stable")]
         hh = ex["household"][rows]
         lfd = running_number(hh)
@@ -147,9 +179,8 @@ class WelfareModel:
             [(adults == 1) & (kids == 0), (adults == 1) & (kids > 0),
              (adults == 2) & (kids == 0), (adults == 2) & (kids > 0)],
             ["SINGLE", "ALLEINERZIEHEND", "PAAR_OHNE_KINDER", "PAAR_MIT_KINDERN"], "SONSTIGE")
-        person = ex["person"][rows]
-        employable = (a >= 15) & (a < 65) & (self.u_person[3, person] >= .05)
-        unemployed = employable & (self.u_person[1, person] < .38)
+        employable = (a >= 15) & (a < 65) & (u[3, rows] >= .05)
+        unemployed = employable & (u[1, rows] < .38)
         return {"row": rows, "lfd": lfd, "elb": employable, "unemployed": unemployed,
                 "bg_type": bg_type}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -84,7 +85,36 @@ SELECTS = {
 
 # Rows formatted at a time: a state-wide extract (18 M rows) is written in slices, so that the
 # generator's memory does not grow with the size of a delivery.
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as positions in a short list of texts (-1: empty). It reaches DuckDB as an
+    Arrow dictionary array: no Python string object per row (a state's extract has 18 M rows)."""
+
+    codes: np.ndarray
+    texts: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, texts) -> "Coded":
+        unique, position = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+        codes = np.asarray(codes)
+        return cls(np.where(codes >= 0, position.ravel()[np.maximum(codes, 0)], -1).astype(np.int32), unique)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows) -> "Coded":
+        return Coded(self.codes[rows], self.texts)
+
+    def arrow(self) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(self.codes, mask=self.codes < 0),
+                                              pa.array(self.texts, pa.string()))
+
+
+def _arrow(column) -> pa.Array:
+    return column.arrow() if isinstance(column, Coded) else pa.array(column)
 
 
 def write_delivery(con: duckdb.DuckDBPyConnection, register: str, columns: dict[str, np.ndarray],
@@ -101,7 +131,7 @@ def write_delivery(con: duckdb.DuckDBPyConnection, register: str, columns: dict[
         with open(tmp, "wb") as out:
             out.write(b"\xef\xbb\xbf" if encoding == UTF8_BOM else b"")
             for number, start in enumerate(range(0, max(n, 1), CHUNK_ROWS)):
-                table = pa.table({k: pa.array(v[start:start + CHUNK_ROWS]) for k, v in columns.items()})
+                table = pa.table({k: _arrow(v[start:start + CHUNK_ROWS]) for k, v in columns.items()})
                 con.register("delivery", table)
                 try:
                     con.execute(
