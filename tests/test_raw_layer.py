@@ -142,6 +142,39 @@ def test_parallel_loading_with_the_batch_cache_equals_loading_one_by_one(tmp_pat
     assert len(results[1][0]) > 1000
 
 
+def test_a_delivery_read_in_slices_equals_the_delivery_read_whole(tmp_path, sample_inbox, monkeypatch):
+    """A state's extract is read in slices of lines; cut into many small slices, the sample's
+    deliveries (UTF-8 with BOM, Windows-1252 with CRLF, defective lines) give the same raw layer,
+    quarantine and load log as read in one slice, and a refusal names the same line."""
+    paths = [sorted((sample_inbox / register).glob("*.csv"))[0] for register in ("einwohner", "sgb2", "bewegungen")]
+    paths.append(write_file(tmp_path / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS * 40],
+                            encoding="cp1252", newline="\r\n"))
+    broken = write_file(tmp_path / "broken", "einwohner", "einwohner_2023-12-31.csv",
+                        [HEADER, *ROWS * 40, "0000000009;Null\x00byte;A;01.02.1980;W;000;;000;H;X;1;050;HH1;;"],
+                        encoding="cp1252", newline="\r\n")
+    results = {}
+    for slice_bytes in (1 << 30, 997):
+        monkeypatch.setattr("dagster_project.ingest.delivery_file.SLICE_BYTES", slice_bytes)
+        root = tmp_path / f"w{slice_bytes}"
+        root.mkdir()
+        con = duckdb.connect(str(root / "warehouse.duckdb"))
+        for path in paths:
+            load_delivery(con, path, TEST_KEY, root / "quarantine")
+        with pytest.raises(DeliveryRefused) as refused:
+            load_delivery(con, broken, TEST_KEY, root / "quarantine")
+        results[slice_bytes] = (
+            [con.execute(f"SELECT * FROM raw.{register} ORDER BY ALL").fetchall()
+             for register in ("einwohner", "sgb2", "bewegungen")],
+            con.execute("SELECT * EXCLUDE (file_sha256) FROM audit.quarantine ORDER BY ALL").fetchall(),
+            con.execute("SELECT register, period, encoding, rows_read, rows_accepted, rows_quarantined "
+                        "FROM audit.load_log ORDER BY ALL").fetchall(),
+            (refused.value.refusal.rule, refused.value.refusal.line))
+        con.close()
+    assert results[1 << 30] == results[997]
+    assert results[997][3] == ("kodierung", len(ROWS) * 40 + 2)
+    assert sum(row[3] for row in results[997][2]) > 3000 and len(results[997][1]) == 240  # 200 repeated keys, 40 unknown districts
+
+
 def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
     """Until the raw layer, raw.<register> was a table in the database file."""
     path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])

@@ -1,7 +1,8 @@
 """Reading a delivery file: name and period, encoding, header, truncation.
 
 Everything here is structural: a failure refuses the whole delivery. The data lines are handed on
-as an Arrow table (line number, text) without any row-wise Python.
+as Arrow tables (line number, text), one slice of the file at a time (a state's extract is
+gigabytes: it is never held in memory whole), without any row-wise Python.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from dagster_project.ingest.errors import DeliveryRefused, Refusal
 
 UTF8_BOM = b"\xef\xbb\xbf"
 BLANK_FILE = re.compile(rb"(\xef\xbb\xbf)?[ \r\n\t]*")  # stops at the first other byte: no copy
+BLANK = re.compile(rb"[ \r\n\t]*")
+NOT_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")  # the five bytes Windows-1252 leaves undefined
+SLICE_BYTES = 128 * 1024 * 1024  # a delivery is read in slices of about this size, cut at line ends
 FILE_NAME = re.compile(r"^(?P<register>[a-z0-9]+)_(?P<period>[0-9-]+)\.(?P<ext>[a-z]+)$")
 
 
@@ -43,8 +49,8 @@ class Delivery:
     period: Period
     sha256: str
     encoding: str
-    lines: pa.Table | None   # line_no (int64), raw_line (string): the data lines (None once in DuckDB)
-    separator: str = ";"     # between the fields of raw_line
+    lines: Iterable[pa.Table]  # line_no (int64), raw_line (string): the data lines, slice by slice (read once)
+    separator: str = ";"       # between the fields of raw_line
 
 
 def parse_period(text: str, kind: str) -> Period | None:
@@ -101,38 +107,19 @@ def _is_utf8(data: bytes, start: int) -> bool:
     return True
 
 
-def _decode(data: bytes, name: str) -> tuple[bytes, int, str]:
-    """The file as UTF-8 bytes, the offset of its first byte after a byte-order mark, and its
-    encoding: UTF-8 with BOM, else UTF-8, else Windows-1252 (transcoded); else a refusal. A UTF-8
-    file is checked in place (no second copy of a large delivery in memory); no row loop."""
-    bom = data.startswith(UTF8_BOM)
-    start = 3 if bom else 0
-    utf8, label = None, None
-    if _is_utf8(data, start):
-        utf8, label = data, "utf-8-sig" if bom else "utf-8"
-    elif not bom:
-        try:
-            utf8, label = data.decode("cp1252").encode("utf-8"), "cp1252"
-        except UnicodeDecodeError:
-            pass
-    if utf8 is None:
-        try:
-            data[start:].decode("utf-8")  # only on this path: the first unreadable byte, as Python reports it
-            raise AssertionError("Arrow und Python sind sich über UTF-8 uneinig")
-        except UnicodeDecodeError as error:
-            offset = error.start + start
-        line = data.count(b"\n", 0, offset) + 1
-        raise DeliveryRefused(Refusal(
-            name, "kodierung",
-            f"Datei ist weder UTF-8 (mit BOM) noch Windows-1252: unlesbares Byte 0x{data[offset]:02X} "
-            f"an Byteposition {offset}", line=line))
-    start = start if utf8 is data else 0
-    position = utf8.find(b"\x00", start)
-    if position >= 0:
-        line = utf8.count(b"\n", start, position) + 1
-        raise DeliveryRefused(Refusal(
-            name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei", line=line))
-    return utf8, start, label
+def _encoding_refusal(data: bytes, name: str) -> DeliveryRefused:
+    """The refusal of a file that is neither UTF-8 nor Windows-1252: its first unreadable byte."""
+    start = 3 if data.startswith(UTF8_BOM) else 0
+    try:
+        data[start:].decode("utf-8")  # only on this path: the first unreadable byte, as Python reports it
+        raise AssertionError("Arrow und Python sind sich über UTF-8 uneinig")
+    except UnicodeDecodeError as error:
+        offset = error.start + start
+    line = data.count(b"\n", 0, offset) + 1
+    return DeliveryRefused(Refusal(
+        name, "kodierung",
+        f"Datei ist weder UTF-8 (mit BOM) noch Windows-1252: unlesbares Byte 0x{data[offset]:02X} "
+        f"an Byteposition {offset}", line=line))
 
 
 def file_sha256(path: Path) -> str:
@@ -141,6 +128,59 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _slices(path: Path) -> Iterator[bytes]:
+    """The file in slices of about SLICE_BYTES, each ending with a line end (the last one: with
+    the file). A line end never lies inside a UTF-8 character, so each slice decodes on its own."""
+    rest = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(SLICE_BYTES), b""):
+            block = rest + block if rest else block
+            cut = block.rfind(b"\n") + 1
+            if cut:
+                yield block[:cut] if cut < len(block) else block
+            rest = block[cut:]
+    if rest:
+        yield rest
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """What one pass over a delivery file finds out before its lines are read."""
+
+    sha256: str
+    size: int                 # bytes
+    blank: bool               # only whitespace (and a byte-order mark)
+    bom: bool                 # starts with the UTF-8 byte-order mark
+    utf8: bool                # valid UTF-8 after the byte-order mark
+    cp1252: bool              # decodable as Windows-1252
+    null_line: int | None     # line of the first null byte
+    line_ends: int            # number of line ends
+    ends_with_line_end: bool
+
+
+def scan_file(path: Path) -> FileScan:
+    """SHA-256, encoding and structure of a file, slice by slice (Arrow validates UTF-8 in place)."""
+    digest = hashlib.sha256()
+    blank, bom, utf8, cp1252, null_line, line_ends, last, size = True, False, True, True, None, 0, b"", 0
+    for number, piece in enumerate(_slices(path)):
+        digest.update(piece)
+        start = 0
+        if number == 0:
+            bom = piece.startswith(UTF8_BOM)
+            start = 3 if bom else 0
+            blank = BLANK_FILE.fullmatch(piece) is not None
+        elif blank:
+            blank = BLANK.fullmatch(piece) is not None
+        utf8 = utf8 and _is_utf8(piece, start)
+        cp1252 = cp1252 and not any(byte in piece for byte in NOT_CP1252)
+        if null_line is None and (position := piece.find(b"\x00")) >= 0:
+            null_line = line_ends + piece.count(b"\n", 0, position) + 1
+        line_ends += piece.count(b"\n")
+        last = piece[-1:]
+        size += len(piece)
+    return FileScan(digest.hexdigest(), size, blank, bom, utf8, cp1252, null_line, line_ends, last == b"\n")
 
 
 def _check_header(header: list[str], contract: Contract, name: str) -> None:
@@ -214,37 +254,58 @@ def read_xlsx_delivery(path: Path, contract: Contract, period: Period, sha256: s
     if not texts:
         raise DeliveryRefused(Refusal(name, "keine_daten", "Tabelle enthält nur die Kopfzeile", line=2))
     lines = pa.table({"line_no": pa.array(numbers, type=pa.int64()), "raw_line": pa.array(texts, type=pa.large_string())})
-    return Delivery(path, contract, period, sha256, "xlsx", lines, separator=XLSX_SEPARATOR)
+    return Delivery(path, contract, period, sha256, "xlsx", [lines], separator=XLSX_SEPARATOR)
 
 
-def read_delivery(path: Path, sha256: str | None = None, data: bytes | None = None) -> Delivery:
-    """Read and structurally check a delivery; raises DeliveryRefused. `sha256` and `data`: the
-    file's hash and content if the caller has them already (a file is read once)."""
+def read_delivery(path: Path, scan: FileScan | None = None, sha256: str | None = None) -> Delivery:
+    """Check a delivery's structure (raises DeliveryRefused) and hand on its lines, slice by slice.
+    `scan` (a CSV file) or `sha256` (a spreadsheet): what the caller knows of the file already."""
     contract, period = identify(path)
     if contract.file_extension == "xlsx":
         return read_xlsx_delivery(path, contract, period, sha256)
     name = path.name
-    data = path.read_bytes() if data is None else data
-    sha256 = sha256 or hashlib.sha256(data).hexdigest()
-    if BLANK_FILE.fullmatch(data):
+    scan = scan or scan_file(path)
+    if scan.blank:
         raise DeliveryRefused(Refusal(name, "leere_datei", "Datei ist leer", line=1))
-    utf8, start, encoding = _decode(data, name)
-    if not utf8.endswith(b"\n"):
-        last_line = utf8.count(b"\n", start) + 1
+    if not scan.utf8 and (scan.bom or not scan.cp1252):
+        raise _encoding_refusal(path.read_bytes(), name)
+    encoding = ("utf-8-sig" if scan.bom else "utf-8") if scan.utf8 else "cp1252"
+    if scan.null_line is not None:
+        raise DeliveryRefused(Refusal(
+            name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei", line=scan.null_line))
+    if not scan.ends_with_line_end:
         raise DeliveryRefused(Refusal(
             name, "abgeschnitten",
             "Datei endet mitten in einer Zeile (ohne Zeilenende): die Lieferung ist unvollständig",
-            line=last_line))
-    header_end = utf8.index(b"\n", start)
-    _check_header(utf8[start:header_end].decode("utf-8").rstrip("\r").split(";"), contract, name)
-    body_start, body_end = header_end + 1, len(utf8) - 1  # without the final line end
-    if body_end <= body_start:
+            line=scan.line_ends + 1))
+    slices = _slices(path)
+    first = next(slices)
+    start = 3 if scan.bom else 0
+    header_end = first.index(b"\n", start)
+    _check_header(first[start:header_end].decode("utf-8" if scan.utf8 else "cp1252").rstrip("\r").split(";"),
+                  contract, name)
+    if scan.size - 1 <= header_end + 1:  # nothing after the header but at most one line end
         raise DeliveryRefused(Refusal(name, "keine_daten", "Datei enthält nur die Kopfzeile", line=2))
-    # split into lines as Arrow buffers, straight from the file's bytes; valid UTF-8 was checked
-    # above, so the lines are viewed as text without a second check
-    body = _binary_array(utf8, body_start, body_end - body_start)
-    raw = pc.split_pattern(body, b"\n").flatten().view(pa.large_string())
-    if utf8.find(b"\r", body_start, body_end) >= 0:
-        raw = pc.utf8_rtrim(raw, characters="\r")
-    lines = pa.table({"line_no": pa.array(np.arange(2, len(raw) + 2, dtype=np.int64)), "raw_line": raw})
-    return Delivery(path, contract, period, sha256, encoding, lines)
+    return Delivery(path, contract, period, scan.sha256, encoding,
+                    _line_tables(first, header_end + 1, slices, scan.utf8))
+
+
+def _line_tables(first: bytes, body_start: int, rest: Iterator[bytes], utf8: bool) -> Iterator[pa.Table]:
+    """The data lines, one Arrow table per slice of the file, numbered from line 2 on: split
+    straight from the slice's bytes (valid UTF-8 was checked by the scan; a Windows-1252 slice is
+    transcoded first)."""
+    line_no = 2
+    for number, piece in enumerate(itertools.chain([first], rest)):
+        begin = body_start if number == 0 else 0
+        if not utf8:
+            piece = piece.decode("cp1252").encode("utf-8")
+            begin = len(first[:body_start].decode("cp1252").encode("utf-8")) if number == 0 else 0
+        if begin >= len(piece):
+            continue
+        body = _binary_array(piece, begin, len(piece) - 1 - begin)  # without the slice's last line end
+        raw = pc.split_pattern(body, b"\n").flatten().view(pa.large_string())
+        if piece.find(b"\r", begin) >= 0:
+            raw = pc.utf8_rtrim(raw, characters="\r")
+        yield pa.table({"line_no": pa.array(np.arange(line_no, line_no + len(raw), dtype=np.int64)),
+                        "raw_line": raw})
+        line_no += len(raw)

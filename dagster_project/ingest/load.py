@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contracts import Contract, load_contracts
-from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery
+from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery, scan_file
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import (PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, PseudonymCache,
                                                  hmac_pads, hmac_sql)
@@ -252,17 +252,14 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     started = time.perf_counter()
     started_at = dt.datetime.now()
     contract, period = identify(path)
-    data = path.read_bytes() if contract.file_extension == "csv" else None  # read once: hash and content
-    sha256 = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(path)
+    scan = scan_file(path) if contract.file_extension == "csv" else None  # hash and structure, slice by slice
+    sha256 = scan.sha256 if scan else file_sha256(path)
     if not force and already_loaded(con, contract.register, period.label, sha256):
         return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     raw_dir = raw_dir or raw_dir_of(con)
-    delivery = read_delivery(path, sha256, data)
-    del data
+    delivery = read_delivery(path, scan, sha256)
     register_reference_tables(con)
-    split_fields(con, delivery)
-    rows_read = delivery.lines.num_rows
-    delivery.lines = None  # DuckDB holds the fields now; a state's extract is gigabytes of lines
+    rows_read = split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
     _check_period(con, delivery, rows_read)
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]

@@ -66,22 +66,26 @@ def _field(index: int) -> str:
     return f"CASE WHEN {f} LIKE ' %' OR {f} LIKE '% ' OR {f} LIKE '\"%' THEN trim({f}, ' \"') ELSE {f} END"
 
 
-def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
+def split_fields(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> int:
     """Temp table `delivery_fields` (line_no, n_fields and one text column per needed contract
-    column) for every line, and the view `delivery_rows` of the lines with the right field count."""
+    column) for every line, filled slice by slice from the delivery's lines, and the view
+    `delivery_rows` of the lines with the right field count. Returns the number of lines."""
     positions = {c.name: i for i, c in enumerate(delivery.contract.columns, start=1)}
     columns = ", ".join(f"{_field(positions[c.name])} AS {quote(c.name)}" for c in _needed_columns(delivery.contract))
-    con.register("delivery_lines", delivery.lines)
-    try:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE delivery_fields AS
-            SELECT line_no, len(f) AS n_fields, {columns}
-            FROM (SELECT line_no, string_split(raw_line, {literal(delivery.separator)}) AS f FROM delivery_lines)
-        """)
-    finally:
-        con.unregister("delivery_lines")
+    select = (f"SELECT line_no, len(f) AS n_fields, {columns} FROM (SELECT line_no, "
+              f"string_split(raw_line, {literal(delivery.separator)}) AS f FROM delivery_lines)")
+    lines = 0
+    for number, table in enumerate(delivery.lines):
+        con.register("delivery_lines", table)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_fields AS {select}" if number == 0
+                        else f"INSERT INTO delivery_fields {select}")
+        finally:
+            con.unregister("delivery_lines")
+        lines += table.num_rows
     con.execute(f"CREATE OR REPLACE TEMP VIEW delivery_rows AS SELECT * FROM delivery_fields "
                 f"WHERE n_fields = {len(delivery.contract.columns)}")
+    return lines
 
 
 def _shown_value(column: Column) -> str:
