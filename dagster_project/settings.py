@@ -20,7 +20,7 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_REPORT_BOUNDARIES      | district boundaries (GeoJSON) for the report's maps | - (schematic tile map)      |
 | DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |
 | DFT_INGEST_WORKERS         | deliveries loaded at once                          | cores, at most 4             |
-| DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 4GB |
+| DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 3GB |
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class WarehousePaths:
         )
 
 
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "3GB"
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 

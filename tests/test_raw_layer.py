@@ -255,3 +255,27 @@ def test_a_large_delivery_is_loaded_alone():
     assert started.wait(5)
     thread.join()
     assert budget.in_flight == 50
+
+
+def test_the_pipeline_and_dbt_keep_to_the_duckdb_memory_limit(tmp_path, monkeypatch):
+    """Without a limit DuckDB takes up to 80 % of the machine's memory (a state's ingest: 17 GB);
+    the pipeline's connections and dbt's profile use DFT_DUCKDB_MEMORY_LIMIT, default the same."""
+    from dagster_project.resources import WarehouseResource
+    from dagster_project.settings import DEFAULT_MEMORY_LIMIT, REPO_ROOT
+
+    warehouse = WarehouseResource(db_path=str(tmp_path / "w.duckdb"))
+    for value, shown in (("512MB", "488.2 MiB"), (None, None)):
+        if value:
+            monkeypatch.setenv("DFT_DUCKDB_MEMORY_LIMIT", value)
+        else:
+            monkeypatch.delenv("DFT_DUCKDB_MEMORY_LIMIT")
+            shown = duckdb.connect(config={"memory_limit": DEFAULT_MEMORY_LIMIT}).execute(
+                "SELECT current_setting('memory_limit')").fetchone()[0]
+        with warehouse.connect() as con:
+            assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == shown
+    monkeypatch.setenv("DFT_DUCKDB_MEMORY_LIMIT", "viel")
+    with pytest.raises(ValueError, match="DFT_DUCKDB_MEMORY_LIMIT"):
+        with warehouse.connect():
+            pass
+    profile = (REPO_ROOT / "dbt" / "profiles.yml").read_text(encoding="utf-8")
+    assert f"env_var('DFT_DUCKDB_MEMORY_LIMIT', '{DEFAULT_MEMORY_LIMIT}')" in profile
