@@ -98,9 +98,9 @@ def test_stock_flow_identity_between_two_years(sample_inbox):
 
 
 def test_person_draws_equal_the_full_table_of_draws():
-    """The welfare model draws each person's four uniforms again per year instead of holding
-    rng.random((4, capacity * 2)); they must be the very numbers of that table, and the model's
-    generator must continue as if the table had been drawn."""
+    """The welfare model draws each household's normal and each person's four uniforms again per
+    year instead of holding them; they must be the very numbers of the tables drawn at the start,
+    and the model's generator must continue as if the tables had been drawn."""
     import numpy as np
 
     from dagster_project.sample_deliveries.welfare import DRAW_CHUNK, WelfareModel
@@ -108,10 +108,12 @@ def test_person_draws_equal_the_full_table_of_draws():
     capacity = DRAW_CHUNK // 2 + 1234  # more than one chunk of draws per row
     model = WelfareModel(seed=7, capacity=capacity)
     reference = np.random.default_rng(7 + 7919)
-    reference.normal(size=capacity * 2)
+    noise = reference.normal(size=capacity * 2)
     table = reference.random((4, capacity * 2))
     person = np.array([capacity * 2 - 1, 0, 5, DRAW_CHUNK, DRAW_CHUNK - 1, 5, 17])
     assert np.array_equal(model.person_draws(person), table[:, person])
+    household = np.array([3, capacity * 2 + 3, DRAW_CHUNK + 1, 0, capacity * 2 - 1])
+    assert np.array_equal(model.household_noise(household), noise[household % (capacity * 2)])
     assert model.rng.random() == reference.random()
 
 

@@ -51,39 +51,53 @@ def main_residence(extract: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return extract if main.all() else {k: v[main] for k, v in extract.items()}
 
 
+def _redraw(state: dict, skip: int, wanted: np.ndarray, draw) -> np.ndarray:
+    """Draws number `wanted` (an array of positions) of the stream `draw(generator, n)` makes from
+    the bit generator `state` after `skip` steps, drawn again in chunks: the stream itself is never
+    held in memory (a state's population: gigabytes of draws)."""
+    order = np.argsort(wanted, kind="stable")
+    positions = wanted[order]
+    values = np.empty(len(wanted))
+    bits = np.random.PCG64()
+    bits.state = state
+    bits.advance(skip)
+    generator = np.random.Generator(bits)
+    limit = int(positions[-1]) + 1 if len(positions) else 0
+    for start in range(0, limit, DRAW_CHUNK):
+        block = draw(generator, min(DRAW_CHUNK, limit - start))
+        lo, hi = np.searchsorted(positions, [start, start + len(block)])
+        values[order[lo:hi]] = block[positions[lo:hi] - start]
+    return values
+
+
 class WelfareModel:
+    """Stable draws per household and per person, so that receipt persists over time: the model's
+    generator first makes ``normal(size=capacity * 2)`` (household noise), then
+    ``random((4, capacity * 2))`` (four uniforms per person), then the monthly turnover. The first
+    two are not kept but drawn again for the households and persons of each year."""
+
     def __init__(self, seed: int, capacity: int) -> None:
         rng = np.random.default_rng(seed + 7919)
-        # stable per-person and per-household draws, so that receipt persists over time
-        self.household_noise = rng.normal(size=capacity * 2)
-        # Four uniform draws per person, the rows of rng.random((4, capacity * 2)): not held in
-        # memory (a state's population: gigabytes) but drawn again for the persons of each year
-        # from the generator's state at this point (PCG64 skips draws in constant time).
+        self.width = capacity * 2
+        self.noise_state = rng.bit_generator.state
+        for start in range(0, self.width, DRAW_CHUNK):  # a normal takes a varying number of steps
+            rng.normal(size=min(DRAW_CHUNK, self.width - start))
         self.person_draw_state = rng.bit_generator.state
-        self.person_draw_width = capacity * 2
-        rng.bit_generator.advance(4 * self.person_draw_width)
+        rng.bit_generator.advance(4 * self.width)  # a uniform takes one step
         self.rng = rng
         self.districts = cal.districts()
+
+    def household_noise(self, household: np.ndarray) -> np.ndarray:
+        """The household's normal draw (a household number beyond the capacity wraps around)."""
+        return _redraw(self.noise_state, 0, household % self.width, lambda gen, n: gen.normal(size=n))
 
     def person_draws(self, person: np.ndarray) -> np.ndarray:
         """The four stable uniform draws of each person (array of shape (4, len(person))), equal
         to rows 0-3 of ``rng.random((4, capacity * 2))[:, person]`` at the model's start."""
-        if len(person) and (person.min() < 0 or person.max() >= self.person_draw_width):
+        if len(person) and (person.min() < 0 or person.max() >= self.width):
             raise ValueError("Person außerhalb der Kapazität des Wohlfahrtsmodells")
-        order = np.argsort(person, kind="stable")
-        wanted = person[order]
-        draws = np.empty((4, len(person)))
-        limit = int(wanted[-1]) + 1 if len(wanted) else 0
-        for row in range(4):
-            bits = np.random.PCG64()
-            bits.state = self.person_draw_state
-            bits.advance(row * self.person_draw_width)
-            gen = np.random.Generator(bits)
-            for start in range(0, limit, DRAW_CHUNK):
-                block = gen.random(min(DRAW_CHUNK, limit - start))
-                lo, hi = np.searchsorted(wanted, [start, start + len(block)])
-                draws[row, order[lo:hi]] = block[wanted[lo:hi] - start]
-        return draws
+        return np.stack([_redraw(self.person_draw_state, row * self.width, person,
+                                 lambda gen, n: gen.random(n)) for row in range(4)])
 
     def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
         """The twelve monthly deliveries of `year`, one at a time (a state's month is large)."""
@@ -106,7 +120,7 @@ class WelfareModel:
         hh_group = np.zeros(len(hh_ids), dtype=np.int8)
         hh_group[hh_inv] = group
         single_parent = (adults == 1) & (kids >= 1)
-        score = (self.household_noise[hh_ids % len(self.household_noise)]
+        score = (self.household_noise(hh_ids)
                  + 1.3 * single_parent + 0.6 * ((adults >= 2) & (kids >= 3))
                  + np.choose(hh_group, [0.0, 0.7, 1.0, 1.8, 2.5]))
 
