@@ -152,6 +152,12 @@ def test_a_delivery_read_in_slices_equals_the_delivery_read_whole(tmp_path, samp
     broken = write_file(tmp_path / "broken", "einwohner", "einwohner_2023-12-31.csv",
                         [HEADER, *ROWS * 40, "0000000009;Null\x00byte;A;01.02.1980;W;000;;000;H;X;1;050;HH1;;"],
                         encoding="cp1252", newline="\r\n")
+    # UTF-8 with an "Á" (bytes C3 81: 0x81 is undefined in Windows-1252) early, a Windows-1252 "ü"
+    # late: neither encoding reads the whole file
+    mixed = tmp_path / "mixed" / "einwohner" / "einwohner_2023-12-31.csv"
+    mixed.parent.mkdir(parents=True)
+    mixed.write_bytes("\n".join([HEADER, ROWS[0].replace("Anna", "Ágnes"), *ROWS[1:] * 40]).encode("utf-8")
+                      + "\n0000000009;Jürgen;A;01.02.1980;W;000;;000;H;X;1;050;HH1;;\n".encode("cp1252"))
     results = {}
     for slice_bytes in (1 << 30, 997):
         monkeypatch.setattr("dagster_project.ingest.delivery_file.SLICE_BYTES", slice_bytes)
@@ -162,16 +168,20 @@ def test_a_delivery_read_in_slices_equals_the_delivery_read_whole(tmp_path, samp
             load_delivery(con, path, TEST_KEY, root / "quarantine")
         with pytest.raises(DeliveryRefused) as refused:
             load_delivery(con, broken, TEST_KEY, root / "quarantine")
+        with pytest.raises(DeliveryRefused) as unreadable:
+            load_delivery(con, mixed, TEST_KEY, root / "quarantine")
         results[slice_bytes] = (
             [con.execute(f"SELECT * FROM raw.{register} ORDER BY ALL").fetchall()
              for register in ("einwohner", "sgb2", "bewegungen")],
             con.execute("SELECT * EXCLUDE (file_sha256) FROM audit.quarantine ORDER BY ALL").fetchall(),
             con.execute("SELECT register, period, encoding, rows_read, rows_accepted, rows_quarantined "
                         "FROM audit.load_log ORDER BY ALL").fetchall(),
-            (refused.value.refusal.rule, refused.value.refusal.line))
+            (refused.value.refusal.rule, refused.value.refusal.line),
+            (unreadable.value.refusal.rule, unreadable.value.refusal.line, unreadable.value.refusal.message_de))
         con.close()
     assert results[1 << 30] == results[997]
     assert results[997][3] == ("kodierung", len(ROWS) * 40 + 2)
+    assert results[997][4][:2] == ("kodierung", (len(ROWS) - 1) * 40 + 3)
     assert sum(row[3] for row in results[997][2]) > 3000 and len(results[997][1]) == 240  # 200 repeated keys, 40 unknown districts
 
 

@@ -154,16 +154,17 @@ class FileScan:
     blank: bool               # only whitespace (and a byte-order mark)
     bom: bool                 # starts with the UTF-8 byte-order mark
     utf8: bool                # valid UTF-8 after the byte-order mark
-    cp1252: bool              # decodable as Windows-1252
-    null_line: int | None     # line of the first null byte
-    line_ends: int            # number of line ends
+    cp1252: bool              # decodable as Windows-1252 (only known for a file that is not UTF-8)
+    null_at: int | None       # byte position of the first null byte
     ends_with_line_end: bool
+    content: bytes | None     # the file, if it is one slice (it is then not read a second time)
 
 
 def scan_file(path: Path) -> FileScan:
     """SHA-256, encoding and structure of a file, slice by slice (Arrow validates UTF-8 in place)."""
     digest = hashlib.sha256()
-    blank, bom, utf8, cp1252, null_line, line_ends, last, size = True, False, True, True, None, 0, b"", 0
+    blank, bom, utf8, cp1252, null_at, last, size = True, False, True, True, None, b"", 0
+    first_not_utf8, pieces = None, []
     for number, piece in enumerate(_slices(path)):
         digest.update(piece)
         start = 0
@@ -173,14 +174,34 @@ def scan_file(path: Path) -> FileScan:
             blank = BLANK_FILE.fullmatch(piece) is not None
         elif blank:
             blank = BLANK.fullmatch(piece) is not None
-        utf8 = utf8 and _is_utf8(piece, start)
-        cp1252 = cp1252 and not any(byte in piece for byte in NOT_CP1252)
-        if null_line is None and (position := piece.find(b"\x00")) >= 0:
-            null_line = line_ends + piece.count(b"\n", 0, position) + 1
-        line_ends += piece.count(b"\n")
+        if utf8 and not _is_utf8(piece, start):
+            utf8, first_not_utf8 = False, number
+        if not utf8:
+            cp1252 = cp1252 and _is_cp1252(piece)
+        if null_at is None and (position := piece.find(b"\x00")) >= 0:
+            null_at = size + position
         last = piece[-1:]
         size += len(piece)
-    return FileScan(digest.hexdigest(), size, blank, bom, utf8, cp1252, null_line, line_ends, last == b"\n")
+        pieces = [piece] if number == 0 else []
+    if first_not_utf8:  # the slices before were UTF-8 and not checked for Windows-1252 (rare)
+        cp1252 = cp1252 and all(_is_cp1252(piece) for piece in itertools.islice(_slices(path), first_not_utf8))
+    return FileScan(digest.hexdigest(), size, blank, bom, utf8, cp1252, null_at, last == b"\n",
+                    pieces[0] if pieces else None)
+
+
+def _is_cp1252(data: bytes) -> bool:
+    return not any(byte in data for byte in NOT_CP1252)
+
+
+def _line_ends(path: Path, before: int | None = None) -> int:
+    """Line ends in the file (before byte position `before`): only for a refusal's line number."""
+    count, seen = 0, 0
+    for piece in _slices(path):
+        if before is not None and seen + len(piece) > before:
+            return count + piece.count(b"\n", 0, before - seen)
+        count += piece.count(b"\n")
+        seen += len(piece)
+    return count
 
 
 def _check_header(header: list[str], contract: Contract, name: str) -> None:
@@ -270,15 +291,16 @@ def read_delivery(path: Path, scan: FileScan | None = None, sha256: str | None =
     if not scan.utf8 and (scan.bom or not scan.cp1252):
         raise _encoding_refusal(path.read_bytes(), name)
     encoding = ("utf-8-sig" if scan.bom else "utf-8") if scan.utf8 else "cp1252"
-    if scan.null_line is not None:
+    if scan.null_at is not None:
         raise DeliveryRefused(Refusal(
-            name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei", line=scan.null_line))
+            name, "kodierung", "Datei enthält Nullbytes (Binärdaten), keine Textdatei",
+            line=_line_ends(path, scan.null_at) + 1))
     if not scan.ends_with_line_end:
         raise DeliveryRefused(Refusal(
             name, "abgeschnitten",
             "Datei endet mitten in einer Zeile (ohne Zeilenende): die Lieferung ist unvollständig",
-            line=scan.line_ends + 1))
-    slices = _slices(path)
+            line=_line_ends(path) + 1))
+    slices = iter([scan.content]) if scan.content is not None else _slices(path)
     first = next(slices)
     start = 3 if scan.bom else 0
     header_end = first.index(b"\n", start)

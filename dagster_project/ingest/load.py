@@ -258,6 +258,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
         return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     raw_dir = raw_dir or raw_dir_of(con)
     delivery = read_delivery(path, scan, sha256)
+    del scan  # its copy of a small file now belongs to the delivery's lines
     register_reference_tables(con)
     rows_read = split_fields(con, delivery)
     con.execute(f"CREATE OR REPLACE TEMP TABLE delivery_violations AS {violations_sql(delivery)}")
