@@ -95,12 +95,11 @@ def disclosure(root: Path) -> dict:
 
     from dagster_project.release.content import released_marts
     from dagster_project.release.disclosure import DisclosureRules
+    from dagster_project.release.publish import candidate_marts
 
     con = duckdb.connect(str(_paths(root)["db"]), read_only=True)
     try:
-        names = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]
-        marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in names}
+        marts = candidate_marts(con)
     finally:
         con.close()
     started = time.perf_counter()

@@ -112,6 +112,16 @@ def refuse_release(store: ReleaseStore, release_id: str, manifest: dict, quality
     return write_audit_report(folder / "pruefbericht.html", manifest, quality)
 
 
+def candidate_marts(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """Every mart of the warehouse as a DataFrame, its rows in a fixed order (ORDER BY ALL). The
+    order in which dbt's parallel queries wrote them varies from build to build, and secondary
+    suppression chooses among equally good patterns by the order it meets the cells: the same
+    data must give the same release."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name").fetchall()]
+    return {name: con.execute(f'SELECT * FROM marts."{name}" ORDER BY ALL').df() for name in names}
+
+
 def publish_release(db_path: Path, release_dir: Path, run_id: str,
                     rules: DisclosureRules | None = None, keep: int = DEFAULT_KEEP,
                     postgres_url: str | None = None) -> Release:
@@ -127,9 +137,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             folder = store.folder(previous_id)
             return Release(previous_id, False, folder, store.current_link, folder / "parquet", previous,
                            f"Keine neuen Lieferungen – Release {previous_id} bleibt aktuell.")
-        names = [r[0] for r in source.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name").fetchall()]
-        marts = {name: source.execute(f'SELECT * FROM marts."{name}"').df() for name in names}
+        marts = candidate_marts(source)
         candidate = CandidateColumns.read(source)
         quality = source.execute("SELECT * FROM audit.dq_results WHERE run_id = ?", [run_id]).df()
     finally:
