@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import time
 from contextlib import AbstractContextManager, nullcontext
