@@ -33,9 +33,7 @@ def ingest(root: Path) -> None:
     from dagster_project.contracts import load_contracts
     from dagster_project.inbox import delivery_files
     from dagster_project.ingest.batch import load_deliveries
-    from dagster_project.settings import DEMO_KEY, PseudonymKey
-
-    from dagster_project.settings import duckdb_config
+    from dagster_project.settings import DEMO_KEY, PseudonymKey, duckdb_config
 
     paths = _paths(root)
     key = PseudonymKey(DEMO_KEY.encode(), "demo")
