@@ -289,3 +289,17 @@ def test_the_pipeline_and_dbt_keep_to_the_duckdb_memory_limit(tmp_path, monkeypa
             pass
     profile = (REPO_ROOT / "dbt" / "profiles.yml").read_text(encoding="utf-8")
     assert f"env_var('DFT_DUCKDB_MEMORY_LIMIT', '{DEFAULT_MEMORY_LIMIT}')" in profile
+
+
+@pytest.mark.parametrize("content", [b"kopf\nzeile eins ist lang\n\nz\n", b"ohne Zeilenende am Schluss", b"a\nb", b"\n"])
+def test_slices_end_at_line_ends_and_give_back_the_whole_file(tmp_path, monkeypatch, content):
+    """Slices smaller than a line: each slice but the last ends with a line end, together they are
+    the file."""
+    from dagster_project.ingest import delivery_file
+
+    monkeypatch.setattr(delivery_file, "SLICE_BYTES", 4)
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    slices = list(delivery_file._slices(path))
+    assert b"".join(slices) == content
+    assert all(piece.endswith(b"\n") for piece in slices[:-1]) and all(slices)
