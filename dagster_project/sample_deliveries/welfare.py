@@ -51,11 +51,10 @@ def main_residence(extract: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return extract if main.all() else {k: v[main] for k, v in extract.items()}
 
 
-def _redraw(state: dict, skip: int, wanted: np.ndarray, draw) -> np.ndarray:
-    """Draws number `wanted` (an array of positions) of the stream `draw(generator, n)` makes from
-    the bit generator `state` after `skip` steps, drawn again in chunks: the stream itself is never
-    held in memory (a state's population: gigabytes of draws)."""
-    order = np.argsort(wanted, kind="stable")
+def _redraw(state: dict, skip: int, wanted: np.ndarray, order: np.ndarray, draw) -> np.ndarray:
+    """Draws number `wanted` (an array of positions; `order` sorts it) of the stream
+    `draw(generator, n)` makes from the bit generator `state` after `skip` steps, drawn again in
+    chunks: the stream itself is never held in memory (a state's population: gigabytes of draws)."""
     positions = wanted[order]
     values = np.empty(len(wanted))
     bits = np.random.PCG64()
@@ -89,14 +88,17 @@ class WelfareModel:
 
     def household_noise(self, household: np.ndarray) -> np.ndarray:
         """The household's normal draw (a household number beyond the capacity wraps around)."""
-        return _redraw(self.noise_state, 0, household % self.width, lambda gen, n: gen.normal(size=n))
+        wanted = household % self.width
+        return _redraw(self.noise_state, 0, wanted, np.argsort(wanted, kind="stable"),
+                       lambda gen, n: gen.normal(size=n))
 
     def person_draws(self, person: np.ndarray) -> np.ndarray:
         """The four stable uniform draws of each person (array of shape (4, len(person))), equal
         to rows 0-3 of ``rng.random((4, capacity * 2))[:, person]`` at the model's start."""
         if len(person) and (person.min() < 0 or person.max() >= self.width):
             raise ValueError("Person außerhalb der Kapazität des Wohlfahrtsmodells")
-        return np.stack([_redraw(self.person_draw_state, row * self.width, person,
+        order = np.argsort(person, kind="stable")  # once for the four rows
+        return np.stack([_redraw(self.person_draw_state, row * self.width, person, order,
                                  lambda gen, n: gen.random(n)) for row in range(4)])
 
     def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
