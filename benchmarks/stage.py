@@ -22,7 +22,7 @@ def _paths(root: Path) -> dict[str, Path]:
 
 
 def generate(root: Path, scale: float, years: list[int]) -> None:
-    from dagster_project.sample_deliveries.__main__ import generate as write_sample
+    from sample_deliveries.__main__ import generate as write_sample
 
     write_sample(_paths(root)["inbox"], years, scale=scale, seed=42, clean=True, progress=lambda _: None)
 
@@ -50,8 +50,8 @@ def dbt(root: Path) -> None:
     refresh when the project changed)."""
     import subprocess
 
-    from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
-    from dagster_project.dbt_state import build_args, record_build
+    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
+    from dagster_project.defs.dbt_models.build_state import build_args, record_build
 
     db_path = _paths(root)["db"]
     args, full_refresh = build_args(db_path, DBT_PROJECT_DIR)
@@ -166,7 +166,7 @@ def main() -> int:
     started = time.perf_counter()
     extra = None
     if args.stage == "generate":
-        from dagster_project.sample_deliveries.__main__ import parse_years
+        from sample_deliveries.__main__ import parse_years
 
         generate(args.root, args.scale, parse_years(args.years))
     else:

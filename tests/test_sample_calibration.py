@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import SEED_DIR
-from dagster_project.sample_deliveries.__main__ import generate
+from sample_deliveries.__main__ import generate
 
 YEARS = [2015, 2018, 2022, 2023]
 

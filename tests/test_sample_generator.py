@@ -6,7 +6,7 @@ import hashlib
 
 import duckdb
 
-from dagster_project.sample_deliveries.__main__ import generate
+from sample_deliveries.__main__ import generate
 from tests.conftest import SPEC_HEADERS
 
 
@@ -103,7 +103,7 @@ def test_person_draws_equal_the_full_table_of_draws():
     and the model's generator must continue as if the tables had been drawn."""
     import numpy as np
 
-    from dagster_project.sample_deliveries.welfare import DRAW_CHUNK, WelfareModel
+    from sample_deliveries.welfare import DRAW_CHUNK, WelfareModel
 
     capacity = DRAW_CHUNK // 2 + 1234  # more than one chunk of draws per row
     model = WelfareModel(seed=7, capacity=capacity)
@@ -121,7 +121,7 @@ def test_coded_text_columns_reach_duckdb_as_their_texts():
     import numpy as np
     import pyarrow as pa
 
-    from dagster_project.sample_deliveries.writer import Coded
+    from sample_deliveries.writer import Coded
 
     column = Coded.of(np.array([2, -1, 0, 2, 1]), ["Weg", "Allee", "Weg"])
     con = duckdb.connect()

@@ -13,7 +13,7 @@ import numpy as np
 from openpyxl import Workbook
 
 from dagster_project.contracts import SEED_DIR, load_contracts
-from dagster_project.sample_deliveries import calibration as cal
+from sample_deliveries import calibration as cal
 
 PROGRAMMES = [  # programme, funder
     ("ESF Plus: Zugewanderte aus Südosteuropa", "EU"), ("EHAP Plus", "EU"),

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dagster_project.sample_deliveries import calibration as cal
-from dagster_project.sample_deliveries.population import NO_DATE, REFUGEE, UKRAINE, to_days
+from sample_deliveries import calibration as cal
+from sample_deliveries.population import NO_DATE, REFUGEE, UKRAINE, to_days
 
 MONTH = 30.44
 MONTHLY_TURNOVER = 0.04

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from dagster_project.contracts import load_contracts
-from dagster_project.sample_deliveries.population import NO_DATE
+from sample_deliveries.population import NO_DATE
 
 UTF8_BOM = "utf-8-sig"
 CP1252 = "cp1252"

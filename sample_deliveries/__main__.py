@@ -1,4 +1,4 @@
-"""Sample register deliveries: ``python -m dagster_project.sample_deliveries``.
+"""Sample register deliveries: ``python -m sample_deliveries``.
 
 Writes every register (dagster_project/contracts/) for the chosen years into ``<out>/<register>/``, in the exact
 formats of the contracts, with a small documented share of realistic defects (see DEFECTS), which
@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from dagster_project.sample_deliveries import calibration as cal
-from dagster_project.sample_deliveries.names import FIRST_NAMES_M, FIRST_NAMES_W, SURNAMES
-from dagster_project.sample_deliveries.population import GROUP_NAMES, Simulation
-from dagster_project.sample_deliveries.welfare import WelfareModel, main_residence
-from dagster_project.sample_deliveries.writer import CHUNK_ROWS, CP1252, UTF8_BOM, Coded, write_delivery
+from sample_deliveries import calibration as cal
+from sample_deliveries.names import FIRST_NAMES_M, FIRST_NAMES_W, SURNAMES
+from sample_deliveries.population import GROUP_NAMES, Simulation
+from sample_deliveries.welfare import WelfareModel, main_residence
+from sample_deliveries.writer import CHUNK_ROWS, CP1252, UTF8_BOM, Coded, write_delivery
 
 REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg", "massnahmen")
 
@@ -177,7 +177,7 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
         progress(f"  {year}: {len(ex['person']):,} Einwohner (Hauptwohnsitz), "
                  f"{moves:,} Bewegungen  [{time.perf_counter() - started:.1f} s]")
     if "massnahmen" in registers:
-        from dagster_project.sample_deliveries.measures import write_measures
+        from sample_deliveries.measures import write_measures
 
         _, rows = write_measures(out, f"{max(years)}-12", seed)
         writer.counts["massnahmen"] = rows
@@ -193,7 +193,7 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dagster_project.sample_deliveries",
+        prog="python -m sample_deliveries",
         description="Beispiel-Lieferungen der Register schreiben (synthetisch, kalibriert auf Dortmund).")
     parser.add_argument("--years", default="2014-2024", help="Jahre, z. B. 2014-2024 oder 2022,2023")
     parser.add_argument("--scale", type=float, default=1.0, help="Maßstab (1 = Dortmund, 30 ~ NRW)")

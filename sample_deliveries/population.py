@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dagster_project.sample_deliveries import calibration as cal
+from sample_deliveries import calibration as cal
 
 EPOCH = np.datetime64("1970-01-01", "D")
 NO_DATE = np.iinfo(np.int32).min  # "no date" (e.g. no move into the city: born here)
@@ -119,7 +119,7 @@ class Simulation:
         self.city_path = cal.city_total_path()
         self.eu2_path = cal.eu2_paths()
         self.pop = Population()
-        from dagster_project.sample_deliveries import names
+        from sample_deliveries import names
 
         self.streets = names.street_table(self.rng, self.n_districts)
         self.n_surnames = {g: len(names.SURNAMES[g]) for g in GROUP_NAMES}
@@ -560,7 +560,9 @@ class Simulation:
         households = np.unique(pop["household"][idx])
         movers_hh = households[rng.random(len(households)) < .075]
         moving_hh = np.union1d(movers_hh, pop["household"][leavers])
-        members = self._household_members(moving_hh, mask)
+        # every member moves, also those who joined the household this year (a newborn): a
+        # household lives in one district (the warehouse's household rule, docs/methodology.md)
+        members = self._household_members(moving_hh, pop["present"] & (pop["status"] == 0))
         if not len(members):
             return
         hh = pop["household"][members]
@@ -576,7 +578,14 @@ class Simulation:
             if sel.any():
                 new_district[sel] = rng.choice(self.n_districts, sel.sum(), p=self._district_weights(g, year))
         day = start + rng.integers(0, days_in_year, len(hh_ids))
-        move_day = np.maximum(day[inverse], pop["einzug"][members])
+        # a household moves after its newest member joined it (a child is born, then the family
+        # moves: the move is the child's last event of the year); born on 31 December: next year
+        latest_join = np.full(len(hh_ids), np.iinfo(np.int64).min)
+        np.maximum.at(latest_join, inverse, pop["einzug"][members].astype(np.int64))
+        hh_day = np.maximum(day, latest_join + 1)
+        moving = (hh_day <= start + days_in_year - 1)[inverse]
+        members, inverse = members[moving], inverse[moving]
+        move_day = hh_day[inverse]
         von = pop["district"][members].copy()
         pop["district"][members] = new_district[inverse]
         pop["street"][members] = rng.integers(0, self.streets.shape[1], len(hh_ids))[inverse]
