@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench clean-warehouse venv system-packages bi report
+.PHONY: run test ui sample bench clean-warehouse venv system-packages bi report docs
 
 venv: $(STAMP)
 
@@ -48,7 +48,13 @@ system-packages:
 test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -n 2
 
-## make ui: the Dagster UI on http://127.0.0.1:3000
+## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
+## http://127.0.0.1:8080 (DOCS_ARGS=--no-serve only writes it)
+docs: $(STAMP)
+	$(BIN)/python -m dagster_project.dbt_docs $(DOCS_ARGS)
+
+## make ui: the Dagster UI on http://127.0.0.1:3000, with its daemon: the inbox sensor and the
+## schedules are running from the start
 ui: $(STAMP)
 	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
 	DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
@@ -63,7 +69,7 @@ bi: $(STAMP)
 
 ## make sample: (re)write the sample deliveries into warehouse/inbox (Dortmund scale, 2014-2024)
 sample: $(STAMP)
-	$(BIN)/python -m dagster_project.sample_deliveries --out warehouse/inbox
+	$(BIN)/python -m sample_deliveries --out warehouse/inbox
 
 ## make bench: stage times and peak memory, floor and pandas peer, a new month (warehouse/bench/)
 BENCH_ARGS ?= --config 1:2014-2024:3 --config 10:2023-2024:2
@@ -72,4 +78,4 @@ bench: $(STAMP)
 
 clean-warehouse:
 	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/raw warehouse/quarantine warehouse/dagster_home \
-		warehouse/release warehouse/reports warehouse/bench
+		warehouse/release warehouse/reports warehouse/bench warehouse/dbt_docs

@@ -1,20 +1,20 @@
-"""The one Dagster `Definitions` of the warehouse, assembled from small modules."""
+"""The one Dagster `Definitions` of the warehouse: it only merges the modules of defs/."""
 
 from dagster import Definitions
 
-from dagster_project.assets.dbt_models import dbt_resource, warehouse_dbt_models
-from dagster_project.assets.quality_checks import quality_checks
-from dagster_project.assets.raw_registers import raw_register_assets
-from dagster_project.assets.release import warehouse_release
-from dagster_project.assets.report import planners_report
-from dagster_project.jobs import warehouse_job
-from dagster_project.resources import WarehouseResource
-from dagster_project.sensors import inbox_sensor, report_failed_run, report_succeeded_run
+from dagster_project.defs import resources
+from dagster_project.defs.automation import jobs, schedules, sensors
+from dagster_project.defs.dbt_models import assets as dbt_models
+from dagster_project.defs.ingest import assets as ingest, freshness
+from dagster_project.defs.quality_gate import checks as quality_gate
+from dagster_project.defs.release import assets as release
+from dagster_project.defs.report import assets as report
 
-defs = Definitions(
-    assets=[*raw_register_assets, warehouse_dbt_models, warehouse_release, planners_report],
-    asset_checks=quality_checks,
-    jobs=[warehouse_job],
-    sensors=[inbox_sensor, report_succeeded_run, report_failed_run],
-    resources={"warehouse": WarehouseResource(), "dbt": dbt_resource},
+defs = Definitions.merge(
+    resources.defs,
+    ingest.defs, freshness.defs,
+    dbt_models.defs,
+    quality_gate.defs,
+    release.defs, report.defs,
+    jobs.defs, schedules.defs, sensors.defs,
 )

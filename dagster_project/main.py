@@ -9,22 +9,23 @@ import argparse
 import sys
 import time
 
-import duckdb
 from dagster import DagsterInstance
 
 from dagster_project.instance import ensure_dagster_home
 from dagster_project.html_report import german_number
+from dagster_project.defs.partitions import PartitionSettingError
 from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
 from dagster_project.quality.run_report import finish_run
 from dagster_project.release.store import DATABASE, ReleaseStore
-from dagster_project.sample_deliveries.__main__ import generate, parse_years
+from sample_deliveries.__main__ import generate, parse_years
 from dagster_project.settings import PseudonymKeyError, WarehousePaths, pseudonym_key_from_environment
+from dagster_project.warehouse_lock import connect_when_free
 
 
 def summary(paths: WarehousePaths) -> str:
     """German/English summary of what is in the warehouse after a run."""
-    con = duckdb.connect(str(paths.db_path), read_only=True)
+    con = connect_when_free(paths.db_path)
     try:
         rows = con.execute(f"""
             WITH latest AS (
@@ -78,13 +79,28 @@ def summary(paths: WarehousePaths) -> str:
     return "\n".join(lines)
 
 
-def execute_warehouse_job(instance, run_config: dict | None = None):
-    """Run the main job in this process (DuckDB has one writer) and write its final reports; returns
-    the run's result and its entry in the run history."""
-    from dagster_project.definitions import defs  # after DAGSTER_HOME is set
+def run_years(paths: WarehousePaths) -> list[int]:
+    """The reference years a run of `make run` covers: those of the deliveries in the inbox (the
+    ingest skips files it has loaded before, dbt rebuilds only changed years), or the current year
+    when the inbox is empty."""
+    from dagster_project.contracts import load_contracts
+    from dagster_project.defs.partitions import inbox_years
+    from dagster_project.settings import today
 
+    return inbox_years(paths.inbox_dir, load_contracts()) or [today().year]
+
+
+def execute_warehouse_job(instance, run_config: dict | None = None, years: list[int] | None = None,
+                          rebuild: bool = False):
+    """Run the main job for the reference years `years` (default: those of the inbox) in this
+    process (DuckDB has one writer) and write its final reports; returns the run's result and its
+    entry in the run history. `rebuild=True` recomputes every one of those years (a backfill)."""
+    from dagster_project.definitions import defs  # after DAGSTER_HOME is set
+    from dagster_project.defs.partitions import run_tags
+
+    tags = run_tags(years or run_years(WarehousePaths.from_environment()), rebuild=rebuild)
     result = defs.resolve_job_def("warehouse_job").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config or {})
+        instance=instance, raise_on_error=False, run_config=run_config or {}, tags=tags)
     return result, finish_run(instance, result.run_id)
 
 
@@ -112,9 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             generate(paths.inbox_dir, parse_years(args.years), args.scale)
     ensure_dagster_home()
     started = time.perf_counter()
-    print("Hauptlauf / main job: warehouse_job …")
-    with DagsterInstance.get() as instance:
-        result, entry = execute_warehouse_job(instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    try:
+        years = run_years(paths)
+        print(f"Hauptlauf / main job: warehouse_job, Berichtsjahre {years[0]}–{years[-1]} …")
+        with DagsterInstance.get() as instance:
+            result, entry = execute_warehouse_job(
+                instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}}, years)
+    except PartitionSettingError as error:
+        print(f"FEHLER: {error}", file=sys.stderr)
+        return 2
     print(summary(paths))
     print(f"Status des Laufs / run status: {entry['status']}. {entry.get('freigabe') or ''}")
     print(f"\nLaufzeit / run time: {time.perf_counter() - started:.0f} s")

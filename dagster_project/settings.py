@@ -21,10 +21,13 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |
 | DFT_INGEST_WORKERS         | deliveries loaded at once                          | cores, at most 4             |
 | DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 3GB |
+| DFT_FIRST_YEAR             | first reference year (partition) of the warehouse  | 2014                         |
+| DFT_TODAY                  | the day the delivery calendar is checked against (YYYY-MM-DD) | today             |
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
@@ -159,3 +162,15 @@ def pseudonym_key_from_environment() -> PseudonymKey:
         "DFT_DEMO_MODE=1. / No pseudonymisation key: set DFT_PSEUDONYM_KEY or "
         "DFT_PSEUDONYM_KEY_FILE; DFT_DEMO_MODE=1 for sample data only."
     )
+
+
+def today() -> dt.date:
+    """Today's date, or `DFT_TODAY` (YYYY-MM-DD) to see the delivery calendar as of another day
+    (tests, or checking what will be overdue)."""
+    value = os.environ.get("DFT_TODAY", "").strip()
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"DFT_TODAY='{value}' ist kein Datum der Form JJJJ-MM-TT.") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.sample_deliveries.__main__ import generate
+from sample_deliveries.__main__ import generate
 from dagster_project.settings import PseudonymKey
 
 # The exact headers the registers deliver, written out here independently of the contract files.

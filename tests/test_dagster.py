@@ -12,9 +12,10 @@ import duckdb
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
 from dagster_project.definitions import defs
+from dagster_project.defs.partitions import run_tags
 from dagster_project.instance import DAGSTER_YAML
-from dagster_project.resources import WarehouseResource
-from dagster_project.sensors import inbox_sensor
+from dagster_project.defs.resources import WarehouseResource
+from dagster_project.defs.automation.sensors import inbox_sensor
 from dagster_project.settings import REPO_ROOT
 from tests.conftest import SPEC_HEADERS, write_file
 
@@ -32,7 +33,11 @@ def test_definitions_validate(tmp_path):
 
 
 def _run(instance):
-    return defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+    from dagster_project.main import run_years
+    from dagster_project.settings import WarehousePaths
+
+    tags = run_tags(run_years(WarehousePaths.from_environment()))
+    return defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False, tags=tags)
 
 
 def _counts(db_path):

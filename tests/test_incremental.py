@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
-from dagster_project.dbt_state import build_args, project_fingerprint, record_build
+from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
+from dagster_project.defs.dbt_models.build_state import build_args, project_fingerprint, record_build
 from tests.conftest import run_pipeline, table_hashes
 
 LATER = ("einwohner/einwohner_2023-12-31.csv", "sgb2/sgb2_2023-12.csv", "sgb12/sgb12_2023-12.csv",

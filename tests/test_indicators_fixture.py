@@ -252,7 +252,7 @@ def test_dbt_docs_generate(fixture_warehouse, tmp_path):
     import sys
     from pathlib import Path
 
-    from dagster_project.assets.dbt_models import DBT_PROJECT_DIR
+    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
 
     source = fixture_warehouse.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
     copy = tmp_path / "docs.duckdb"

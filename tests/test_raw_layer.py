@@ -270,7 +270,7 @@ def test_a_large_delivery_is_loaded_alone():
 def test_the_pipeline_and_dbt_keep_to_the_duckdb_memory_limit(tmp_path, monkeypatch):
     """Without a limit DuckDB takes up to 80 % of the machine's memory (a state's ingest: 17 GB);
     the pipeline's connections and dbt's profile use DFT_DUCKDB_MEMORY_LIMIT, default the same."""
-    from dagster_project.resources import WarehouseResource
+    from dagster_project.defs.resources import WarehouseResource
     from dagster_project.settings import DEFAULT_MEMORY_LIMIT, REPO_ROOT
 
     warehouse = WarehouseResource(db_path=str(tmp_path / "w.duckdb"))

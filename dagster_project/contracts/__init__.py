@@ -45,6 +45,23 @@ class RowRule:
     violation_sql: str
 
 
+CADENCES = {"monthly": "monatlich", "yearly": "jährlich", "on_change": "bei Änderung"}
+
+
+@dataclass(frozen=True)
+class DeliveryCalendar:
+    """When the next delivery is due: `due_days` after the end of its period, with `grace_days`
+    of tolerance before it counts as overdue (dagster_project/ingest/freshness.py)."""
+    cadence: str            # monthly, yearly, on_change (never overdue)
+    due_days: int = 0
+    grace_days: int = 0
+    description_de: str = ""
+
+    @property
+    def cadence_de(self) -> str:
+        return CADENCES[self.cadence]
+
+
 @dataclass(frozen=True)
 class Contract:
     register: str
@@ -58,6 +75,7 @@ class Contract:
     row_rules: tuple[RowRule, ...] = ()
     period_check: dict = field(default_factory=dict)
     sheet: str | None = None       # XLSX deliveries: the sheet that holds the table
+    delivery: DeliveryCalendar = DeliveryCalendar("on_change")
 
     @property
     def header(self) -> list[str]:
@@ -88,6 +106,11 @@ def _load(path: Path) -> Contract:
         columns.append(column)
     if data["period_kind"] not in PERIOD_PATTERNS:
         raise ValueError(f"{path.name}: unknown period_kind {data['period_kind']!r}")
+    if "delivery" not in data:
+        raise ValueError(f"{path.name}: no delivery calendar (delivery: cadence, due_days, grace_days)")
+    delivery = DeliveryCalendar(**data["delivery"])
+    if delivery.cadence not in CADENCES:
+        raise ValueError(f"{path.name}: unknown delivery cadence {delivery.cadence!r}")
     return Contract(
         register=data["register"],
         title_de=data["title_de"],
@@ -100,6 +123,7 @@ def _load(path: Path) -> Contract:
         row_rules=tuple(RowRule(**r) for r in data.get("row_rules", ())),
         period_check=data.get("period_check", {}),
         sheet=data.get("sheet"),
+        delivery=delivery,
     )
 
 

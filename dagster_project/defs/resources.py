@@ -7,10 +7,15 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Definitions
 
 from dagster_project.settings import (PseudonymKey, WarehousePaths, duckdb_config,
                                       pseudonym_key_from_environment)
+
+
+# Every step that writes the DuckDB file takes a slot of this pool; the instance allows one
+# (dagster_project/instance.py), so a second run's steps wait instead of failing on DuckDB's lock.
+WAREHOUSE_WRITER_POOL = "warehouse_writer"
 
 
 class WarehouseResource(ConfigurableResource):
@@ -55,3 +60,6 @@ class WarehouseResource(ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+defs = Definitions(resources={"warehouse": WarehouseResource()})

@@ -149,7 +149,7 @@ def _write_run_page(rows: list[tuple], outcome: GateOutcome, state: RunState, fo
 
 
 def record_run(con: duckdb.DuckDBPyConnection | None, state: RunState, folder: Path, started: dt.datetime | None,
-               release_id: str | None) -> dict:
+               release_id: str | None, failure_summary: list[dict] | None = None) -> dict:
     """The finished run's final page, its entry in the history, and the history page."""
     rows = _results(con, state.run_id)
     outcome = gate_outcome(rows, state)
@@ -161,6 +161,7 @@ def record_run(con: duckdb.DuckDBPyConnection | None, state: RunState, folder: P
         "pruefgruppen_gelaufen": outcome.ran, "pruefgruppen_gesamt": outcome.expected,
         "fehler": outcome.failed_critical, "warnungen": outcome.failed_warning,
         "fehlgeschlagene_schritte": state.failures, "release": release_id, "freigabe": state.release_message,
+        "zusammenfassung": failure_summary or [],
     }
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / HISTORY_FILE, "a", encoding="utf-8") as handle:
@@ -176,6 +177,13 @@ def read_history(folder: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _failed_steps(entry: dict) -> str:
+    """Failed steps with what they said and what to do (the run's German failure summary)."""
+    summary = entry.get("zusammenfassung") or [{"schritt": s, "meldung": "", "was_tun": ""}
+                                                for s in entry["fehlgeschlagene_schritte"]]
+    return "; ".join(f"{f['schritt']}: {f['meldung']} – {f['was_tun']}".rstrip(" –:") for f in summary) or "–"
+
+
 def write_history_page(folder: Path) -> Path:
     entries = list(reversed(read_history(folder)))[:HISTORY_SHOWN]
     kind = {"bestanden": "ok", "unvollständig": "warnung"}
@@ -183,7 +191,7 @@ def write_history_page(folder: Path) -> Path:
              german_datetime(e["ende"]), f'<a href="lauf_{escape(e["run_id"])}.html">{escape(e["run_id"][:8])}</a>',
              f'{Number(e["pruefgruppen_gelaufen"])} von {Number(e["pruefgruppen_gesamt"])}',
              Number(e["fehler"]), Number(e["warnungen"]),
-             ", ".join(e["fehlgeschlagene_schritte"]) or "–", e.get("freigabe") or "–"] for e in entries]
+             _failed_steps(e), e.get("freigabe") or "–"] for e in entries]
     latest = entries[0]["status"] if entries else None
     summary = (verdict(kind.get(latest, "fehler"), f"Letzter Lauf: {latest}.") if latest
                else verdict("warnung", "Noch kein abgeschlossener Lauf."))

@@ -3,23 +3,70 @@ the run history, and the current audit report (`pruefbericht_aktuell.html`), whi
 the last run went and only then which release is valid.
 
 Called after every run of the main job: by `make run` (dagster_project.main) and, for runs started
-in the UI or by the sensor, by the run-status sensors (dagster_project.sensors).
+in the UI or by the sensor, by the run-status sensors (dagster_project.defs.automation.sensors).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pandas as pd
 
-from dagster_project.html_report import german_datetime, page, verdict
+from dagster_project.contracts import load_contracts
+from dagster_project.html_report import german_datetime, page, table, verdict
+from dagster_project.ingest.freshness import delivery_status
+from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.quality.data_docs import RunState, read_history, record_run
 from dagster_project.release.audit_report import audit_report_body
 from dagster_project.release.store import ReleaseStore
-from dagster_project.settings import WarehousePaths
+from dagster_project.settings import WarehousePaths, today
+from dagster_project.warehouse_lock import connect_when_free
 
 RELEASE_STEP = "release__warehouse_release"
+
+# what the operator does when a step of this kind failed (docs/operations.md has the details)
+ADVICE_DE = {
+    "raw__": "Lieferung abgelehnt: Meldung nennt Datei, Zeile, Spalte und Regel. Die Lieferstelle um eine "
+             "korrigierte Datei bitten und sie unter demselben Namen in den Eingang legen; der Lauf startet "
+             "von selbst (docs/operations.md, „Lieferung abgelehnt“).",
+    "warehouse_dbt_models": "dbt-Fehler: Modell und Test stehen in der Meldung, das Protokoll in dbt/logs/dbt.log. "
+                            "Nach der Korrektur im dbt-Projekt den Lauf neu starten (docs/operations.md, „dbt“).",
+    "release__": "Freigabe nicht möglich: Prüfbericht und Meldung lesen; das bisherige Release bleibt gültig "
+                 "(docs/operations.md, „Freigabe gesperrt“).",
+}
+GATE_ADVICE_DE = ("Qualitätsprüfung nicht bestanden: die Data Docs nennen jede verletzte Erwartung. Liegt der Fehler "
+                  "in einer Lieferung, korrigierte Lieferung anfordern; sonst die Ursache im Code beheben "
+                  "(docs/operations.md, „Qualitätsprüfung nicht bestanden“).")
+
+
+def advice_for(step_key: str) -> str:
+    for prefix, text in ADVICE_DE.items():
+        if step_key.startswith(prefix):
+            return text
+    return GATE_ADVICE_DE if "_check" in step_key or "pruef" in step_key else (
+        "Meldung lesen, Ursache beheben, Lauf in der Dagster-Oberfläche neu starten (docs/operations.md).")
+
+
+def failure_summary(failures: dict[str, str]) -> list[dict]:
+    """German summary of a failed run: which step, what it said (the delivery is named there), what to do."""
+    return [{"schritt": step, "meldung": message, "was_tun": advice_for(step)} for step, message in failures.items()]
+
+
+def delivery_calendar_html(paths: WarehousePaths) -> str:
+    """The delivery calendar of every register on today's date, overdue ones first."""
+    from dagster_project.defs.partitions import first_year
+
+    states = [delivery_status(c, raw_dir_of_database(paths.db_path), today(), first_year())
+              for c in load_contracts().values()]
+    overdue = [s for s in states if s.overdue]
+    head = (verdict("warnung", f"{len(overdue)} Register mit überfälliger Lieferung: "
+                               + ", ".join(s.register for s in overdue) + ".")
+            if overdue else verdict("ok", "Keine Lieferung ist überfällig."))
+    rows = [[s.register, s.cadence_de, s.newest_period or "–", s.next_period or "–",
+             f"{s.due:%d.%m.%Y}" if s.due else "–", "ÜBERFÄLLIG" if s.overdue else "rechtzeitig"]
+            for s in sorted(states, key=lambda s: (not s.overdue, s.register))]
+    return (f"<h2 id='lieferkalender'>Lieferkalender (Stand {today():%d.%m.%Y})</h2>" + head
+            + table(["Register", "Lieferung", "neuester Zeitraum", "nächster Zeitraum", "fällig am", "Stand"], rows))
 
 
 def _release_metadata(instance, run_id: str) -> dict:
@@ -43,9 +90,10 @@ def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> di
     state = RunState.from_instance(instance, run_id, finished=True, release_message=release.get("meldung", ""))
     run = instance.get_run_record_by_id(run_id)
     started = dt.datetime.fromtimestamp(run.start_time) if run and run.start_time else None
-    con = duckdb.connect(str(paths.db_path), read_only=True) if paths.db_path.exists() else None
+    con = connect_when_free(paths.db_path) if paths.db_path.exists() else None
     try:
-        entry = record_run(con, state, folder, started, release.get("release_id"))
+        entry = record_run(con, state, folder, started, release.get("release_id"),
+                           failure_summary(state.failures))
     finally:
         if con is not None:
             con.close()
@@ -69,6 +117,11 @@ def write_current_audit_report(paths: WarehousePaths, entry: dict) -> None:
                              + (entry.get("freigabe") or ""))
     body = [head, "<p><a href='data_docs/index.html'>Data Docs des letzten Laufs</a> · "
                   "<a href='data_docs/laufhistorie.html'>Laufhistorie</a></p>"]
+    if entry.get("zusammenfassung"):
+        body += ["<h2 id='fehlschlag'>Was ist fehlgeschlagen, was ist zu tun?</h2>",
+                 table(["Schritt", "Meldung", "Was tun"],
+                       [[f["schritt"], f["meldung"], f["was_tun"]] for f in entry["zusammenfassung"]])]
+    body.append(delivery_calendar_html(paths))
     if manifest:
         release_body = audit_report_body(manifest, pd.DataFrame(manifest["pruefungen"]))
         if failed:  # the release's own verdict belongs to an earlier run: not the page's statement

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.dbt_state import project_fingerprint
+from dagster_project.defs.dbt_models.build_state import project_fingerprint
 from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,

@@ -5,7 +5,7 @@
     (delete+insert by reference_year): a new or re-delivered period rebuilds its year, a warehouse
     without new deliveries rebuilds nothing. A change to the dbt project itself is rebuilt in full:
     the pipeline passes --full-refresh when the project differs from the last build
-    (dagster_project/assets/dbt_models.py). -#}
+    (dagster_project/defs/dbt_models/assets.py). -#}
 
 {% macro incremental_by_year_config() -%}
 {{ config(
@@ -29,13 +29,29 @@ where {{ period_filter }}
 {% endfor %}
 {%- endmacro %}
 
-{#- The reference years this incremental model has to rebuild: those with a delivered file it
-    was not built from. `delivered_sql` returns (reference_year, source_file_sha256). -#}
+{#- The reference years this incremental model has to rebuild. `delivered_sql` returns
+    (reference_year, source_file_sha256). The Dagster run passes its partition's years as the var
+    `reference_years` (a list; absent: every year) and `rebuild_years` (true for a backfill):
+    with `rebuild_years` exactly those years are rebuilt, otherwise those among them with a
+    delivered file this model was not built from. -#}
 {% macro years_to_rebuild(delivered_sql) -%}
+{%- set years = var('reference_years', none) -%}
+{%- if years is not none and years | length == 0 -%}
+    {{ exceptions.raise_compiler_error("reference_years ist leer: ein Lauf braucht mindestens ein Berichtsjahr.") }}
+{%- endif -%}
+{%- if years is not none and var('rebuild_years', false) -%}
+select distinct reference_year
+from ({{ delivered_sql }}) as delivered
+where reference_year in ({{ years | join(', ') }})
+{%- else -%}
 select distinct reference_year
 from ({{ delivered_sql }}) as delivered
 where source_file_sha256 not in (
     select distinct source_file_sha256 from {{ this }}
     where source_file_sha256 is not null
 )
+{%- if years is not none %}
+    and reference_year in ({{ years | join(', ') }})
+{%- endif %}
+{%- endif %}
 {%- endmacro %}

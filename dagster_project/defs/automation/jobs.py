@@ -1,10 +1,27 @@
-"""Jobs: the main job runs everything, in one process (DuckDB has one writer per file)."""
+"""Jobs: the main job runs everything for a range of reference years, in one process (DuckDB has
+one writer); the freshness job only checks whether deliveries are overdue (it reads file names,
+not the database)."""
 
-from dagster import AssetSelection, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from dagster_project.defs.ingest.freshness import freshness_checks
+
+WAREHOUSE_RUN_TAG = "dft/schreibt_warehouse"   # the run queue starts one run with this tag at a time
 
 warehouse_job = define_asset_job(
     "warehouse_job",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    description="Eingang laden, Marts bauen: der Hauptlauf des Warehouse.",
+    tags={WAREHOUSE_RUN_TAG: "ja"},
+    description="Eingang laden, Marts bauen, prüfen, freigeben: der Hauptlauf des Warehouse, "
+                "für einen Bereich von Berichtsjahren (Partitionen).",
 )
+
+freshness_job = define_asset_job(
+    "freshness_job",
+    selection=AssetSelection.checks(*freshness_checks),
+    executor_def=in_process_executor,
+    description="Lieferkalender: sind Lieferungen überfällig? Liest nur die Dateinamen der Rohdatenschicht.",
+)
+
+defs = Definitions(jobs=[warehouse_job, freshness_job])

@@ -1,31 +1,50 @@
-"""Sensors: new or changed files in the inbox start the main job; a finished run (success or
-failure) gets its final reports (runs started from the UI or by the inbox sensor; `make run`
-writes them itself)."""
+"""Sensors: new or changed files in the inbox start the main job for their reference years; a
+finished run (success or failure) gets its final reports, a failed one a German summary of what
+failed and what to do (runs started from the UI, by a sensor or a schedule; `make run` writes them
+itself). All are running from the start (`default_status=RUNNING`)."""
 
 
 import hashlib
 import json
 
-from dagster import (DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunRequest,
+from dagster import (DagsterRunStatus, DefaultSensorStatus, Definitions, RunFailureSensorContext, RunRequest,
                      RunStatusSensorContext, SensorEvaluationContext, SkipReason, run_failure_sensor,
                      run_status_sensor, sensor)
 
+from dagster_project.defs.automation.jobs import warehouse_job
+from dagster_project.defs.partitions import PartitionSettingError, run_tags, year_of_file
+from dagster_project.defs.resources import WarehouseResource
 from dagster_project.inbox import inbox_state
-from dagster_project.jobs import warehouse_job
 from dagster_project.quality.run_report import finish_run
-from dagster_project.resources import WarehouseResource
+from dagster_project.settings import today
 
 
-@sensor(job=warehouse_job, minimum_interval_seconds=60, description="Neue Lieferungen im Eingang")
+def changed_files(state: dict, cursor: str | None) -> list[str]:
+    """Names (register/file) that are new or changed since the state saved in the cursor."""
+    before = json.loads(cursor) if cursor and cursor.startswith("{") else {}
+    return sorted(name for name, stat in state.items() if before.get(name) != list(stat))
+
+
+@sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Neue oder geänderte Lieferungen im Eingang starten den Hauptlauf für ihre Berichtsjahre.")
 def inbox_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     state = inbox_state(warehouse.inbox)
-    fingerprint = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
     if not state:
         return SkipReason("Eingang ist leer.")
-    if fingerprint == context.cursor:
+    changed = changed_files(state, context.cursor)
+    if not changed:
         return SkipReason("Keine neuen oder geänderten Lieferungen.")
-    context.update_cursor(fingerprint)
-    return RunRequest(run_key=fingerprint, tags={"ausloeser": "eingang", "dateien": str(len(state))})
+    years = {year_of_file(warehouse.inbox / name) for name in changed}
+    # a file without a year in its name is refused by the ingest of any run: the current year's
+    years = sorted({y if y is not None else today().year for y in years})
+    try:
+        tags = run_tags(years)
+    except PartitionSettingError as error:
+        return SkipReason(str(error))
+    cursor = json.dumps({name: list(stat) for name, stat in state.items()}, sort_keys=True)
+    context.update_cursor(cursor)
+    return RunRequest(run_key=hashlib.sha256(cursor.encode()).hexdigest(),
+                      tags={**tags, "ausloeser": "eingang", "dateien": str(len(changed))})
 
 
 @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[warehouse_job],
@@ -36,6 +55,10 @@ def report_succeeded_run(context: RunStatusSensorContext):
 
 
 @run_failure_sensor(monitored_jobs=[warehouse_job], default_status=DefaultSensorStatus.RUNNING,
-                    description="Fehlgeschlagener Lauf: Data Docs und Prüfbericht sagen „nicht bestanden“")
+                    description="Fehlgeschlagener Lauf: Zusammenfassung (welcher Schritt, welche Lieferung, was tun) "
+                                "in Laufhistorie und Prüfbericht; Data Docs sagen „nicht bestanden“")
 def report_failed_run(context: RunFailureSensorContext):
     finish_run(context.instance, context.dagster_run.run_id)
+
+
+defs = Definitions(sensors=[inbox_sensor, report_succeeded_run, report_failed_run])

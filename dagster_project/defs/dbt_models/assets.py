@@ -1,17 +1,21 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests as
 asset checks. dbt sources `raw.<register>` map onto the ingest assets' keys, so lineage runs
-from the inbox to the marts."""
+from the inbox to the marts. Partitioned by reference year like the registers: the run's years go
+to dbt as the vars `reference_years` and `rebuild_years` (dbt/macros/incremental_by_year.sql)."""
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from dagster import AssetExecutionContext
+import duckdb
+from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.dbt_state import build_args, project_files, record_build
-from dagster_project.resources import WarehouseResource
+from dagster_project.defs.dbt_models.build_state import build_args, project_files, record_build
+from dagster_project.defs.partitions import reference_years, run_rebuilds_its_years, single_run
+from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import REPO_ROOT
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -56,21 +60,62 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+def dbt_vars(years: list[int], rebuild: bool) -> dict:
+    """The run's reference years for the incremental models: with `rebuild_years` every one of
+    them is rebuilt, otherwise only those with new or changed deliveries."""
+    return {"reference_years": sorted(years), "rebuild_years": rebuild}
+
+
+def table_row_counts(db_path: Path) -> dict[str, int]:
+    """Rows of every table the dbt project wrote (views are not counted: that would run them)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                             "WHERE schema_name NOT IN ('raw', 'audit')").fetchall()
+        return {name: con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+                for schema, name in tables}
+    finally:
+        con.close()
+
+
 @dbt_assets(
     manifest=ensure_manifest(dbt_project),
     project=dbt_project,
     dagster_dbt_translator=WarehouseDbtTranslator(),
+    partitions_def=reference_years,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_WRITER_POOL,
 )
 def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """dbt build: seeds, models and their tests against the warehouse DuckDB file. Incremental
-    models rebuild only the years with new deliveries; a changed dbt project is rebuilt in full."""
+    models rebuild the run's years with new deliveries (a backfill: all of the run's years); a
+    changed dbt project is rebuilt in full. Each table's materialization carries its row count."""
     os.environ["DFT_DB_PATH"] = str(warehouse.database)
     complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
     args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
+    years = [int(k) for k in context.partition_keys]
+    rebuild = run_rebuilds_its_years(context.run.tags)
     if full_refresh:
         context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
-    invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    else:
+        context.log.info(f"Berichtsjahre {years[0]}–{years[-1]}: "
+                         + ("alle werden neu berechnet (Nachberechnung)." if rebuild
+                            else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
+    invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars(years, rebuild))], context=context)
+    # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
+    events = []
+    try:
+        events.extend(invocation.stream())
+    except Exception:
+        yield from events   # what dbt did build is recorded, then the failure
+        raise
+    counts = table_row_counts(warehouse.database)
+    for event in events:
+        if isinstance(event, Output):
+            name = context.asset_key_for_output(event.output_name).path[-1]
+            if name in counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[name]})
+        yield event
     if complete and invocation.is_successful():
         record_build(warehouse.database, DBT_PROJECT_DIR, full_refresh)
 
@@ -92,3 +137,6 @@ def _mart_nodes() -> list[dict]:
     manifest = json.loads(ensure_manifest(dbt_project).read_text(encoding="utf-8"))
     return [n for n in manifest["nodes"].values()
             if n["resource_type"] == "model" and n["fqn"][1:2] == ["marts"]]
+
+
+defs = Definitions(assets=[warehouse_dbt_models], resources={"dbt": dbt_resource})

@@ -8,12 +8,12 @@ run ends, dagster_project/quality/run_report.py).
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
-                     AssetKey, MetadataValue, asset_check)
+                     AssetKey, Definitions, MetadataValue, asset_check)
 
 from dagster_project.quality.data_docs import RunState, write_data_docs
 from dagster_project.quality.gate import run_suite, store_results
 from dagster_project.quality.suites import Suite, load_suites
-from dagster_project.resources import WarehouseResource
+from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
 
 def _check_for(suite: Suite) -> AssetChecksDefinition:
@@ -21,6 +21,7 @@ def _check_for(suite: Suite) -> AssetChecksDefinition:
         asset=AssetKey(suite.asset.split("/")),
         name=suite.check_name,
         blocking=True,
+        pool=WAREHOUSE_WRITER_POOL,
         description=f"{suite.title_de} (Great Expectations, {suite.source_file})",
     )
     def gx_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
@@ -52,3 +53,5 @@ def _check_for(suite: Suite) -> AssetChecksDefinition:
 
 
 quality_checks = [_check_for(suite) for suite in load_suites()]
+
+defs = Definitions(asset_checks=quality_checks)

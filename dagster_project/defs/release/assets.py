@@ -1,10 +1,10 @@
 """The release: only reached when every blocking check upstream passed (write-audit-publish)."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, MetadataValue, asset
 
-from dagster_project.assets.dbt_models import mart_asset_keys
+from dagster_project.defs.dbt_models.assets import mart_asset_keys
 from dagster_project.release.publish import publish_release
-from dagster_project.resources import WarehouseResource
+from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import release_keep, release_postgres_url
 
 RELEASE_KEY = AssetKey(["release", "warehouse_release"])
@@ -15,6 +15,7 @@ RELEASE_KEY = AssetKey(["release", "warehouse_release"])
     deps=mart_asset_keys(),
     group_name="release",
     kinds={"duckdb", "parquet"},
+    pool=WAREHOUSE_WRITER_POOL,
     description="Freigabe: Geheimhaltung angewandt, neues schreibgeschütztes Release, current atomar umgestellt, "
                 "Parquet, Manifest, Prüfbericht, Änderungsnachweis; ohne neue Eingaben kein neues Release.",
 )
@@ -31,7 +32,14 @@ def warehouse_release(context: AssetExecutionContext, warehouse: WarehouseResour
         "pruefbericht": MetadataValue.path(str(release.folder / "pruefbericht.html")),
     }
     if release.published:
+        checks = release.manifest["pruefungen"]
+        warnings = sum(1 for c in checks if not c["success"] and c["severity"] != "critical")
+        metadata["pruefung"] = f"bestanden ({len(checks)} Erwartungen, {warnings} Warnungen)"
+        metadata["pruefung_warnungen"] = warnings
         secrecy = release.manifest["geheimhaltung"]["gesperrte_zellen_je_regel"]
         metadata["gesperrte_zellen"] = sum(secrecy.values())
         metadata.update({f"gesperrt_{rule}": count for rule, count in secrecy.items()})
     return MaterializeResult(metadata=metadata)
+
+
+defs = Definitions(assets=[warehouse_release])

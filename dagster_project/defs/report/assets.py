@@ -1,10 +1,10 @@
 """The planners' report: made from the release after it is published (reads the release only)."""
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, MetadataValue, asset
 
-from dagster_project.assets.release import RELEASE_KEY
+from dagster_project.defs.release.assets import RELEASE_KEY
 from dagster_project.report.build import boundaries_from_environment, publish_report, report_enabled
-from dagster_project.resources import WarehouseResource
+from dagster_project.defs.resources import WarehouseResource
 
 REPORT_KEY = AssetKey(["release", "planners_report"])
 
@@ -33,3 +33,6 @@ def planners_report(context: AssetExecutionContext, warehouse: WarehouseResource
     else:
         context.log.info(f"Bericht für Release {report.release_id} ist aktuell.")
     return MaterializeResult(metadata=metadata)
+
+
+defs = Definitions(assets=[planners_report])

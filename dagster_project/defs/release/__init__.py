@@ -1,0 +1,1 @@
+"""The release asset: disclosure control and publishing (assets.py)."""

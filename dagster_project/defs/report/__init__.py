@@ -1,0 +1,1 @@
+"""The planners' report asset, made from the published release (assets.py)."""
