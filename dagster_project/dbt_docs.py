@@ -26,8 +26,18 @@ from dagster_project.settings import WarehousePaths
 from dagster_project.warehouse_lock import connect_when_free
 
 SITE_PAGE = "static_index.html"
-# what a page may load from elsewhere: nothing (the statistics office's network is closed)
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']https?://""", re.IGNORECASE)
+# what the page may load from elsewhere: nothing (the statistics office's network is closed)
+EXTERNAL_TAG = re.compile(r"""<(?:script|link|img|iframe)[^>]*(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+TRACKING_OFF = re.compile(r'"send_anonymous_usage_stats":\s*false')
+
+
+def offline_problems(page: str) -> list[str]:
+    """Why the page would not work offline, or would call home (dbt's page tracker runs only when
+    the embedded manifest allows usage statistics)."""
+    problems = [f"lädt {m.group(0)!r}" for m in EXTERNAL_TAG.finditer(page)]
+    if not TRACKING_OFF.search(page):
+        problems.append("Nutzungsstatistik nicht abgeschaltet (send_anonymous_usage_stats)")
+    return problems
 
 
 def build_site(paths: WarehousePaths) -> Path:
@@ -52,9 +62,9 @@ def build_site(paths: WarehousePaths) -> Path:
     if done.returncode != 0:
         raise RuntimeError("dbt docs generate ist fehlgeschlagen:\n" + done.stdout[-3000:] + done.stderr[-2000:])
     page = target / SITE_PAGE
-    external = EXTERNAL.findall(page.read_text(encoding="utf-8"))
-    if external:
-        raise RuntimeError(f"{page} lädt {len(external)} Dateien aus dem Internet; offline nicht nutzbar.")
+    problems = offline_problems(page.read_text(encoding="utf-8"))
+    if problems:
+        raise RuntimeError(f"{page} ist offline nicht nutzbar: " + "; ".join(problems))
     (target / "index.html").write_bytes(page.read_bytes())
     return target / "index.html"
 

@@ -84,13 +84,23 @@ def test_sensor_requests_a_run_only_for_new_or_changed_files(warehouse):
         context = build_sensor_context(instance=instance, resources={"warehouse": resource})
         request = inbox_sensor(context)
         assert isinstance(request, RunRequest)
+        # the run covers the reference years of the new files
+        assert request.tags["dagster/asset_partition_range_start"] == "2024"
+        assert request.tags["dagster/asset_partition_range_end"] == "2024"
         cursor = context.cursor
         context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
         assert isinstance(inbox_sensor(context), SkipReason)
         write_file(warehouse / "inbox", "sgb12", "sgb12_2024-02.csv",
                    [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
+        write_file(warehouse / "inbox", "sgb12", "sgb12_2022-02.csv",
+                   [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
         context = build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
-        assert isinstance(inbox_sensor(context), RunRequest)
+        request = inbox_sensor(context)
+        assert isinstance(request, RunRequest)
+        # only the new files' years: 2022 and 2024, not the unchanged 2024-01 alone
+        assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) \
+            == ("2022", "2024")
+        assert request.tags["dateien"] == "2"
 
 
 def test_dbt_models_are_assets_downstream_of_the_raw_registers_with_checks():

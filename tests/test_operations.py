@@ -19,7 +19,7 @@ from dagster_project.defs.partitions import reference_years
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL
 from dagster_project.instance import DAGSTER_YAML
 from dagster_project.settings import REPO_ROOT
-from tests.conftest import WAREHOUSE_VARIABLES, step_failures, table_hashes
+from tests.conftest import WAREHOUSE_VARIABLES
 
 FACT = AssetKey(["marts", "fct_indicator_values"])
 
@@ -50,38 +50,6 @@ def _point_at(monkeypatch, root):
     monkeypatch.setenv("DFT_REPORT", "0")
     for name in WAREHOUSE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-def _layers(db_path) -> dict[str, str]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return {name: digest for name, digest in table_hashes(con).items()
-                if name.split(".")[0] in ("intermediate", "marts")}
-    finally:
-        con.close()
-
-
-def test_a_backfill_of_two_years_rebuilds_them_and_equals_the_full_run(released_warehouse_copy, monkeypatch):
-    from dagster_project.main import execute_warehouse_job
-
-    root = released_warehouse_copy
-    db_path = root / "warehouse.duckdb"
-    full_run = _layers(db_path)
-    # damage both years in an incremental model without touching the deliveries it was built from:
-    # an ordinary run would keep the damage (nothing new was delivered), a backfill rebuilds the years
-    con = duckdb.connect(str(db_path))
-    changed = con.execute("UPDATE intermediate.int_population__residents SET age = age + 1 "
-                          "WHERE reference_year IN (2022, 2023)").fetchone()[0]
-    con.close()
-    assert changed > 0 and _layers(db_path) != full_run
-    _point_at(monkeypatch, root)
-    with DagsterInstance.ephemeral() as instance:
-        result, _ = execute_warehouse_job(instance, years=[2022, 2023], rebuild=True)
-        assert result.success, step_failures(result)
-        partitions = {m.partition for m in result.asset_materializations_for_node("warehouse_dbt_models")
-                      if m.asset_key == FACT}
-    assert partitions == {"2022", "2023"}
-    assert _layers(db_path) == full_run
 
 
 def _pool_step_intervals(instance, run_id: str) -> list[tuple[float, float, str]]:
@@ -177,27 +145,6 @@ def test_an_overdue_register_is_reported_with_its_name(tmp_path, monkeypatch):
     assert late["massnahmen"].passed                    # delivered on change only: never overdue
     page = delivery_calendar_html(WarehousePaths.from_environment())
     assert "Register mit überfälliger Lieferung" in page and "sgb2" in page.split("</div>")[0]
-
-
-def test_materializations_carry_history_metadata(released_warehouse):
-    _, instance = released_warehouse
-
-    def latest(key: AssetKey):
-        records = instance.fetch_materializations(key, limit=1).records
-        assert records, key
-        return records[0].asset_materialization
-
-    raw = latest(raw_asset_key("einwohner"))
-    for name in ("zeilen_geladen", "zeilen_quarantaene", "abgelehnt", "neuester_zeitraum", "dauer_s"):
-        assert name in raw.metadata, name
-    assert raw.metadata["neuester_zeitraum"].value == "2023-12-31"
-    assert raw.partition in ("2022", "2023")
-    fact = latest(FACT)
-    assert fact.metadata["dagster/row_count"].value > 0
-    release = latest(AssetKey(["release", "warehouse_release"]))
-    assert release.metadata["release_id"].value
-    assert release.metadata["pruefung"].value.startswith("bestanden")
-    assert release.metadata["gesperrte_zellen"].value > 0
 
 
 @pytest.mark.parametrize("split", [0, 3])
