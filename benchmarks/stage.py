@@ -51,7 +51,7 @@ def dbt(root: Path) -> None:
     import subprocess
 
     from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
-    from dagster_project.defs.dbt_models.build_state import build_args, record_build
+    from dagster_project.dbt_state import build_args, record_build
 
     db_path = _paths(root)["db"]
     args, full_refresh = build_args(db_path, DBT_PROJECT_DIR)

@@ -13,13 +13,13 @@ from dagster import DagsterInstance
 
 from dagster_project.instance import ensure_dagster_home
 from dagster_project.html_report import german_number
-from dagster_project.defs.partitions import PartitionSettingError
 from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
 from dagster_project.quality.run_report import finish_run
 from dagster_project.release.store import DATABASE, ReleaseStore
 from sample_deliveries.__main__ import generate, parse_years
-from dagster_project.settings import PseudonymKeyError, WarehousePaths, pseudonym_key_from_environment
+from dagster_project.settings import (PartitionSettingError, PseudonymKeyError, WarehousePaths,
+                                      pseudonym_key_from_environment)
 from dagster_project.warehouse_lock import connect_when_free
 
 

@@ -174,3 +174,20 @@ def today() -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"DFT_TODAY='{value}' ist kein Datum der Form JJJJ-MM-TT.") from None
+
+
+DEFAULT_FIRST_YEAR = 2014
+
+
+class PartitionSettingError(ValueError):
+    pass
+
+
+def first_year() -> int:
+    """The first reference year of the warehouse (`DFT_FIRST_YEAR`): its first partition, and
+    where the delivery calendar starts for a register never delivered."""
+    value = os.environ.get("DFT_FIRST_YEAR", str(DEFAULT_FIRST_YEAR)).strip()
+    if not value.isdigit() or not 1990 <= int(value) <= 2100:
+        raise PartitionSettingError(
+            f"DFT_FIRST_YEAR='{value}' ist kein Jahr zwischen 1990 und 2100 (erstes Berichtsjahr des Warehouse).")
+    return int(value)

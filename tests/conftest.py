@@ -188,3 +188,13 @@ def db_snapshot(db_path: Path) -> dict[str, str]:
         return table_hashes(con)
     finally:
         con.close()
+
+
+def model_hashes(db_path: Path) -> dict[str, str]:
+    """table_hashes of what dbt builds from the deliveries (schemas intermediate and marts)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {name: digest for name, digest in table_hashes(con).items()
+                if name.split(".")[0] in ("intermediate", "marts")}
+    finally:
+        con.close()

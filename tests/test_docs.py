@@ -61,7 +61,7 @@ def test_no_file_refers_to_a_specification_outside_the_repository():
     hits = []
     for name in files:
         path = REPO_ROOT / name
-        if path.suffix in {".png", ".xlsx", ".parquet", ".duckdb"} or not path.is_file():
+        if path.suffix in {".png", ".xlsx", ".parquet", ".duckdb"} or not path.is_file() or name == "tests/test_docs.py":
             continue
         text = path.read_text(encoding="utf-8", errors="ignore")
         hits += [f"{name}: {m.group(0)}" for m in pattern.finditer(text)]

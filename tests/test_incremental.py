@@ -12,20 +12,11 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
-from dagster_project.defs.dbt_models.build_state import build_args, project_fingerprint, record_build
-from tests.conftest import run_pipeline, table_hashes
+from dagster_project.dbt_state import build_args, project_fingerprint, record_build
+from tests.conftest import model_hashes, run_pipeline
 
 LATER = ("einwohner/einwohner_2023-12-31.csv", "sgb2/sgb2_2023-12.csv", "sgb12/sgb12_2023-12.csv",
          "asylblg/asylblg_2023-12.csv")
-
-
-def _model_hashes(db_path: Path) -> dict[str, str]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return {name: digest for name, digest in table_hashes(con).items()
-                if name.split(".")[0] in ("intermediate", "marts")}
-    finally:
-        con.close()
 
 
 def _builds(db_path: Path) -> list[tuple]:
@@ -65,7 +56,7 @@ def test_new_deliveries_rebuild_their_years_and_equal_a_full_rebuild(warehouse, 
     assert [full for full, _ in _builds(db_path)] == [True, False]  # incremental, not a full rebuild
     assert _years(db_path, "intermediate.int_population__residents") == [2022, 2023]
     assert _years(db_path, "intermediate.int_welfare__recipients_year_end") == [2022, 2023]
-    incremental = _model_hashes(db_path)
+    incremental = model_hashes(db_path)
 
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh", "--quiet",
@@ -73,7 +64,7 @@ def test_new_deliveries_rebuild_their_years_and_equal_a_full_rebuild(warehouse, 
          "--target-path", str(warehouse / "dbt_target")],  # not dbt/target, which other test processes read
         env={**os.environ, "DFT_DB_PATH": str(db_path)}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
-    full = _model_hashes(db_path)
+    full = model_hashes(db_path)
     assert full.keys() == incremental.keys() and len(full) > 10
     assert [name for name in full if full[name] != incremental[name]] == []
 

@@ -7,17 +7,8 @@ import duckdb
 from dagster import AssetKey, DagsterInstance
 
 from dagster_project.defs.ingest.assets import raw_asset_key
-from tests.conftest import step_failures, table_hashes
+from tests.conftest import model_hashes, step_failures
 from tests.test_operations import FACT, _point_at
-
-
-def _layers(db_path) -> dict[str, str]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return {name: digest for name, digest in table_hashes(con).items()
-                if name.split(".")[0] in ("intermediate", "marts")}
-    finally:
-        con.close()
 
 
 def test_a_backfill_of_two_years_rebuilds_them_and_equals_the_full_run(released_warehouse_copy, monkeypatch):
@@ -25,14 +16,14 @@ def test_a_backfill_of_two_years_rebuilds_them_and_equals_the_full_run(released_
 
     root = released_warehouse_copy
     db_path = root / "warehouse.duckdb"
-    full_run = _layers(db_path)
+    full_run = model_hashes(db_path)
     # damage both years in an incremental model without touching the deliveries it was built from:
     # an ordinary run would keep the damage (nothing new was delivered), a backfill rebuilds the years
     con = duckdb.connect(str(db_path))
     changed = con.execute("UPDATE intermediate.int_population__residents SET age = age + 1 "
                           "WHERE reference_year IN (2022, 2023)").fetchone()[0]
     con.close()
-    assert changed > 0 and _layers(db_path) != full_run
+    assert changed > 0 and model_hashes(db_path) != full_run
     _point_at(monkeypatch, root)
     with DagsterInstance.ephemeral() as instance:
         result, _ = execute_warehouse_job(instance, years=[2022, 2023], rebuild=True)
@@ -40,7 +31,7 @@ def test_a_backfill_of_two_years_rebuilds_them_and_equals_the_full_run(released_
         partitions = {m.partition for m in result.asset_materializations_for_node("warehouse_dbt_models")
                       if m.asset_key == FACT}
     assert partitions == {"2022", "2023"}
-    assert _layers(db_path) == full_run
+    assert model_hashes(db_path) == full_run
 
 
 def test_materializations_carry_history_metadata(released_warehouse):
@@ -62,3 +53,19 @@ def test_materializations_carry_history_metadata(released_warehouse):
     assert release.metadata["release_id"].value
     assert release.metadata["pruefung"].value.startswith("bestanden")
     assert release.metadata["gesperrte_zellen"].value > 0
+
+
+def test_the_release_records_the_delivery_calendar_at_its_time(released_warehouse):
+    import json
+
+    from dagster_project.contracts import load_contracts
+
+    root, _ = released_warehouse
+    current = root / "release" / "current"
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    calendar = {r["register"]: r for r in manifest["lieferkalender"]}
+    assert set(calendar) == set(load_contracts())
+    assert calendar["einwohner"]["neuester_zeitraum"] == "2023-12-31"
+    assert calendar["massnahmen"]["ueberfaellig"] is False
+    page = (current / "pruefbericht.html").read_text(encoding="utf-8")
+    assert "Lieferkalender zum Zeitpunkt der Freigabe" in page

@@ -13,7 +13,6 @@ import textwrap
 import duckdb
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
 
 from dagster_project.quality.gate import run_suite
 from dagster_project.quality.suites import load_suites
@@ -21,7 +20,7 @@ from dagster_project.release.disclosure import DisclosureRules, apply_disclosure
 from dagster_project.release import publish
 from dagster_project.release.publish import publish_release
 from dagster_project.settings import REPO_ROOT
-from tests.conftest import SPEC_HEADERS, run_pipeline, step_failures, write_file
+from tests.conftest import SPEC_HEADERS, run_pipeline, write_file
 
 RULES = DisclosureRules(min_count=3, min_rate_denominator=100, min_rate_numerator=3, secondary_suppression=True)
 

@@ -19,7 +19,6 @@ from dagster_project.report.build import publish_report
 from dagster_project.report.charts import svg
 from dagster_project.report.maps import DistrictMap, classify
 from dagster_project.report.site import area_page
-from dagster_project.settings import REPO_ROOT
 from tests.report_pages import german_number, value_cells
 
 LEVEL_SLUG = {"statistical_district": "bezirk", "city_district": "stadtbezirk", "city": "stadt"}

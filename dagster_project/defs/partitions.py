@@ -12,7 +12,6 @@ deliveries of the running year have a partition.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,25 +19,13 @@ from pathlib import Path
 from dagster import BackfillPolicy, TimeWindowPartitionsDefinition
 
 from dagster_project.inbox import delivery_files
+from dagster_project.settings import PartitionSettingError, first_year
 
-DEFAULT_FIRST_YEAR = 2014
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 REBUILD_TAG = "dft/neu_berechnen"       # "ja": dbt rebuilds every year of the run, changed or not
 BACKFILL_TAG = "dagster/backfill"       # set by Dagster on every run of a backfill
 _YEAR_IN_NAME = re.compile(r"^[a-z0-9]+_(?P<year>\d{4})(-[0-9-]*)?\.[a-z]+$")
-
-
-class PartitionSettingError(ValueError):
-    pass
-
-
-def first_year() -> int:
-    value = os.environ.get("DFT_FIRST_YEAR", str(DEFAULT_FIRST_YEAR)).strip()
-    if not value.isdigit() or not 1990 <= int(value) <= 2100:
-        raise PartitionSettingError(
-            f"DFT_FIRST_YEAR='{value}' ist kein Jahr zwischen 1990 und 2100 (erstes Berichtsjahr des Warehouse).")
-    return int(value)
 
 
 reference_years = TimeWindowPartitionsDefinition(

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster_project.contracts import Contract
+from dagster_project.contracts import Contract, load_contracts
 from dagster_project.ingest.raw_layer import register_files
 
 
@@ -76,3 +76,13 @@ def delivery_status(contract: Contract, raw_dir: Path, today: dt.date, first_yea
     late = due + dt.timedelta(days=calendar_.grace_days)
     return DeliveryStatus(contract.register, contract.title_de, calendar_.cadence_de, newest, expected, due,
                           late if today > late else None)
+
+
+def delivery_calendar(raw_dir: Path, today: dt.date, first_year: int) -> list[dict]:
+    """Every register's place in its calendar on `today`, as records (for the manifest and the
+    audit reports), overdue ones first."""
+    states = [delivery_status(c, raw_dir, today, first_year) for c in load_contracts().values()]
+    return [{"register": s.register, "lieferung": s.cadence_de, "neuester_zeitraum": s.newest_period,
+             "naechster_zeitraum": s.next_period, "faellig_am": s.due.isoformat() if s.due else None,
+             "ueberfaellig": s.overdue, "stand": today.isoformat()}
+            for s in sorted(states, key=lambda s: (not s.overdue, s.register))]

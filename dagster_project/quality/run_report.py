@@ -12,14 +12,13 @@ import datetime as dt
 
 import pandas as pd
 
-from dagster_project.contracts import load_contracts
 from dagster_project.html_report import german_datetime, page, table, verdict
-from dagster_project.ingest.freshness import delivery_status
+from dagster_project.ingest.freshness import delivery_calendar
 from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.quality.data_docs import RunState, read_history, record_run
-from dagster_project.release.audit_report import audit_report_body
+from dagster_project.release.audit_report import audit_report_body, delivery_calendar_section
 from dagster_project.release.store import ReleaseStore
-from dagster_project.settings import WarehousePaths, today
+from dagster_project.settings import WarehousePaths, first_year, today
 from dagster_project.warehouse_lock import connect_when_free
 
 RELEASE_STEP = "release__warehouse_release"
@@ -54,19 +53,8 @@ def failure_summary(failures: dict[str, str]) -> list[dict]:
 
 def delivery_calendar_html(paths: WarehousePaths) -> str:
     """The delivery calendar of every register on today's date, overdue ones first."""
-    from dagster_project.defs.partitions import first_year
-
-    states = [delivery_status(c, raw_dir_of_database(paths.db_path), today(), first_year())
-              for c in load_contracts().values()]
-    overdue = [s for s in states if s.overdue]
-    head = (verdict("warnung", f"{len(overdue)} Register mit überfälliger Lieferung: "
-                               + ", ".join(s.register for s in overdue) + ".")
-            if overdue else verdict("ok", "Keine Lieferung ist überfällig."))
-    rows = [[s.register, s.cadence_de, s.newest_period or "–", s.next_period or "–",
-             f"{s.due:%d.%m.%Y}" if s.due else "–", "ÜBERFÄLLIG" if s.overdue else "rechtzeitig"]
-            for s in sorted(states, key=lambda s: (not s.overdue, s.register))]
-    return (f"<h2 id='lieferkalender'>Lieferkalender (Stand {today():%d.%m.%Y})</h2>" + head
-            + table(["Register", "Lieferung", "neuester Zeitraum", "nächster Zeitraum", "fällig am", "Stand"], rows))
+    records = delivery_calendar(raw_dir_of_database(paths.db_path), today(), first_year())
+    return delivery_calendar_section(records, f"Lieferkalender (Stand {today():%d.%m.%Y})")
 
 
 def _release_metadata(instance, run_id: str) -> dict:

@@ -37,6 +37,8 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
         "<p><a href='aenderungsnachweis.html'>Änderungsnachweis gegenüber dem vorherigen Release</a></p>",
         "<h2>Freigegebene Tabellen</h2>",
         table(["Tabelle", "Zeilen"], sorted(manifest["tabellen"].items())),
+        delivery_calendar_section(manifest["lieferkalender"], "Lieferkalender zum Zeitpunkt der Freigabe")
+        if manifest.get("lieferkalender") else "",
         "<h2>Lieferungen im Release</h2>",
         "<p class='klein'>Je Register und Zeitraum die zuletzt geladene Lieferung mit Prüfsumme (SHA-256); "
         "Zeilen in Quarantäne stehen mit Regel und Zeilennummer in der Quarantäne des Warehouse.</p>",
@@ -106,3 +108,18 @@ def write_audit_report(target: Path, manifest: dict, quality: pd.DataFrame) -> P
     target.write_text(page(f"Prüfbericht zum Release {manifest['release_id']}", audit_report_body(manifest, quality)),
                       encoding="utf-8")
     return target
+
+
+def delivery_calendar_section(records: list[dict], title: str) -> str:
+    """The delivery calendar (dagster_project/ingest/freshness.py) as a section: overdue registers
+    named in the verdict, then every register's newest and next period."""
+    import datetime as dt
+
+    overdue = [r["register"] for r in records if r["ueberfaellig"]]
+    head = (verdict("warnung", f"{len(overdue)} Register mit überfälliger Lieferung: {', '.join(overdue)}.")
+            if overdue else verdict("ok", "Keine Lieferung ist überfällig."))
+    rows = [[r["register"], r["lieferung"], r["neuester_zeitraum"] or "–", r["naechster_zeitraum"] or "–",
+             f"{dt.date.fromisoformat(r['faellig_am']):%d.%m.%Y}" if r["faellig_am"] else "–",
+             "ÜBERFÄLLIG" if r["ueberfaellig"] else "rechtzeitig"] for r in records]
+    return (f"<h2 id='lieferkalender'>{title}</h2>" + head
+            + table(["Register", "Lieferung", "neuester Zeitraum", "nächster Zeitraum", "fällig am", "Stand"], rows))

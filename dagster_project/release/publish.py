@@ -22,14 +22,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.defs.dbt_models.build_state import project_fingerprint
+from dagster_project.dbt_state import project_fingerprint
 from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
                                                   suppression_rule_labels)
 from dagster_project.release.published_model import audit_summary
 from dagster_project.release.store import DATABASE, ReleaseStore
-from dagster_project.settings import REPO_ROOT
+from dagster_project.ingest.freshness import delivery_calendar
+from dagster_project.ingest.raw_layer import raw_dir_of_database
+from dagster_project.settings import REPO_ROOT, first_year, today
 
 DEFAULT_KEEP = 5
 # What decides a release's content besides the deliveries: the dbt project and these files.
@@ -165,6 +167,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         },
         "tabellen": {name: int(len(frame)) for name, frame in sorted(released.items())},
         "angreiferpruefung": attack,
+        "lieferkalender": delivery_calendar(raw_dir_of_database(db_path), today(), first_year()),
     }
     if attack["rueckrechenbar"]:
         # the attacker's audit is part of the gate: an exposed primary cell stops the release

@@ -3,7 +3,7 @@
     dbt applies `get_where_subquery` to the model under every generic test. Here it also limits
     models with a `source_file_sha256` column (staging of the registers and the intermediate
     models built from them) to the rows of delivery files loaded since the last successful
-    complete build (audit.load_log, audit.dbt_builds; see dagster_project/defs/dbt_models/build_state.py). Rows of
+    complete build (audit.load_log, audit.dbt_builds; see dagster_project/dbt_state.py). Rows of
     older deliveries passed the same tests then and have not changed since. A full refresh, and a
     warehouse without a recorded build, test every row. A test's own `where` config still applies. -#}
 

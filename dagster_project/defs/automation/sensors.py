@@ -12,11 +12,11 @@ from dagster import (DagsterRunStatus, DefaultSensorStatus, Definitions, RunFail
                      run_status_sensor, sensor)
 
 from dagster_project.defs.automation.jobs import warehouse_job
-from dagster_project.defs.partitions import PartitionSettingError, run_tags, year_of_file
+from dagster_project.defs.partitions import run_tags, year_of_file
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.inbox import inbox_state
 from dagster_project.quality.run_report import finish_run
-from dagster_project.settings import today
+from dagster_project.settings import PartitionSettingError, today
 
 
 def changed_files(state: dict, cursor: str | None) -> list[str]:

@@ -1,1 +1,1 @@
-"""The dbt project as Dagster assets (assets.py) and when it is rebuilt in full (build_state.py)."""
+"""The dbt project as Dagster assets (assets.py); when it is rebuilt in full: dagster_project/dbt_state.py."""

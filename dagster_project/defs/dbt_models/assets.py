@@ -13,7 +13,7 @@ import duckdb
 from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.defs.dbt_models.build_state import build_args, project_files, record_build
+from dagster_project.dbt_state import build_args, project_files, record_build
 from dagster_project.defs.partitions import reference_years, run_rebuilds_its_years, single_run
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import REPO_ROOT

@@ -7,11 +7,10 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSev
 
 from dagster_project.contracts import Contract, load_contracts
 from dagster_project.defs.ingest.assets import raw_asset_key
-from dagster_project.defs.partitions import first_year
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.ingest.freshness import delivery_status
 from dagster_project.ingest.raw_layer import raw_dir_of_database
-from dagster_project.settings import today
+from dagster_project.settings import first_year, today
 
 FRESHNESS_CHECK = "lieferung_rechtzeitig"
 
