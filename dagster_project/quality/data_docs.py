@@ -134,7 +134,7 @@ def _write_run_page(rows: list[tuple], outcome: GateOutcome, state: RunState, fo
         "Geprüft mit Great Expectations; die Erwartungen stehen im Ordner expectations/ des Repositorys.</p>",
         table(["Datenbestand", "Prüfgruppe", "Erwartung", "Schwere", "Ergebnis", "Beobachtet", "Technisch"],
               [[asset, suite, text, SEVERITY_DE.get(severity, severity), status(success, severity),
-                _observed_de(observed), f"<code>{escape(kind)} {escape(kwargs)}</code>"]
+                observed_de(observed), f"<code>{escape(kind)} {escape(kwargs)}</code>"]
                for suite, asset, kind, text, severity, success, observed, kwargs, _ in rows]
               or [["–", "–", "keine Prüfung gelaufen", "–", "–", "–", "–"]], raw_columns={4, 5, 6}),
     ]
@@ -203,7 +203,7 @@ def write_history_page(folder: Path) -> Path:
     return target
 
 
-def _observed_de(observed: str) -> str:
+def observed_de(observed: str) -> str:
     """What GX observed, in German (HTML; values that are data, not numbers to read, as code)."""
     data = json.loads(observed or "{}")
     parts = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from dagster_project.html_report import Number, german_datetime, page, status, table, verdict
-from dagster_project.quality.data_docs import SEVERITY_DE
+from dagster_project.quality.data_docs import SEVERITY_DE, observed_de
 
 
 def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
@@ -46,9 +46,10 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
               [[d["register"], d["period"], d["file_name"], d["file_sha256"][:16] + "…", d["rows_read"],
                 d["rows_quarantined"]] for d in deliveries]),
         "<h2>Qualitätsprüfungen (Great Expectations)</h2>",
-        table(["Datenbestand", "Erwartung", "Schwere", "Ergebnis"],
-              [[r.asset, r.beschreibung, SEVERITY_DE.get(r.severity, r.severity), status(bool(r.success), r.severity)]
-               for r in quality.itertuples()], raw_columns={3}),
+        table(["Datenbestand", "Erwartung", "Schwere", "Ergebnis", "Beobachtet (bei Abweichung)"],
+              [[r.asset, r.beschreibung, SEVERITY_DE.get(r.severity, r.severity), status(bool(r.success), r.severity),
+                "–" if r.success else observed_de(r.observed)]
+               for r in quality.itertuples()], raw_columns={3, 4}),
         "<h2>Statistische Geheimhaltung</h2>",
         f"<p>Regeln: Fallzahlen unter {rules['min_count']} (außer 0) werden gesperrt; Quoten nur bei einem Nenner "
         f"ab {Number(rules['min_rate_denominator'])} und einem Zähler von 0 oder ab {rules['min_rate_numerator']}; "
