@@ -204,3 +204,13 @@ def test_a_failed_run_leaves_a_german_summary_in_history_and_audit_report(wareho
     assert "korrigierte Datei" in history
     report = (warehouse / "reports" / "pruefbericht_aktuell.html").read_text(encoding="utf-8")
     assert "Was ist fehlgeschlagen" in report and "sgb12_2024-01.csv" in report and "Lieferkalender" in report
+
+
+def test_the_failure_summary_says_what_to_do_for_each_kind_of_step():
+    from dagster_project.quality.run_report import advice_for
+
+    assert "korrigierte Datei" in advice_for("raw__sgb2", "sgb2_2024-01.csv, Zeile 1: Regel kopfzeile")
+    assert "Schlüsselwechsel" in advice_for("raw__sgb2", "Der Pseudonymisierungsschlüssel (environment) ist nicht …")
+    assert "dbt/logs/dbt.log" in advice_for("warehouse_dbt_models", "Database Error")
+    assert "Data Docs" in advice_for("marts__fct_indicator_values_gx_indikatoren_summen", "")
+    assert "bisherige Release" in advice_for("release__warehouse_release", "Release nicht freigegeben")

@@ -112,3 +112,34 @@ def test_keys_come_from_environment_or_a_file_outside_the_repository(monkeypatch
     monkeypatch.setenv("DFT_PSEUDONYM_KEY", "too short")
     with pytest.raises(PseudonymKeyError, match="zu kurz"):
         pseudonym_key_from_environment()
+
+
+def test_a_load_with_another_pseudonym_key_is_refused_before_anything_is_loaded(tmp_path):
+    """Pseudonyms of two keys would not match: the warehouse remembers the key's fingerprint."""
+    import duckdb
+
+    from dagster_project.ingest.batch import load_deliveries
+    from dagster_project.ingest.key_check import PseudonymKeyChanged, key_fingerprint
+    from dagster_project.settings import PseudonymKey
+    from tests.conftest import SPEC_HEADERS, TEST_KEY, db_snapshot, write_file
+
+    inbox, db_path = tmp_path / "inbox", tmp_path / "warehouse.duckdb"
+    first = write_file(inbox, "sgb12", "sgb12_2024-01.csv", [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
+    second = write_file(inbox, "sgb12", "sgb12_2024-02.csv", [SPEC_HEADERS["sgb12"], "F000000001;01.01.1950;W;000;050;4;N"])
+    con = duckdb.connect(str(db_path))
+    [outcome] = load_deliveries(con, [first], TEST_KEY, tmp_path / "quarantine")
+    assert outcome.result.status == "geladen"
+    fingerprint = con.execute("SELECT fingerprint FROM audit.pseudonym_key").fetchall()
+    assert fingerprint == [(key_fingerprint(TEST_KEY),)] and TEST_KEY.key.decode() not in fingerprint[0][0]
+    con.close()
+    before = db_snapshot(db_path)
+    other = PseudonymKey(key=b"another-key-of-at-least-thirty-two-characters", mode="environment")
+    con = duckdb.connect(str(db_path))
+    with pytest.raises(PseudonymKeyChanged, match="Schlüsselwechsel"):
+        load_deliveries(con, [second], other, tmp_path / "quarantine")
+    con.close()
+    assert db_snapshot(db_path) == before
+    con = duckdb.connect(str(db_path))
+    [outcome] = load_deliveries(con, [second], TEST_KEY, tmp_path / "quarantine")   # the right key loads
+    assert outcome.result.status == "geladen"
+    con.close()

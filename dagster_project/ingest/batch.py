@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
+from dagster_project.ingest.key_check import check_pseudonym_key
 from dagster_project.ingest.load import LoadResult, ensure_schema, has_raw_schema, load_delivery
 from dagster_project.ingest.pseudonymise import PseudonymCache
 from dagster_project.ingest.raw_layer import raw_dir_of
@@ -112,6 +113,8 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], key: 
         # the views of an existing warehouse point at this raw folder (also after the warehouse
         # moved), and the raw tables of an older one move into files, before anything is loaded
         ensure_schema(con, raw_dir)
+    if paths:
+        check_pseudonym_key(con, key)   # pseudonyms of two keys would not match
     cache = PseudonymCache(con)
     try:
         if workers == 1:

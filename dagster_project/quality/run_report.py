@@ -33,22 +33,33 @@ ADVICE_DE = {
     "release__": "Freigabe nicht möglich: Prüfbericht und Meldung lesen; das bisherige Release bleibt gültig "
                  "(docs/operations.md, „Freigabe gesperrt“).",
 }
+GATE_CHECK_MARK = "_gx_"   # step keys of the gate's asset checks: <asset>_gx_<suite>
 GATE_ADVICE_DE = ("Qualitätsprüfung nicht bestanden: die Data Docs nennen jede verletzte Erwartung. Liegt der Fehler "
                   "in einer Lieferung, korrigierte Lieferung anfordern; sonst die Ursache im Code beheben "
                   "(docs/operations.md, „Qualitätsprüfung nicht bestanden“).")
 
 
-def advice_for(step_key: str) -> str:
+KEY_ADVICE_DE = ("Falscher Pseudonymisierungsschlüssel: den Schlüssel setzen, mit dem das Warehouse geladen wurde; "
+                 "ein Schlüsselwechsel heißt, alle Lieferungen in ein leeres Warehouse neu zu laden "
+                 "(docs/operations.md, „Schlüsselwechsel“).")
+
+
+def advice_for(step_key: str, message: str = "") -> str:
+    """What to do when this step failed with this message."""
+    if "Pseudonymisierungsschlüssel" in message:
+        return KEY_ADVICE_DE
+    if GATE_CHECK_MARK in step_key:   # a suite of the release gate (its asset check)
+        return GATE_ADVICE_DE
     for prefix, text in ADVICE_DE.items():
         if step_key.startswith(prefix):
             return text
-    return GATE_ADVICE_DE if "_check" in step_key or "pruef" in step_key else (
-        "Meldung lesen, Ursache beheben, Lauf in der Dagster-Oberfläche neu starten (docs/operations.md).")
+    return "Meldung lesen, Ursache beheben, Lauf in der Dagster-Oberfläche neu starten (docs/operations.md)."
 
 
 def failure_summary(failures: dict[str, str]) -> list[dict]:
     """German summary of a failed run: which step, what it said (the delivery is named there), what to do."""
-    return [{"schritt": step, "meldung": message, "was_tun": advice_for(step)} for step, message in failures.items()]
+    return [{"schritt": step, "meldung": message, "was_tun": advice_for(step, message)}
+            for step, message in failures.items()]
 
 
 def delivery_calendar_html(paths: WarehousePaths) -> str:
