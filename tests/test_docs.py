@@ -46,10 +46,21 @@ def test_a_changed_catalogue_makes_the_part_stale():
     assert set(PARTS) == {"indicators", "monitoring_measures", "time_series_breaks", "delivery_calendar", "contracts"}
 
 
-def test_links_between_documents_point_to_existing_files():
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings."""
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+
+
+def test_links_between_documents_point_to_existing_files_and_headings():
     for path in DOCS_DIR.glob("*.md"):
-        for target in re.findall(r"\]\(([^)#:]+\.md)", path.read_text(encoding="utf-8")):
-            assert (path.parent / target).is_file(), f"{path.name} -> {target}"
+        for target, anchor in re.findall(r"\]\(([^)#:]*\.md)?(?:#([^)]+))?\)", path.read_text(encoding="utf-8")):
+            if not target and not anchor:
+                continue
+            linked = path.parent / target if target else path
+            assert linked.is_file(), f"{path.name} -> {target}"
+            if anchor:
+                assert anchor in _anchors(linked.read_text(encoding="utf-8")), f"{path.name} -> {target}#{anchor}"
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for name in DOCUMENTS:
         assert f"docs/{name}" in readme
