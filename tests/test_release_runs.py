@@ -130,3 +130,72 @@ def test_the_release_reads_the_marts_in_a_fixed_order():
     assert list(marts) == ["dim_a", "fct_b"]
     assert marts["fct_b"][["area_code", "reference_year"]].values.tolist() == [
         ["010", 2023], ["010", 2024], ["040", 2023], ["040", 2024]]
+
+
+def test_a_delivery_that_changes_no_mart_reuses_the_disclosure_control_of_the_same_content(
+        released_warehouse_copy, monkeypatch):
+    """A new delivery that changes no mart (a monthly stock outside December) is a new release,
+    but its content was computed before: disclosure control is read back, not run again, and the
+    release is cell for cell the one it computes."""
+    import shutil
+
+    import duckdb
+
+    from dagster_project.release import publish
+    from dagster_project.release.content_cache import CACHE_FOLDER
+    from tests.conftest import table_hashes
+
+    root = released_warehouse_copy
+    db_path, release_dir = root / "warehouse.duckdb", root / "release"
+    store = ReleaseStore(release_dir)
+
+    def redeliver(n: int) -> None:
+        """A load-log entry for a new file of a period: the deliveries change, the marts do not."""
+        con = duckdb.connect(str(db_path))
+        con.execute("INSERT INTO audit.load_log SELECT load_id || ?, register, period, file_name, ?, encoding, rows_read, "
+                    "rows_accepted, rows_quarantined, status, key_mode, started_at, now(), seconds "
+                    "FROM audit.load_log WHERE register = 'sgb2' ORDER BY period DESC LIMIT 1", [f"-{n}", f"{n:064d}"])
+        con.close()
+
+    def released(release_id: str) -> dict[str, str]:
+        con = duckdb.connect(str(store.database(release_id)), read_only=True)
+        try:
+            return {k: v for k, v in table_hashes(con).items()
+                    if k.startswith("marts.") or k == "audit.suppressed_cells"}
+        finally:
+            con.close()
+
+    shutil.rmtree(release_dir / CACHE_FOLDER, ignore_errors=True)
+    redeliver(1)
+    computed = publish.publish_release(db_path, release_dir, "lauf-1")
+    assert computed.published and computed.manifest["geheimhaltung"]["wiederverwendet"] is False
+    assert (release_dir / CACHE_FOLDER / computed.manifest["geheimhaltung"]["inhalt_fingerabdruck"]).is_dir()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("disclosure control ran again for the same content")
+
+    monkeypatch.setattr(publish, "released_marts", not_again)
+    redeliver(2)
+    reused = publish.publish_release(db_path, release_dir, "lauf-2")
+    assert reused.published and reused.release_id != computed.release_id
+    assert reused.manifest["geheimhaltung"]["wiederverwendet"] is True
+    assert reused.manifest["angreiferpruefung"] == computed.manifest["angreiferpruefung"]
+    assert released(reused.release_id) == released(computed.release_id)
+    assert [d["file_sha256"] for d in reused.manifest["lieferungen"] if d["register"] == "sgb2"][-1] == f"{2:064d}"
+
+
+def test_the_content_key_changes_with_any_cell_the_rules_or_a_type():
+    import pandas as pd
+
+    from dagster_project.release.content_cache import content_key
+    from dagster_project.release.disclosure import DisclosureRules
+
+    rules = DisclosureRules.load()
+    marts = {"fct_a": pd.DataFrame({"area_code": ["011", "012"], "n": [5.0, 7.0]})}
+    key = content_key(marts, rules)
+    assert content_key({"fct_a": marts["fct_a"].copy()}, rules) == key
+    assert content_key({"fct_a": marts["fct_a"].assign(n=[5.0, 8.0])}, rules) != key
+    assert content_key({"fct_a": marts["fct_a"].astype({"n": "int64"})}, rules) != key
+    assert content_key({"fct_b": marts["fct_a"]}, rules) != key
+    stricter = DisclosureRules(**{**rules.__dict__, "min_count": rules.min_count + 1})
+    assert content_key(marts, stricter) != key

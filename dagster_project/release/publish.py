@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.dbt_state import project_fingerprint
+from dagster_project.release import content_cache
 from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
@@ -147,9 +148,16 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
 
     now = dt.datetime.now()
     release_id = now.strftime("%Y%m%dT%H%M%S%f")[:-3]
-    content = released_marts(marts, rules)
-    released, suppressed = content.marts, content.suppressed
-    attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection)
+    key = content_cache.content_key(marts, rules)
+    cached = content_cache.load(release_dir, key)
+    if cached is not None:   # same marts, rules and code as an earlier release: the same content
+        released, suppressed, attack = cached.marts, cached.suppressed, cached.attack
+    else:
+        content = released_marts(marts, rules)
+        released, suppressed = content.marts, content.suppressed
+        attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection)
+        if not attack["rueckrechenbar"]:
+            content_cache.store(release_dir, key, released, suppressed, attack)
     released["dim_suppression_rule"] = suppression_rule_labels()
     manifest = {
         "release_id": release_id,
@@ -161,6 +169,8 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         "lieferungen": json.loads(deliveries.to_json(orient="records", date_format="iso")),
         "pruefungen": json.loads(quality.to_json(orient="records", date_format="iso")),
         "geheimhaltung": {
+            "inhalt_fingerabdruck": key,
+            "wiederverwendet": cached is not None,   # computed for an earlier release with the same content
             "regeln": rules.__dict__,
             "gesperrte_zellen_je_regel": {k: int(v) for k, v in suppressed.suppression_rule.value_counts().items()},
             "regeln_de": RULE_LABELS_DE,
