@@ -98,7 +98,8 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
     if full_refresh:
         context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
     else:
-        context.log.info(f"Berichtsjahre {years[0]}–{years[-1]}: "
+        span = f"Berichtsjahr {years[0]}" if len(years) == 1 else f"Berichtsjahre {years[0]}–{years[-1]}"
+        context.log.info(f"{span}: "
                          + ("alle werden neu berechnet (Nachberechnung)." if rebuild
                             else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
     invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars(years, rebuild))], context=context)
