@@ -158,6 +158,14 @@ def test_an_overdue_register_is_reported_with_its_name(tmp_path, monkeypatch):
     assert late["massnahmen"].passed                    # delivered on change only: never overdue
     page = delivery_calendar_html(WarehousePaths.from_environment())
     assert "Register mit überfälliger Lieferung" in page and "sgb2" in page.split("</div>")[0]
+    # the April file came and was refused: the calendar says so, and what to do
+    from dagster_project.ingest.errors import Refusal
+    from dagster_project.ingest.load import log_refusal
+
+    log_refusal(root / "quarantine", Refusal("sgb2_2024-04.csv", "kopfzeile", "Kopfzeile weicht ab", line=1), None)
+    refused = _freshness(root, monkeypatch, "2024-05-26")["sgb2"]
+    assert not refused.passed and "abgelehnt am" in refused.description and "Regel kopfzeile" in refused.description
+    assert "Lieferung abgelehnt, Regel kopfzeile" in delivery_calendar_html(WarehousePaths.from_environment())
 
 
 @pytest.mark.parametrize("split", [0, 3])

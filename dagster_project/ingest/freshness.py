@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.contracts import Contract, load_contracts
+from dagster_project.ingest.load import REFUSAL_LOG
 from dagster_project.ingest.raw_layer import register_files
 
 
@@ -26,6 +28,7 @@ class DeliveryStatus:
     next_period: str | None
     due: dt.date | None          # the next period's due date
     overdue_since: dt.date | None  # due + grace; None: not overdue
+    refused: dict | None = None  # the next period's file arrived but was refused (refusal log entry)
 
     @property
     def overdue(self) -> bool:
@@ -36,9 +39,11 @@ class DeliveryStatus:
         if self.next_period is None:
             return f"{self.title_de}: wird {self.cadence_de} geliefert, nie überfällig."
         newest = f"neueste Lieferung {self.newest_period}" if self.newest_period else "noch keine Lieferung"
+        refused = (f"; eingegangen, aber abgelehnt am {dt.datetime.fromisoformat(self.refused['zeit']):%d.%m.%Y} "
+                   f"(Regel {self.refused['rule']}): korrigierte Lieferung anfordern") if self.refused else ""
         if self.overdue:
             return (f"{self.register} ({self.title_de}): Lieferung {self.next_period} ÜBERFÄLLIG, fällig am "
-                    f"{self.due:%d.%m.%Y} ({newest}).")
+                    f"{self.due:%d.%m.%Y} ({newest}{refused}).")
         return f"{self.register}: {newest}; nächste ({self.next_period}) fällig am {self.due:%d.%m.%Y}."
 
 
@@ -64,8 +69,19 @@ def _first_period(contract: Contract, first_year: int) -> str:
     return f"{first_year}-12-31" if contract.period_kind == "stichtag" else f"{first_year}"
 
 
-def delivery_status(contract: Contract, raw_dir: Path, today: dt.date, first_year: int) -> DeliveryStatus:
-    """Where a register stands in its delivery calendar on `today`."""
+def latest_refusals(quarantine_dir: Path | None) -> dict[str, dict]:
+    """file name -> its latest entry in the refusal log (quarantine/abgelehnte_lieferungen.jsonl)."""
+    path = quarantine_dir / REFUSAL_LOG if quarantine_dir else None
+    if path is None or not path.is_file():
+        return {}
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {entry["file"]: entry for entry in entries}
+
+
+def delivery_status(contract: Contract, raw_dir: Path, today: dt.date, first_year: int,
+                    refusals: dict[str, dict] | None = None) -> DeliveryStatus:
+    """Where a register stands in its delivery calendar on `today` (with `refusals`: whether the
+    next period's file came and was refused)."""
     files = register_files(raw_dir, contract.register)
     newest = files[-1].stem if files else None
     calendar_ = contract.delivery
@@ -74,15 +90,18 @@ def delivery_status(contract: Contract, raw_dir: Path, today: dt.date, first_yea
     expected = _next_period(newest, contract) if newest else _first_period(contract, first_year)
     due = _period_end(expected) + dt.timedelta(days=calendar_.due_days)
     late = due + dt.timedelta(days=calendar_.grace_days)
+    refused = (refusals or {}).get(f"{contract.register}_{expected}.{contract.file_extension}")
     return DeliveryStatus(contract.register, contract.title_de, calendar_.cadence_de, newest, expected, due,
-                          late if today > late else None)
+                          late if today > late else None, refused)
 
 
-def delivery_calendar(raw_dir: Path, today: dt.date, first_year: int) -> list[dict]:
+def delivery_calendar(raw_dir: Path, today: dt.date, first_year: int, quarantine_dir: Path | None = None) -> list[dict]:
     """Every register's place in its calendar on `today`, as records (for the manifest and the
     audit reports), overdue ones first."""
-    states = [delivery_status(c, raw_dir, today, first_year) for c in load_contracts().values()]
+    refusals = latest_refusals(quarantine_dir)
+    states = [delivery_status(c, raw_dir, today, first_year, refusals) for c in load_contracts().values()]
     return [{"register": s.register, "lieferung": s.cadence_de, "neuester_zeitraum": s.newest_period,
              "naechster_zeitraum": s.next_period, "faellig_am": s.due.isoformat() if s.due else None,
-             "ueberfaellig": s.overdue, "stand": today.isoformat()}
+             "ueberfaellig": s.overdue, "abgelehnt": s.refused["rule"] if s.refused else None,
+             "stand": today.isoformat()}
             for s in sorted(states, key=lambda s: (not s.overdue, s.register))]

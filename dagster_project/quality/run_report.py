@@ -64,7 +64,7 @@ def failure_summary(failures: dict[str, str]) -> list[dict]:
 
 def delivery_calendar_html(paths: WarehousePaths) -> str:
     """The delivery calendar of every register on today's date, overdue ones first."""
-    records = delivery_calendar(raw_dir_of_database(paths.db_path), today(), first_year())
+    records = delivery_calendar(raw_dir_of_database(paths.db_path), today(), first_year(), paths.quarantine_dir)
     return delivery_calendar_section(records, f"Lieferkalender (Stand {today():%d.%m.%Y})")
 
 

@@ -121,6 +121,7 @@ def delivery_calendar_section(records: list[dict], title: str) -> str:
             if overdue else verdict("ok", "Keine Lieferung ist überfällig."))
     rows = [[r["register"], r["lieferung"], r["neuester_zeitraum"] or "–", r["naechster_zeitraum"] or "–",
              f"{dt.date.fromisoformat(r['faellig_am']):%d.%m.%Y}" if r["faellig_am"] else "–",
-             "ÜBERFÄLLIG" if r["ueberfaellig"] else "rechtzeitig"] for r in records]
+             ("ÜBERFÄLLIG" if r["ueberfaellig"] else "rechtzeitig")
+             + (f" (Lieferung abgelehnt, Regel {r['abgelehnt']})" if r.get("abgelehnt") else "")] for r in records]
     return (f"<h2 id='lieferkalender'>{title}</h2>" + head
             + table(["Register", "Lieferung", "neuester Zeitraum", "nächster Zeitraum", "fällig am", "Stand"], rows))

@@ -8,7 +8,7 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSev
 from dagster_project.contracts import Contract, load_contracts
 from dagster_project.defs.ingest.assets import raw_asset_key
 from dagster_project.defs.resources import WarehouseResource
-from dagster_project.ingest.freshness import delivery_status
+from dagster_project.ingest.freshness import delivery_status, latest_refusals
 from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.settings import first_year, today
 
@@ -23,7 +23,8 @@ def _freshness_check(contract: Contract) -> AssetChecksDefinition:
                     f"(Toleranz {contract.delivery.grace_days} Tage).",
     )
     def delivery_on_time(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-        status = delivery_status(contract, raw_dir_of_database(warehouse.database), today(), first_year())
+        status = delivery_status(contract, raw_dir_of_database(warehouse.database), today(), first_year(),
+                                 latest_refusals(warehouse.quarantine))
         if status.overdue:
             context.log.warning(status.message_de)
         return AssetCheckResult(
