@@ -78,4 +78,4 @@ bench: $(STAMP)
 
 clean-warehouse:
 	rm -rf warehouse/inbox warehouse/*.duckdb* warehouse/raw warehouse/quarantine warehouse/dagster_home \
-		warehouse/release warehouse/reports warehouse/bench warehouse/dbt_docs
+		warehouse/release warehouse/reports warehouse/bench warehouse/dbt_docs warehouse/dbt_target

@@ -50,14 +50,15 @@ def dbt(root: Path) -> None:
     refresh when the project changed)."""
     import subprocess
 
-    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
+    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR, pipeline_target_path
     from dagster_project.dbt_state import build_args, record_build
 
     db_path = _paths(root)["db"]
     args, full_refresh = build_args(db_path, DBT_PROJECT_DIR)
     env = {**os.environ, "DFT_DB_PATH": str(db_path)}
     done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--quiet", "--project-dir",
-                           str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                           str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                           "--target-path", str(pipeline_target_path(db_path))],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{done.stdout[-3000:]}")

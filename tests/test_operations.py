@@ -219,6 +219,6 @@ def test_the_failure_summary_says_what_to_do_for_each_kind_of_step():
 
     assert "korrigierte Datei" in advice_for("raw__sgb2", "sgb2_2024-01.csv, Zeile 1: Regel kopfzeile")
     assert "Schlüsselwechsel" in advice_for("raw__sgb2", "Der Pseudonymisierungsschlüssel (environment) ist nicht …")
-    assert "dbt/logs/dbt.log" in advice_for("warehouse_dbt_models", "Database Error")
+    assert "dbt_target/dbt.log" in advice_for("warehouse_dbt_models", "Database Error")
     assert "Data Docs" in advice_for("marts__fct_indicator_values_gx_indikatoren_summen", "")
     assert "bisherige Release" in advice_for("release__warehouse_release", "Release nicht freigegeben")

@@ -28,7 +28,7 @@ ADVICE_DE = {
     "raw__": "Lieferung abgelehnt: Meldung nennt Datei, Zeile, Spalte und Regel. Die Lieferstelle um eine "
              "korrigierte Datei bitten und sie unter demselben Namen in den Eingang legen; der Lauf startet "
              "von selbst (docs/operations.md, „Lieferung abgelehnt“).",
-    "warehouse_dbt_models": "dbt-Fehler: Modell und Test stehen in der Meldung, das Protokoll in dbt/logs/dbt.log. "
+    "warehouse_dbt_models": "dbt-Fehler: Modell und Test stehen in der Meldung, das Protokoll in warehouse/dbt_target/dbt.log. "
                             "Nach der Korrektur im dbt-Projekt den Lauf neu starten (docs/operations.md, „dbt“).",
     "release__": "Freigabe nicht möglich: Prüfbericht und Meldung lesen; das bisherige Release bleibt gültig "
                  "(docs/operations.md, „Freigabe gesperrt“).",

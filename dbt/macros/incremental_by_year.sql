@@ -30,16 +30,29 @@ where {{ period_filter }}
 {%- endmacro %}
 
 {#- The reference years this incremental model has to rebuild. `delivered_sql` returns
-    (reference_year, source_file_sha256). The Dagster run passes its partition's years as the var
-    `reference_years` (a list; absent: every year) and `rebuild_years` (true for a backfill):
-    with `rebuild_years` exactly those years are rebuilt, otherwise those among them with a
-    delivered file this model was not built from. -#}
-{% macro years_to_rebuild(delivered_sql) -%}
-{%- set years = var('reference_years', none) -%}
-{%- if years is not none and years | length == 0 -%}
-    {{ exceptions.raise_compiler_error("reference_years ist leer: ein Lauf braucht mindestens ein Berichtsjahr.") }}
+    (reference_year, source_file_sha256). The Dagster run passes its partition's years in the
+    environment (not as --vars: a change of vars makes dbt parse the whole project again):
+    DFT_REFERENCE_YEARS (comma-separated; unset: every year) and DFT_REBUILD_YEARS (1 for a
+    backfill). With DFT_REBUILD_YEARS=1 exactly those years are rebuilt, otherwise those among
+    them with a delivered file this model was not built from. -#}
+{% macro reference_years() -%}
+{%- set text = env_var('DFT_REFERENCE_YEARS', '') | trim -%}
+{%- if not text -%}
+    {{ return(none) }}
 {%- endif -%}
-{%- if years is not none and var('rebuild_years', false) -%}
+{%- set years = [] -%}
+{%- for item in text.split(',') -%}
+    {%- if not (item | trim).isdigit() -%}
+        {{ exceptions.raise_compiler_error("DFT_REFERENCE_YEARS='" ~ text ~ "' ist keine Liste von Jahren (z. B. 2023,2024).") }}
+    {%- endif -%}
+    {%- do years.append(item | trim | int) -%}
+{%- endfor -%}
+{{ return(years) }}
+{%- endmacro %}
+
+{% macro years_to_rebuild(delivered_sql) -%}
+{%- set years = reference_years() -%}
+{%- if years is not none and env_var('DFT_REBUILD_YEARS', '0') == '1' -%}
 select distinct reference_year
 from ({{ delivered_sql }}) as delivered
 where reference_year in ({{ years | join(', ') }})

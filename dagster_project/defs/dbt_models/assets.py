@@ -1,9 +1,8 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, with dbt tests as
 asset checks. dbt sources `raw.<register>` map onto the ingest assets' keys, so lineage runs
 from the inbox to the marts. Partitioned by reference year like the registers: the run's years go
-to dbt as the vars `reference_years` and `rebuild_years` (dbt/macros/incremental_by_year.sql)."""
+to dbt as DFT_REFERENCE_YEARS and DFT_REBUILD_YEARS (dbt/macros/incremental_by_year.sql)."""
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -60,10 +59,19 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
-def dbt_vars(years: list[int], rebuild: bool) -> dict:
-    """The run's reference years for the incremental models: with `rebuild_years` every one of
-    them is rebuilt, otherwise only those with new or changed deliveries."""
-    return {"reference_years": sorted(years), "rebuild_years": rebuild}
+def years_environment(years: list[int], rebuild: bool) -> dict[str, str]:
+    """The run's reference years for the incremental models (dbt/macros/incremental_by_year.sql):
+    with DFT_REBUILD_YEARS=1 every one of them is rebuilt, otherwise only those with new or
+    changed deliveries. Environment variables, not --vars: dbt parses the whole project again
+    whenever --vars differ from the last parse (4.3 s instead of 2.3 s at every run)."""
+    return {"DFT_REFERENCE_YEARS": ",".join(map(str, sorted(years))), "DFT_REBUILD_YEARS": "1" if rebuild else "0"}
+
+
+def pipeline_target_path(db_path: Path) -> Path:
+    """dbt's target folder for the pipeline's builds: one per warehouse, beside its database, and
+    the same at every run, so dbt parses only what changed and no folder is left behind per run
+    (one writer at a time: the pool warehouse_writer). dbt's log is there too (dbt.log)."""
+    return db_path.parent / "dbt_target"
 
 
 def table_row_counts(db_path: Path) -> dict[str, int]:
@@ -90,7 +98,6 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
     """dbt build: seeds, models and their tests against the warehouse DuckDB file. Incremental
     models rebuild the run's years with new deliveries (a backfill: all of the run's years); a
     changed dbt project is rebuilt in full. Each table's materialization carries its row count."""
-    os.environ["DFT_DB_PATH"] = str(warehouse.database)
     complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
     args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
     years = [int(k) for k in context.partition_keys]
@@ -102,14 +109,24 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         context.log.info(f"{span}: "
                          + ("alle werden neu berechnet (Nachberechnung)." if rebuild
                             else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
-    invocation = dbt.cli([*args, "--vars", json.dumps(dbt_vars(years, rebuild))], context=context)
-    # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
+    # dbt's subprocess inherits this process's environment (the resource adds its own on top)
+    environment = {"DFT_DB_PATH": str(warehouse.database), **years_environment(years, rebuild)}
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
     events = []
     try:
+        invocation = dbt.cli(args, context=context, target_path=pipeline_target_path(warehouse.database))
+        # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
         events.extend(invocation.stream())
     except Exception:
         yield from events   # what dbt did build is recorded, then the failure
         raise
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     counts = table_row_counts(warehouse.database)
     for event in events:
         if isinstance(event, Output):
