@@ -16,13 +16,14 @@ from pathlib import Path
 from dagster_project.settings import REPO_ROOT
 
 MARKER = "# Written by dagster_project.instance"
+WAREHOUSE_RUN_TAG = "dft/schreibt_warehouse"   # runs that write the warehouse carry it (the main job)
 DAGSTER_YAML = f"""{MARKER}: no usage statistics leave this machine; one warehouse writer.
 telemetry:
   enabled: false
 concurrency:
   runs:
     tag_concurrency_limits:
-      - key: dft/schreibt_warehouse
+      - key: {WAREHOUSE_RUN_TAG}
         limit: 1
   pools:
     default_limit: 1

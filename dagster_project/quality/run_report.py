@@ -16,6 +16,7 @@ from dagster_project.html_report import german_datetime, page, table, verdict
 from dagster_project.ingest.freshness import delivery_calendar
 from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.quality.data_docs import RunState, read_history, record_run
+from dagster_project.quality.suites import CHECK_PREFIX
 from dagster_project.release.audit_report import audit_report_body, delivery_calendar_section
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import WarehousePaths, first_year, today
@@ -33,7 +34,7 @@ ADVICE_DE = {
     "release__": "Freigabe nicht möglich: Prüfbericht und Meldung lesen; das bisherige Release bleibt gültig "
                  "(docs/operations.md, „Freigabe gesperrt“).",
 }
-GATE_CHECK_MARK = "_gx_"   # step keys of the gate's asset checks: <asset>_gx_<suite>
+GATE_CHECK_MARK = f"_{CHECK_PREFIX}"   # step keys of the gate's asset checks: <asset>_gx_<suite>
 GATE_ADVICE_DE = ("Qualitätsprüfung nicht bestanden: die Data Docs nennen jede verletzte Erwartung. Liegt der Fehler "
                   "in einer Lieferung, korrigierte Lieferung anfordern; sonst die Ursache im Code beheben "
                   "(docs/operations.md, „Qualitätsprüfung nicht bestanden“).")

@@ -11,6 +11,7 @@ import yaml
 from dagster_project.contracts import load_contracts
 from dagster_project.settings import REPO_ROOT
 
+CHECK_PREFIX = "gx_"   # asset check names (and so step keys <asset>_gx_<suite>) of the gate
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning", "info")
 
@@ -38,7 +39,7 @@ class Suite:
 
     @property
     def check_name(self) -> str:
-        return f"gx_{self.name}"
+        return f"{CHECK_PREFIX}{self.name}"
 
 
 def _load_file(path: Path) -> list[Suite]:

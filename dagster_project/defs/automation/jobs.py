@@ -5,8 +5,8 @@ not the database)."""
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from dagster_project.defs.ingest.freshness import freshness_checks
+from dagster_project.instance import WAREHOUSE_RUN_TAG   # the run queue starts one such run at a time
 
-WAREHOUSE_RUN_TAG = "dft/schreibt_warehouse"   # the run queue starts one run with this tag at a time
 
 warehouse_job = define_asset_job(
     "warehouse_job",
