@@ -22,8 +22,8 @@ from dagster_project.ingest.errors import DeliveryRefused, Refusal
 from dagster_project.ingest.pseudonymise import (PSEUDONYM_HEX_DIGITS, PSEUDONYM_SQL_TYPE, PseudonymCache,
                                                  hmac_pads, hmac_sql)
 from dagster_project.ingest.raw_layer import (RAW_SCHEMA, delivery_file, move_table_to_files, raw_columns,
-                                              raw_dir_of, register_files, replacing, table_kind, temporary_file,
-                                              view_sql, write_delivery_sql)
+                                              raw_dir_of, register_files, replacing, rewrite_uuid_files, table_kind,
+                                              temporary_file, view_sql, write_delivery_sql)
 from dagster_project.ingest.validation import (first_time_on_connection, register_reference_tables, split_fields,
                                                 violations_sql)
 from dagster_project.settings import PseudonymKey
@@ -67,6 +67,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, raw_dir: Path | None = None) -
         if table_kind(con, contract.raw_table) == "BASE TABLE":
             _migrate_hex_pseudonyms(con, contract)
             move_table_to_files(con, contract, raw_dir)
+        rewrite_uuid_files(con, contract, raw_dir)
         con.execute(view_sql(contract, raw_dir))
     con.execute(f"""
         CREATE TABLE IF NOT EXISTS {AUDIT_SCHEMA}.load_log (
@@ -184,7 +185,8 @@ def _raw_rows_sql(contract: Contract) -> str:
             exprs.append(f"year(strptime(accepted.{col}, '%d.%m.%Y'))")
         else:
             exprs.append(f"NULLIF(accepted.{col}, '')")
-    typed = ", ".join(f"CAST({e} AS {t}) AS {quote(n)}" for e, (n, t) in zip(exprs, raw_columns(contract)))
+    typed = ", ".join(f"CAST({e} AS {t}) AS {quote(n)}"
+                      for e, (n, t) in zip(exprs, raw_columns(contract, in_file=True)))
     return (f"WITH accepted AS ({ACCEPTED_ROWS}) SELECT {typed} FROM accepted {' '.join(joins)} "
             "ORDER BY accepted.line_no")  # in the order of the delivery: the same delivery, the same file
 

@@ -6,6 +6,10 @@ file. The warehouse database keeps a view `raw.<register>` over the files of eac
 that SQL (and dbt) reads the raw layer as before. The raw folder lies beside the database file
 (`warehouse/raw/` for `warehouse/warehouse.duckdb`) and holds person-level pseudonymised data: it
 is the pipeline's, like the database file, never a BI tool's.
+
+The files are also what another engine reads (docs/spark.md), so they keep to types every Parquet
+reader knows: a pseudonym is stored as its text (36 characters), not as Parquet's UUID type, which
+Spark refuses; the view casts it back to DuckDB's 16-byte UUID.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dagster_project.ingest.pseudonymise import PSEUDONYM_SQL_TYPE
 from dagster_project.sql_quoting import literal, quote
 
 RAW_SCHEMA = "raw"
+PSEUDONYM_FILE_TYPE = "VARCHAR"  # Parquet's UUID type is illegal for Spark
 RAW_DIR_NAME = "raw"
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
 
@@ -36,13 +41,19 @@ def raw_column_name(contract: Contract, name: str) -> str:
     return name
 
 
-def raw_columns(contract: Contract) -> list[tuple[str, str]]:
-    """(name, type) of a register's raw layer: load metadata, then the kept contract columns."""
+def raw_columns(contract: Contract, *, in_file: bool = False) -> list[tuple[str, str]]:
+    """(name, type) of a register's raw layer as the view `raw.<register>` shows it (or, with
+    `in_file`, as the Parquet file stores it): load metadata, then the kept contract columns."""
     columns = [("_period", "VARCHAR"), ("_line_no", "BIGINT"), ("_file_sha256", "VARCHAR")]
-    types = {"birth_year": "SMALLINT", "pseudonymise": PSEUDONYM_SQL_TYPE}
+    types = {"birth_year": "SMALLINT",
+             "pseudonymise": PSEUDONYM_FILE_TYPE if in_file else PSEUDONYM_SQL_TYPE}
     for column in contract.kept_columns:
         columns.append((raw_column_name(contract, column.name), types.get(column.handling, "VARCHAR")))
     return columns
+
+
+def pseudonym_columns(contract: Contract) -> list[str]:
+    return [raw_column_name(contract, c.name) for c in contract.kept_columns if c.handling == "pseudonymise"]
 
 
 def raw_dir_of_database(db_path: Path) -> Path:
@@ -116,9 +127,30 @@ def view_sql(contract: Contract, raw_dir: Path) -> str:
     columns = raw_columns(contract)
     if not register_files(raw_dir, contract.register):
         return f"CREATE OR REPLACE VIEW {name} AS {_empty_select(columns)}"
-    names = ", ".join(quote(n) for n, _ in columns)
+    pseudonyms = set(pseudonym_columns(contract))
+    names = ", ".join(f"CAST({quote(n)} AS {t}) AS {quote(n)}" if n in pseudonyms else quote(n) for n, t in columns)
     pattern = literal(str(raw_dir / contract.register / "*.parquet"))
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {names} FROM read_parquet({pattern})"
+
+
+def rewrite_uuid_files(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path) -> int:
+    """Files written before pseudonyms were stored as text hold Parquet's UUID type, which other
+    engines cannot read: each such file is rewritten with the same rows in the same order (the
+    pseudonyms' text is their canonical form). Returns the number of files rewritten."""
+    pseudonyms = pseudonym_columns(contract)
+    if not pseudonyms or not register_files(raw_dir, contract.register):
+        return 0
+    pattern = literal(str(raw_dir / contract.register / "*.parquet"))
+    placeholders = ", ".join("?" for _ in pseudonyms)
+    files = [Path(r[0]) for r in con.execute(
+        f"SELECT DISTINCT file_name FROM parquet_schema({pattern}) WHERE name IN ({placeholders}) "
+        "AND logical_type LIKE 'UUID%' ORDER BY 1", pseudonyms).fetchall()]
+    names = ", ".join(f"CAST({quote(n)} AS {t}) AS {quote(n)}" for n, t in raw_columns(contract, in_file=True))
+    for path in files:
+        tmp = temporary_file(path)
+        con.execute(write_delivery_sql(f"SELECT {names} FROM read_parquet({literal(str(path))}) ORDER BY _line_no", tmp))
+        os.replace(tmp, path)
+    return len(files)
 
 
 def table_kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -133,7 +165,7 @@ def move_table_to_files(con: duckdb.DuckDBPyConnection, contract: Contract, raw_
     becomes the Parquet file of that delivery, then the table is dropped (the caller's view takes
     its place). Returns the number of periods moved."""
     table = f"{RAW_SCHEMA}.{contract.raw_table}"
-    names = ", ".join(f"CAST({quote(n)} AS {t}) AS {quote(n)}" for n, t in raw_columns(contract))
+    names = ", ".join(f"CAST({quote(n)} AS {t}) AS {quote(n)}" for n, t in raw_columns(contract, in_file=True))
     periods = [r[0] for r in con.execute(f"SELECT DISTINCT _period FROM {table} ORDER BY 1").fetchall()]
     for period in periods:
         target = delivery_file(raw_dir, contract.register, period)
