@@ -8,12 +8,22 @@
     (dagster_project/defs/dbt_models/assets.py). -#}
 
 {% macro incremental_by_year_config() -%}
+    {{ return(adapter.dispatch('incremental_by_year_config')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_year_config() -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='reference_year',
     on_schema_change='fail'
 ) }}
+{%- endmacro %}
+
+{#- Spark has no delete+insert on plain Parquet tables: there the model is rebuilt whole
+    (docs/spark.md). -#}
+{% macro spark__incremental_by_year_config() -%}
+{{ config(materialized='table') }}
 {%- endmacro %}
 
 {#- (reference_year, source_file_sha256) of the deliveries of raw registers, optionally only of

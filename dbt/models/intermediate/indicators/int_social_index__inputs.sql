@@ -14,12 +14,12 @@ status as (
         reference_year,
         residents,
         -- S1: unemployed SGB II recipients per 100 residents 15-64 (unemployment_sgb2_rate)
-        100.0 * sgb2_unemployed / nullif(residents_15_64, 0) as s1,
+        100.0 * cast(sgb2_unemployed as double) / nullif(residents_15_64, 0) as s1,
         -- S2: transfer receipt: SGB II recipients not registered unemployed + SGB XII chapter 3
         --     and 4 outside institutions, per 100 residents
-        100.0 * (sgb2_not_unemployed + sgb12_ch3_ch4_outside) / nullif(residents, 0) as s2,
+        100.0 * cast(sgb2_not_unemployed + sgb12_ch3_ch4_outside as double) / nullif(residents, 0) as s2,
         -- S3: SGB II recipients 0-14 per 100 residents 0-14 (sgb2_child_rate)
-        100.0 * sgb2_0_14 / nullif(residents_0_14, 0) as s3
+        100.0 * cast(sgb2_0_14 as double) / nullif(residents_0_14, 0) as s3
     from counts
 )
 

@@ -18,7 +18,7 @@ served as (
     inner join districts as d
         on
             m.districts_served = 'GESAMTSTADT'
-            or list_contains(string_split(m.districts_served, ','), d.statistical_district_code)
+            or {{ in_comma_list('d.statistical_district_code', 'm.districts_served') }}
 )
 
 select

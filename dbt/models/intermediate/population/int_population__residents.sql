@@ -71,7 +71,7 @@ select
     case when p.is_foreign then coalesce(n.monitoring_group, 'SONSTIGE') else 'DEUTSCH' end as monitoring_group,
     p.has_own_migration_background
     or (p.age < 18 and coalesce(h.has_adult_with_background, false)) as has_migration_background,
-    p.moved_into_dwelling_on <= p.reference_date - interval 5 year as lived_in_dwelling_5y,
+    p.moved_into_dwelling_on <= {{ months_after('p.reference_date', -60) }} as lived_in_dwelling_5y,
     p.moved_into_city_on,
     p.source_file_sha256
 from own_background as p

@@ -37,7 +37,11 @@ extract_years as (
 ),
 
 horizons as (
-    select unnest([1, 3, 5]) as years_after
+    select 1 as years_after
+    union all
+    select 3
+    union all
+    select 5
 ),
 
 followed as (
@@ -63,6 +67,6 @@ select
     {{ area_level_columns() }},
     cast(count(*) as double) as cohort_size,
     cast(count(*) filter (where is_retained) as double) as retained,
-    100.0 * count(*) filter (where is_retained) / count(*) as retention_share
+    100.0 * cast(count(*) filter (where is_retained) as double) / count(*) as retention_share
 from followed
 group by monitoring_group, years_after, {{ area_grouping_sets('cohort_year') }}

@@ -37,8 +37,8 @@ breaks as (
     select
         affected_indicator_id as indicator_id,
         year(break_date) as reference_year,
-        string_agg(break_id, ', ' order by break_id) as time_series_break_ids,
-        string_agg(description_de, ' | ' order by break_id) as time_series_break_de
+        {{ ordered_string_agg('break_id', ', ', 'break_id') }} as time_series_break_ids,
+        {{ ordered_string_agg('description_de', ' | ', 'break_id') }} as time_series_break_de
     from {{ ref('time_series_breaks') }}
     group by all
 ),

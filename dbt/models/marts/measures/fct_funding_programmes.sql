@@ -16,7 +16,7 @@ flagged as (
         m.*,
         r.reference_date,
         m.starts_on <= r.reference_date and (m.ends_on is null or m.ends_on >= r.reference_date) as is_active,
-        m.ends_on > r.reference_date and m.ends_on <= r.reference_date + interval 12 month as ends_within_12_months
+        m.ends_on > r.reference_date and m.ends_on <= {{ months_after('r.reference_date', 12) }} as ends_within_12_months
     from measures as m
     cross join reference_date as r
 )
@@ -30,7 +30,7 @@ select
     count(*) filter (where is_active and ends_within_12_months) as measures_ending_within_12_months,
     coalesce(sum(annual_budget_eur) filter (where is_active and ends_within_12_months), 0)
         as volume_ending_within_12_months_eur,
-    string_agg(measure_id, ', ' order by measure_id) filter (where is_active and ends_within_12_months)
+    {{ ordered_string_agg('measure_id', ', ', 'measure_id', where='is_active and ends_within_12_months') }}
         as measures_ending
 from flagged
 group by funding_programme, funder

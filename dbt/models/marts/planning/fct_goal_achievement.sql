@@ -34,7 +34,7 @@ measured as (
         v.indicator_value as actual_value,
         100.0 * (v.indicator_value - gy.baseline_value) / nullif(gy.target_value - gy.baseline_value, 0)
             as progress_pct,
-        100.0 * least(gy.reference_year - gy.baseline_year, gy.target_year - gy.baseline_year)
+        100.0 * cast(least(gy.reference_year - gy.baseline_year, gy.target_year - gy.baseline_year) as double)
         / nullif(gy.target_year - gy.baseline_year, 0) as period_elapsed_pct
     from goal_years as gy
     left join indicator_values as v

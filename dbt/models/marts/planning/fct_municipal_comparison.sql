@@ -83,7 +83,7 @@ select
     p.ags = '{{ var("city_ags") }}' as is_own_city,
     false as is_own_computation,
     '{{ var("comparison_group") }}' as comparison_group,
-    rank() over (partition by p.measure_id order by p.measure_value desc) as rank_in_group
+    cast(rank() over (partition by p.measure_id order by p.measure_value desc) as bigint) as rank_in_group
 from published as p
 inner join measures as m using (measure_id)
 union all
@@ -99,6 +99,6 @@ select
     true as is_own_city,
     true as is_own_computation,
     '{{ var("comparison_group") }}' as comparison_group,
-    null as rank_in_group
+    cast(null as bigint) as rank_in_group
 from own as o
 inner join measures as m using (measure_id)

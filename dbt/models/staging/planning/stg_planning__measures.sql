@@ -25,8 +25,8 @@ renamed as (
         foerdergeber as funder,
         zielgruppe as target_group,
         stat_bezirke as districts_served,
-        cast(strptime(beginn, '%d.%m.%Y') as date) as starts_on,
-        cast(strptime(ende, '%d.%m.%Y') as date) as ends_on,
+        {{ german_date('beginn') }} as starts_on,
+        {{ german_date('ende') }} as ends_on,
         cast(replace(jahresbudget_eur, ',', '.') as double) as annual_budget_eur,
         _period as delivery_period
     from source

@@ -6,7 +6,7 @@ source as (
 
 renamed as (
     select
-        cast(strptime(_period, '%Y-%m-%d') as date) as reference_date,
+        cast(_period as date) as reference_date,
         cast(left(_period, 4) as integer) as reference_year,
         ordnungsmerkmal_pseudonym as person_key,
         haushalt_pseudonym as household_key,
@@ -18,8 +18,8 @@ renamed as (
         geburtsstaat as birth_country,
         wohnungsstatus as residence_status,
         stat_bezirk as statistical_district_code,
-        cast(strptime(zuzug_gemeinde, '%d.%m.%Y') as date) as moved_into_city_on,
-        cast(strptime(einzug_wohnung, '%d.%m.%Y') as date) as moved_into_dwelling_on,
+        {{ german_date('zuzug_gemeinde') }} as moved_into_city_on,
+        {{ german_date('einzug_wohnung') }} as moved_into_dwelling_on,
         _line_no as source_line_no,
         _file_sha256 as source_file_sha256
     from source

@@ -8,7 +8,7 @@ renamed as (
     select
         cast(_period as integer) as movement_year,
         ereignis as event_type,
-        cast(strptime(datum, '%d.%m.%Y') as date) as event_date,
+        {{ german_date('datum') }} as event_date,
         ordnungsmerkmal_pseudonym as person_key,
         cast(geburtsjahr as integer) as birth_year,
         geschlecht as sex,
