@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
+ENGINE ?= duckdb
 
 # No telemetry leaves the machine (dbt, Dagster, Great Expectations).
 export DO_NOT_TRACK := 1
@@ -13,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench clean-warehouse venv system-packages bi report docs
+.PHONY: run test ui sample bench clean-warehouse venv system-packages spark bi report docs
 
 venv: $(STAMP)
 
@@ -23,17 +25,28 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
-## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key)
-run: $(STAMP)
-	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.main
+## the Spark engine (docs/spark.md): PySpark and dbt-spark from requirements-spark.lock, Java 17
+## from Debian's packages
+spark: $(SPARK_STAMP) system-packages
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	@echo ">> Spark-Engine: PySpark und dbt-spark aus requirements-spark.lock"
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
+
+## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key);
+## make run ENGINE=spark builds the dbt project with Apache Spark instead of DuckDB
+run: $(STAMP) $(if $(filter spark,$(ENGINE)),spark)
+	DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main
 
 ## system packages the tests need, from Debian's packages: a PostgreSQL server (tests of the
-## PostgreSQL release) and Chromium (the planners' report in a real browser). Installed when missing
-## and running as root, as in CI; otherwise `sudo apt-get install postgresql chromium` once.
+## PostgreSQL release), Chromium (the planners' report in a real browser) and Java 17 (the Spark
+## engine). Installed when missing and running as root, as in CI; otherwise
+## `sudo apt-get install postgresql chromium openjdk-17-jre-headless` once.
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/jvm/java-17-openjdk*/bin/java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo ">> Debian-Pakete werden installiert:$$missing (apt-get)"; \
@@ -45,7 +58,7 @@ system-packages:
 
 ## make test: the test suite on two processes (CI calls this through .ci/run); the tests of the one
 ## shared released warehouse stay in one process (tests/conftest.py)
-test: $(STAMP) system-packages
+test: $(STAMP) $(SPARK_STAMP) system-packages
 	$(BIN)/python -m pytest -n 2
 
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
@@ -71,9 +84,10 @@ bi: $(STAMP)
 sample: $(STAMP)
 	$(BIN)/python -m sample_deliveries --out warehouse/inbox
 
-## make bench: stage times and peak memory, floor and pandas peer, a new month (warehouse/bench/)
-BENCH_ARGS ?= --config 1:2014-2024:3 --config 10:2023-2024:2
-bench: $(STAMP)
+## make bench: stage times and peak memory, floor and pandas peer, a new month, the dbt build on
+## Spark beside DuckDB's (warehouse/bench/)
+BENCH_ARGS ?= --config 1:2014-2024:3 --config 10:2023-2024:2 --engines duckdb,spark
+bench: $(STAMP) $(SPARK_STAMP) system-packages
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean-warehouse:

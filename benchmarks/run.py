@@ -3,8 +3,11 @@ pandas peer, and a new SGB II month after a full run; each configuration repeate
 median (min-max). Writes Markdown and CSV to warehouse/bench/.
 
     python -m benchmarks.run [--config 1:2014-2024 --config 10:2023-2024:2] [--repeat 3] [--out DIR]
+                             [--engines duckdb,spark]
 
 A configuration is SCALE:YEARS or SCALE:YEARS:REPEAT (its own number of runs; else --repeat).
+With --engines duckdb,spark every configuration also builds the dbt project on Apache Spark
+(local, stage dbt_spark) over the same raw files, reported beside DuckDB's dbt stage.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from pathlib import Path
 from dagster_project.settings import REPO_ROOT
 
 PIPELINE = ("ingest", "dbt", "gate", "release")
-ORDER = ("generate", "ingest", "dbt", "gate", "disclosure", "release", "report", "floor", "bare_load", "pandas",
-         "incremental_month")
+ORDER = ("generate", "ingest", "dbt", "dbt_spark", "gate", "disclosure", "release", "report", "floor", "bare_load",
+         "pandas", "incremental_month")
 # bench.json: the median seconds of these stages per configuration, under these keys
 JSON_KEYS = {"generate": "generate_s", "ingest": "ingest_s", "bare_load": "bare_load_s", "dbt": "dbt_s",
+             "dbt_spark": "dbt_spark_s",
              "gate": "gate_s", "disclosure": "disclosure_s", "release": "release_s", "report": "report_s",
              "floor": "floor_s", "pandas": "pandas_s", "incremental_month": "new_month_s"}
 CONFIGS: list[dict] = []           # bench.json, one entry per configuration
@@ -93,15 +97,25 @@ def measure(scale: str, years: str, repeat: int, skip: frozenset[str] = frozense
     median, low, high = summarise(pipeline)
     rows.append({**base, "stage": "pipeline (ingest+dbt+gate+release)", "median_s": median, "min_s": low,
                  "max_s": high, "peak_rss_mb": max(max(r["peak_rss_mb"] for r in results[s]) for s in PIPELINE)})
+    spark_pipeline = None
+    if "dbt_spark" in results:  # the same pipeline with dbt on Spark (DFT_ENGINE=spark)
+        on_spark = ("ingest", "dbt_spark", "gate", "release")
+        spark_pipeline = summarise([sum(results[s][i]["seconds"] for s in on_spark) for i in range(repeat)])
+        rows.append({**base, "stage": "pipeline on Spark (ingest+dbt_spark+gate+release)", "median_s": spark_pipeline[0],
+                     "min_s": spark_pipeline[1], "max_s": spark_pipeline[2],
+                     "peak_rss_mb": max(max(r["peak_rss_mb"] for r in results[s]) for s in on_spark)})
     def stage_median(stage: str) -> float | None:
         return statistics.median(r["seconds"] for r in results[stage]) if stage in results else None
 
     floor, pandas, month = stage_median("floor"), stage_median("pandas"), stage_median("incremental_month")
     ingest, bare = stage_median("ingest"), stage_median("bare_load")
-    CONFIGS.append({**config_entry(scale, years, repeat, results, median), "failed": failed})
+    dbt_duckdb, dbt_spark = stage_median("dbt"), stage_median("dbt_spark")
+    CONFIGS.append({**config_entry(scale, years, repeat, results, median), "failed": failed,
+                    "pipeline_spark_s": spark_pipeline and round(spark_pipeline[0], 2)})
     ratios = (("ratio pipeline / floor", floor and median / floor), ("ratio pandas / pipeline", pandas and pandas / median),
               ("ratio new month / full pipeline", month and month / median),
-              ("ratio ingest / bare load", bare and ingest / bare))
+              ("ratio ingest / bare load", bare and ingest / bare),
+              ("ratio dbt on Spark / dbt on DuckDB", dbt_spark and dbt_spark / dbt_duckdb))
     for name, value in ratios:
         if value is None:
             continue
@@ -185,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="SCALE:YEARS[:REPEAT], e.g. 1:2014-2024 or 10:2023-2024:2 (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "warehouse" / "bench")
+    parser.add_argument("--engines", default="duckdb",
+                        help="duckdb (default) or duckdb,spark: also the dbt build on Spark (stage dbt_spark)")
     parser.add_argument("--skip", default="",
                         help="stages to leave out, comma-separated (e.g. report,floor,pandas at state scale); "
                              "the pipeline's stages cannot be skipped")
@@ -192,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     skip = frozenset(s.strip() for s in args.skip.split(",") if s.strip())
     if skip - set(ORDER) or skip & {"generate", *PIPELINE}:
         parser.error(f"--skip: nur {', '.join(s for s in ORDER if s not in PIPELINE and s != 'generate')}")
+    engines = {e.strip() for e in args.engines.split(",") if e.strip()}
+    if engines - {"duckdb", "spark"} or "duckdb" not in engines:
+        parser.error("--engines: duckdb oder duckdb,spark")
+    if "spark" not in engines:
+        skip |= {"dbt_spark"}
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     rows: list[dict] = []
     for config in args.config or ["1:2014-2024", "10:2023-2024"]:

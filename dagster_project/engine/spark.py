@@ -2,10 +2,10 @@
 
 Spark reads the same raw layer as DuckDB: one external table `raw.<register>` over each register's
 Parquet files, made anew by dbt's on-run-start hook (dbt/macros/raw_tables.sql) from the columns
-this module derives from the register contracts (DFT_SPARK_RAW_TABLES). Spark writes its seeds and
-marts as Parquet under DFT_SPARK_DIR (`reference/<table>`, `marts/<table>`); `import_spark_tables`
-hands them to the warehouse's DuckDB file, where the gate and the release read them as after a
-DuckDB build.
+this module derives from the register contracts (DFT_SPARK_RAW_TABLES). Spark writes every table
+as Parquet into its warehouse folder, DFT_SPARK_DIR/tables/<schema>.db/<table>/ (managed tables:
+a rebuilt table replaces its files); `import_spark_tables` hands the seeds and marts to the
+warehouse's DuckDB file, where the gate and the release read them as after a DuckDB build.
 
 Locally dbt-spark's `session` method starts PySpark in dbt's process; it needs Java 17 or 21
 (Debian's openjdk-17-jre-headless, installed by `make`), found through JAVA_HOME or /usr/lib/jvm.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import duckdb
@@ -80,32 +81,48 @@ def spark_environment(db_path: Path, raw_dir: Path) -> dict[str, str]:
         "DFT_SPARK_DIR": str(spark_dir),
         "DFT_SPARK_RAW_TABLES": json.dumps(raw_tables(raw_dir)),
         "JAVA_HOME": java_home(),
-        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", "python3"),
+        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
     }
 
 
 def spark_table_dirs(spark_dir: Path, schema: str) -> dict[str, Path]:
-    """Tables Spark wrote under `<spark dir>/<schema>/<table>/` (only complete ones: _SUCCESS)."""
-    folder = Path(spark_dir) / schema
+    """Tables Spark wrote under `<spark dir>/tables/<schema>.db/<table>/` (with Parquet files)."""
+    folder = Path(spark_dir) / "tables" / f"{schema}.db"
     if not folder.is_dir():
         return {}
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir() and any(p.glob("*.parquet"))}
 
 
-def import_spark_tables(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> dict[str, int]:
+def _descriptions(manifest_path: Path) -> dict[tuple[str, str], dict]:
+    """(schema, table) -> the dbt node (description, columns) of every seed and model."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    return {(node["schema"], node.get("alias") or node["name"]): node for node in manifest["nodes"].values()
+            if node["resource_type"] in ("seed", "model")}
+
+
+def import_spark_tables(con: duckdb.DuckDBPyConnection, spark_dir: Path,
+                        manifest_path: Path | None = None) -> dict[str, int]:
     """The seeds and marts a Spark build wrote, as tables of the DuckDB file (replacing those of
-    an earlier build), in one transaction. Returns rows per table."""
+    an earlier build), in one transaction, with the descriptions of the build's dbt manifest as
+    table and column comments (as dbt's persist_docs writes them on DuckDB; the release needs
+    them). Returns rows per table."""
+    manifest_path = manifest_path or Path(spark_dir) / "dbt_target" / "manifest.json"
+    nodes = _descriptions(manifest_path)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
         for schema in HANDED_OVER_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for table, folder in spark_table_dirs(spark_dir, schema).items():
-                pattern = literal(str(folder / "*.parquet"))
-                con.execute(f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(table)} AS "
-                            f"SELECT * FROM read_parquet({pattern})")
-                counts[f"{schema}.{table}"] = con.execute(
-                    f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchone()[0]
+                name = f"{quote(schema)}.{quote(table)}"
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet({literal(str(folder / '*.parquet'))})")
+                node = nodes.get((schema, table), {})
+                if node.get("description"):
+                    con.execute(f"COMMENT ON TABLE {name} IS {literal(node['description'])}")
+                for column, described in node.get("columns", {}).items():
+                    if described.get("description"):
+                        con.execute(f"COMMENT ON COLUMN {name}.{quote(column)} IS {literal(described['description'])}")
+                counts[f"{schema}.{table}"] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

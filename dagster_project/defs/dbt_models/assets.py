@@ -13,6 +13,9 @@ from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.dbt_state import build_args, project_files, record_build
+from dagster_project.engine import selected_engine
+from dagster_project.engine import spark as spark_engine
+from dagster_project.ingest.raw_layer import raw_dir_of_database
 from dagster_project.defs.partitions import reference_years, run_rebuilds_its_years, single_run
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import REPO_ROOT
@@ -97,9 +100,23 @@ def table_row_counts(db_path: Path) -> dict[str, int]:
 def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """dbt build: seeds, models and their tests against the warehouse DuckDB file. Incremental
     models rebuild the run's years with new deliveries (a backfill: all of the run's years); a
-    changed dbt project is rebuilt in full. Each table's materialization carries its row count."""
+    changed dbt project is rebuilt in full. Each table's materialization carries its row count.
+    With DFT_ENGINE=spark the same project is built by Spark over the same raw files, and Spark's
+    seeds and marts are handed to the DuckDB file, where the gate and the release read them."""
     complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
+    engine = selected_engine()
     args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
+    target_path = pipeline_target_path(warehouse.database)
+    environment = {"DFT_DB_PATH": str(warehouse.database)}
+    if engine == "spark":
+        # Spark rebuilds the by-year models whole (docs/spark.md); its own target folder keeps
+        # the DuckDB build's partial parse
+        args, full_refresh = ["build", "--target", "spark"], True
+        spark_dir = spark_engine.spark_dir_of_database(warehouse.database)
+        target_path = spark_dir / "dbt_target"
+        environment.update(spark_engine.spark_environment(warehouse.database,
+                                                          raw_dir_of_database(warehouse.database)))
+        context.log.info(f"Engine Spark: dbt baut das Projekt mit Spark (Tabellen und Metastore in {spark_dir}).")
     years = [int(k) for k in context.partition_keys]
     rebuild = run_rebuilds_its_years(context.run.tags)
     if full_refresh:
@@ -110,12 +127,12 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
                          + ("alle werden neu berechnet (Nachberechnung)." if rebuild
                             else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
     # dbt's subprocess inherits this process's environment (the resource adds its own on top)
-    environment = {"DFT_DB_PATH": str(warehouse.database), **years_environment(years, rebuild)}
+    environment.update(years_environment(years, rebuild))
     previous = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     events = []
     try:
-        invocation = dbt.cli(args, context=context, target_path=pipeline_target_path(warehouse.database))
+        invocation = dbt.cli(args, context=context, target_path=target_path)
         # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
         events.extend(invocation.stream())
     except Exception:
@@ -127,6 +144,10 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+    if engine == "spark" and invocation.is_successful():
+        with warehouse.connect() as con:
+            handed_over = spark_engine.import_spark_tables(con, spark_dir)
+        context.log.info(f"Von Spark übernommen: {len(handed_over)} Tabellen (Referenzdaten und Marts).")
     counts = table_row_counts(warehouse.database)
     for event in events:
         if isinstance(event, Output):
@@ -134,7 +155,7 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
             if name in counts:
                 event = event.with_metadata({**event.metadata, "dagster/row_count": counts[name]})
         yield event
-    if complete and invocation.is_successful():
+    if complete and invocation.is_successful() and engine == "duckdb":
         record_build(warehouse.database, DBT_PROJECT_DIR, full_refresh)
 
 
