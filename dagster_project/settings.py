@@ -23,6 +23,11 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 3GB |
 | DFT_FIRST_YEAR             | first reference year (partition) of the warehouse  | 2014                         |
 | DFT_TODAY                  | the day the delivery calendar is checked against (YYYY-MM-DD) | today             |
+| DFT_ENGINE                 | duckdb or spark: which engine builds the dbt project (docs/spark.md) | duckdb     |
+| DFT_SPARK_CORES            | cores of the local Spark session                   | all                          |
+| DFT_SPARK_DRIVER_MEMORY    | memory of the local Spark session (its JVM)        | 4g                           |
+| DFT_SPARK_SHUFFLE_PARTITIONS | Spark's partitions after a shuffle               | 8                            |
+| DFT_SPARK_RAW_ROOT         | where Spark reads the raw layer (a cluster: object storage) | warehouse/raw/      |
 """
 
 from __future__ import annotations

@@ -150,3 +150,14 @@ def test_an_unknown_engine_is_refused_in_german(monkeypatch):
         selected_engine()
     monkeypatch.setenv("DFT_ENGINE", " Spark ")
     assert selected_engine() == "spark"
+
+
+def test_on_a_cluster_the_raw_tables_point_to_object_storage(tmp_path, monkeypatch):
+    from dagster_project.engine.spark import raw_tables
+
+    monkeypatch.setenv("DFT_SPARK_RAW_ROOT", "s3a://statistik-dft/warehouse/raw/")
+    tables = raw_tables(tmp_path / "raw")
+    assert tables["einwohner"]["location"] == "s3a://statistik-dft/warehouse/raw/einwohner"
+    assert ["ORDNUNGSMERKMAL_PSEUDONYM", "string"] in tables["einwohner"]["columns"]
+    monkeypatch.delenv("DFT_SPARK_RAW_ROOT")
+    assert raw_tables(tmp_path / "raw")["sgb2"]["location"] == str((tmp_path / "raw" / "sgb2").resolve())

@@ -42,10 +42,13 @@ def spark_dir_of_database(db_path: Path) -> Path:
 
 
 def raw_tables(raw_dir: Path) -> dict[str, dict]:
-    """register -> {location, columns [[name, Spark type], ...]} of the raw layer's files."""
+    """register -> {location, columns [[name, Spark type], ...]} of the raw layer's files. On a
+    cluster the files lie where its workers read them: DFT_SPARK_RAW_ROOT (e.g.
+    s3a://bucket/dft/raw, a copy of warehouse/raw/) replaces the local folder."""
+    root = os.environ.get("DFT_SPARK_RAW_ROOT", "").strip().rstrip("/") or str(Path(raw_dir).resolve())
     return {
         contract.raw_table: {
-            "location": str(Path(raw_dir).resolve() / contract.register),
+            "location": f"{root}/{contract.register}",
             "columns": [[name, SPARK_TYPES[sql_type]] for name, sql_type in raw_columns(contract, in_file=True)],
         }
         for contract in load_contracts().values()

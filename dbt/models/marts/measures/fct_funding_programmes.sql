@@ -16,7 +16,8 @@ flagged as (
         m.*,
         r.reference_date,
         m.starts_on <= r.reference_date and (m.ends_on is null or m.ends_on >= r.reference_date) as is_active,
-        m.ends_on > r.reference_date and m.ends_on <= {{ months_after('r.reference_date', 12) }} as ends_within_12_months
+        m.ends_on > r.reference_date
+        and m.ends_on <= {{ months_after('r.reference_date', 12) }} as ends_within_12_months
     from measures as m
     cross join reference_date as r
 )

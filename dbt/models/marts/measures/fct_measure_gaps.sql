@@ -16,7 +16,7 @@ need as (
         -- districts with equal values are ordered by code, so that the quartile boundary falls
         -- the same way on every run and engine; bigint on both engines (Spark's ntile is int)
         cast(ntile(4) over (
-            partition by f.field_of_action_id, v.reference_year order by v.indicator_value desc, v.area_code
+            partition by f.field_of_action_id, v.reference_year order by v.indicator_value desc, v.area_code asc
         ) as bigint) as need_quartile
     from fields as f
     inner join {{ ref('fct_indicator_values') }} as v on f.need_indicator_id = v.indicator_id
