@@ -191,13 +191,19 @@ def test_a_delivery_read_in_slices_equals_the_delivery_read_whole(tmp_path, samp
     assert sum(row[3] for row in results[997][2]) > 3000 and len(results[997][1]) == 240  # 200 repeated keys, 40 unknown districts
 
 
-def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
-    """Until the raw layer, raw.<register> was a table in the database file."""
+def _extract_loaded(warehouse) -> tuple:
+    """The test extract loaded into a new warehouse: its database file, the open connection and
+    the rows of raw.einwohner in the order of the delivery."""
     path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
     db = warehouse / "warehouse.duckdb"
     con = duckdb.connect(str(db))
     load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
-    expected = con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall()
+    return db, con, con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall()
+
+
+def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
+    """Until the raw layer, raw.<register> was a table in the database file."""
+    db, con, expected = _extract_loaded(warehouse)
     # make it an old warehouse: the rows in a table, no files
     con.execute("CREATE TABLE raw.einwohner_old AS SELECT * FROM raw.einwohner")
     con.execute("DROP VIEW raw.einwohner")
@@ -215,11 +221,7 @@ def test_raw_tables_of_an_older_warehouse_move_into_files(warehouse):
 
 def test_files_with_parquets_uuid_type_are_rewritten_with_the_pseudonyms_as_text(warehouse):
     """Until the Spark engine, a pseudonym was stored as Parquet's UUID type, which Spark refuses."""
-    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
-    db = warehouse / "warehouse.duckdb"
-    con = duckdb.connect(str(db))
-    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
-    expected = con.execute("SELECT * FROM raw.einwohner ORDER BY _line_no").fetchall()
+    db, con, expected = _extract_loaded(warehouse)
     target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
     # make it an old file: the view's rows (UUID pseudonyms) written as they were
     con.execute(f"COPY (SELECT * FROM raw.einwohner ORDER BY _line_no) TO '{target}.old' (FORMAT parquet)")
