@@ -105,27 +105,28 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
     seeds and marts are handed to the DuckDB file, where the gate and the release read them."""
     complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
     engine = selected_engine()
-    args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
-    target_path = pipeline_target_path(warehouse.database)
+    years = [int(k) for k in context.partition_keys]
+    rebuild = run_rebuilds_its_years(context.run.tags)
     environment = {"DFT_DB_PATH": str(warehouse.database)}
     if engine == "spark":
-        # Spark rebuilds the by-year models whole (docs/spark.md); its own target folder keeps
-        # the DuckDB build's partial parse
-        args, full_refresh = ["build", "--target", "spark"], True
+        # Spark rebuilds every model whole (docs/spark.md); its own target folder keeps the
+        # DuckDB build's partial parse
+        args, full_refresh = ["build", "--target", "spark"], False
         spark_dir = spark_engine.spark_dir_of_database(warehouse.database)
         target_path = spark_dir / "dbt_target"
         environment.update(spark_engine.spark_environment(warehouse.database,
                                                           raw_dir_of_database(warehouse.database)))
-        context.log.info(f"Engine Spark: dbt baut das Projekt mit Spark (Tabellen und Metastore in {spark_dir}).")
-    years = [int(k) for k in context.partition_keys]
-    rebuild = run_rebuilds_its_years(context.run.tags)
-    if full_refresh:
-        context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
+        context.log.info(f"Engine Spark: dbt baut das ganze Projekt mit Spark (Tabellen und Metastore in {spark_dir}).")
     else:
-        span = f"Berichtsjahr {years[0]}" if len(years) == 1 else f"Berichtsjahre {years[0]}–{years[-1]}"
-        context.log.info(f"{span}: "
-                         + ("alle werden neu berechnet (Nachberechnung)." if rebuild
-                            else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
+        args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
+        target_path = pipeline_target_path(warehouse.database)
+        if full_refresh:
+            context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
+        else:
+            span = f"Berichtsjahr {years[0]}" if len(years) == 1 else f"Berichtsjahre {years[0]}–{years[-1]}"
+            context.log.info(f"{span}: "
+                             + ("alle werden neu berechnet (Nachberechnung)." if rebuild
+                                else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
     # dbt's subprocess inherits this process's environment (the resource adds its own on top)
     environment.update(years_environment(years, rebuild))
     previous = {name: os.environ.get(name) for name in environment}
