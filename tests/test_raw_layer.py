@@ -223,8 +223,10 @@ def test_files_with_parquets_uuid_type_are_rewritten_with_the_pseudonyms_as_text
     """Until the Spark engine, a pseudonym was stored as Parquet's UUID type, which Spark refuses."""
     db, con, expected = _extract_loaded(warehouse)
     target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
-    # make it an old file: the view's rows (UUID pseudonyms) written as they were
+    # make it an old file: the view's rows (UUID pseudonyms) written as they were, and the view
+    # as it was then (the file's columns as they are)
     con.execute(f"COPY (SELECT * FROM raw.einwohner ORDER BY _line_no) TO '{target}.old' (FORMAT parquet)")
+    con.execute(f"CREATE OR REPLACE VIEW raw.einwohner AS SELECT * FROM read_parquet('{target}')")
     con.close()
     (target.parent / f"{target.name}.old").replace(target)
     assert "UUID" in str(pq.ParquetFile(target).schema.column(3).logical_type)

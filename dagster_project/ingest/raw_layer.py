@@ -15,6 +15,7 @@ Spark refuses; the view casts it back to DuckDB's 16-byte UUID.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,9 +137,11 @@ def view_sql(contract: Contract, raw_dir: Path) -> str:
 def rewrite_uuid_files(con: duckdb.DuckDBPyConnection, contract: Contract, raw_dir: Path) -> int:
     """Files written before pseudonyms were stored as text hold Parquet's UUID type, which other
     engines cannot read: each such file is rewritten with the same rows in the same order (the
-    pseudonyms' text is their canonical form). Returns the number of files rewritten."""
+    pseudonyms' text is their canonical form). Returns the number of files rewritten. Only a
+    warehouse whose view is older than this (it never names the UUID type: it read the files as
+    they were) is looked at; reading every file's schema takes half a second at Dortmund scale."""
     pseudonyms = pseudonym_columns(contract)
-    if not pseudonyms or not register_files(raw_dir, contract.register):
+    if not pseudonyms or not register_files(raw_dir, contract.register) or _view_casts_to_uuid(con, contract):
         return 0
     pattern = literal(str(raw_dir / contract.register / "*.parquet"))
     placeholders = ", ".join("?" for _ in pseudonyms)
@@ -151,6 +154,16 @@ def rewrite_uuid_files(con: duckdb.DuckDBPyConnection, contract: Contract, raw_d
         con.execute(write_delivery_sql(f"SELECT {names} FROM read_parquet({literal(str(path))}) ORDER BY _line_no", tmp))
         os.replace(tmp, path)
     return len(files)
+
+
+def _view_casts_to_uuid(con: duckdb.DuckDBPyConnection, contract: Contract) -> bool:
+    """True for a view made by `view_sql` since pseudonyms are stored as text: it casts the first
+    pseudonym column to UUID (DuckDB keeps the view's text, with or without the quotes)."""
+    row = con.execute("SELECT sql FROM duckdb_views() WHERE database_name = current_database() "
+                      "AND schema_name = ? AND view_name = ?", [RAW_SCHEMA, contract.raw_table]).fetchone()
+    column = re.escape(pseudonym_columns(contract)[0])
+    return bool(row) and re.search(rf'CAST\(\s*"?{column}"?\s+AS\s+{PSEUDONYM_SQL_TYPE}\s*\)', row[0],
+                                   re.IGNORECASE) is not None
 
 
 def table_kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
