@@ -121,7 +121,8 @@ def dbt_spark(root: Path) -> dict:
     import duckdb
 
     from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
-    from dagster_project.engine.spark import import_spark_tables, spark_dir_of_database, spark_environment
+    from dagster_project.engine.spark import (import_spark_tables, spark_dir_of_database, spark_environment,
+                                              spark_target_path)
     from dagster_project.ingest.raw_layer import raw_dir_of_database
 
     db_path = _paths(root)["db"]
@@ -130,7 +131,7 @@ def dbt_spark(root: Path) -> dict:
     with TreeMemory() as memory:
         done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--target", "spark", "--quiet",
                                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                               "--target-path", str(spark_dir / "dbt_target")],
+                               "--target-path", str(spark_target_path(spark_dir))],
                               env=env, cwd=spark_dir, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"dbt build (spark) failed:\n{done.stdout[-3000:]}")

@@ -41,6 +41,12 @@ def spark_dir_of_database(db_path: Path) -> Path:
     return Path(db_path).resolve().parent / "spark"
 
 
+def spark_target_path(spark_dir: Path) -> Path:
+    """dbt's target folder for the spark target (manifest, dbt.log), apart from DuckDB's, so that
+    each keeps its partial parse."""
+    return Path(spark_dir) / "dbt_target"
+
+
 def raw_tables(raw_dir: Path) -> dict[str, dict]:
     """register -> {location, columns [[name, Spark type], ...]} of the raw layer's files. On a
     cluster the files lie where its workers read them: DFT_SPARK_RAW_ROOT (e.g.
@@ -109,7 +115,7 @@ def import_spark_tables(con: duckdb.DuckDBPyConnection, spark_dir: Path,
     an earlier build), in one transaction, with the descriptions of the build's dbt manifest as
     table and column comments (as dbt's persist_docs writes them on DuckDB; the release needs
     them). Returns rows per table."""
-    manifest_path = manifest_path or Path(spark_dir) / "dbt_target" / "manifest.json"
+    manifest_path = manifest_path or spark_target_path(spark_dir) / "manifest.json"
     nodes = _descriptions(manifest_path)
     counts: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")

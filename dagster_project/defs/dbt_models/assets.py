@@ -113,7 +113,7 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         # DuckDB build's partial parse
         args, full_refresh = ["build", "--target", "spark"], False
         spark_dir = spark_engine.spark_dir_of_database(warehouse.database)
-        target_path = spark_dir / "dbt_target"
+        target_path = spark_engine.spark_target_path(spark_dir)
         environment.update(spark_engine.spark_environment(warehouse.database,
                                                           raw_dir_of_database(warehouse.database)))
         context.log.info(f"Engine Spark: dbt baut das ganze Projekt mit Spark (Tabellen und Metastore in {spark_dir}).")
