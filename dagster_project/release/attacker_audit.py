@@ -122,6 +122,12 @@ def partition_relations(whole: str, parts: list[str], areas: pd.DataFrame, years
             for level, code in zip(areas.area_level, areas.area_code) for year in years]
 
 
+def identity_relations(terms: list[tuple[str, float]], areas: pd.DataFrame, years: list[int]) -> list[Relation]:
+    """A declared linear identity between concepts (sum of coefficient x count = 0) in every area and year."""
+    return [Relation("identity", tuple(((concept, level, code, year), float(c)) for concept, c in terms))
+            for level, code in zip(areas.area_level, areas.area_code) for year in years]
+
+
 def flow_relations(change: str, stock: str, areas: pd.DataFrame, years: list[int]) -> list[Relation]:
     """Change in year Y = stock in Y minus stock in Y-1."""
     return [Relation("flow", (((change, level, code, year), 1.0), ((stock, level, code, year), -1.0),
@@ -185,6 +191,8 @@ def compile_model(counts: pd.DataFrame, relations: list[Relation]) -> CompiledMo
         kinds.append(relation.kind)
         row_cells.append(relation.cell)
     full = coo_matrix((data, (rows, cols)), shape=(len(kinds), len(keys))).tocsr()
+    full.sum_duplicates()
+    full.eliminate_zeros()   # a count on both sides of a relation (two names of one count) cancels
     return CompiledModel(keys, values, primary, codes, full, np.asarray(lower, dtype=float),
                          np.asarray(upper, dtype=float), np.asarray(kinds, dtype=object), row_cells, invalid)
 
@@ -216,7 +224,8 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
     known_matrix = full[:, known_cols].tocsr()
     unknown_keys = [keys[i] for i in unknown_cols]
     n = len(unknown_keys)
-    incidence = (matrix.T @ matrix) if len(used) else coo_matrix((n, n)).tocsr()
+    pattern = abs(matrix)   # by the pattern: with signed coefficients two relations' products could cancel
+    incidence = (pattern.T @ pattern) if len(used) else coo_matrix((n, n)).tocsr()
     components, labels = connected_components(incidence != 0, directed=False) if n else (0, np.array([], int))
     values = values_all[unknown_cols]
     primary = model.primary[unknown_cols]

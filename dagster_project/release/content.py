@@ -17,7 +17,7 @@ import pandas as pd
 
 from dagster_project.release.attacker_audit import AuditResult, audit
 from dagster_project.release.disclosure import RULE_SECONDARY, DisclosureRules, apply_disclosure_control
-from dagster_project.release.published_model import PublishedModel, build_model, relations_config
+from dagster_project.release.published_model import PublishedModel, build_model, check_relations, relations_config
 from dagster_project.release.secondary_suppression import Protection, protect
 
 PROFILE_KEYS = ["area_level", "area_code", "reference_year"]
@@ -48,11 +48,23 @@ def released_profile(values: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFram
 SOCIAL_INDEX_UNRELEASED = ["z_s1", "z_s2", "z_s3", "z_d1", "z_d2", "z_d3", "status_index", "dynamics_index"]
 
 
-def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
-    """The social index as released: S1 and S3 follow the indicator cells they are; S2 (whose
-    numerator, transfer recipients, is published nowhere else but follows from the rate and the
-    published residents) is suppressed like a count of 1 or 2 and below 100 residents; a change
-    D is suppressed where the rate of either year is; z-values and index values are not released."""
+def social_index_cells(index: pd.DataFrame) -> pd.DataFrame:
+    """S2 (transfer receipt per 100 residents) as a long mart of its own for disclosure control:
+    its numerator, the transfer recipients, is published nowhere else, so S2 is a cell of the
+    published model (numerator from the rate and the residents, denominator the residents)."""
+    out = index[["statistical_district_code", "reference_year", "residents", "s2_transfer_rate"]].reset_index(drop=True)
+    return pd.DataFrame({
+        "measure": "s2_transfer_rate", "area_level": "statistical_district",
+        "area_code": out.statistical_district_code, "reference_year": out.reference_year,
+        "numerator": (out.s2_transfer_rate * out.residents / 100).round(),
+        "denominator": out.residents.astype(float), "s2_transfer_rate": out.s2_transfer_rate})
+
+
+def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: DisclosureRules,
+                          s2_cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The social index as released: the residents, S1 and S3 follow the indicator cells they are;
+    S2 is a cell of the published model (`s2_cells`, after disclosure control); a change D is
+    suppressed where the rate of either year is; z-values and index values are not released."""
     out = index.copy().reset_index(drop=True)
     cells = values.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
     district = ["statistical_district"] * len(out)
@@ -67,6 +79,18 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
         hidden_before = fact(indicator, "is_suppressed", -2).fillna(False).astype(bool)
         out.loc[hidden_now, rate] = None
         out.loc[hidden_now | hidden_before, change] = None
+    # the residents are the fact's residents cell (the same count: hidden with it)
+    out.loc[fact("residents", "is_suppressed").fillna(False).astype(bool).to_numpy(), "residents"] = None
+    if s2_cells is not None:
+        hidden = s2_cells.set_index(["area_code", "reference_year"]).is_suppressed.astype(bool)
+        now = hidden.reindex(list(zip(out.statistical_district_code, out.reference_year))).to_numpy()
+        before = hidden.reindex(list(zip(out.statistical_district_code, out.reference_year - 2)))
+        out.loc[now == True, "s2_transfer_rate"] = None   # noqa: E712 (NaN: no such row)
+        # a change with a year two before that is not released itself falls back to the rule below
+        out.loc[(now == True) | (before == True).to_numpy(), "d2_change_transfer_pp"] = None   # noqa: E712
+        unreleased_before = before.isna().to_numpy()
+    else:
+        unreleased_before = np.ones(len(out), dtype=bool)
     # transfer recipients now and two years before, from the unrounded rates and the residents
     residents_before = fact("residents", "numerator", -2)
     recipients_now = (out.s2_transfer_rate * out.residents / 100).round()
@@ -75,7 +99,7 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
     sensitive_before = (residents_before < rules.min_rate_denominator) | \
         recipients_before.between(1, rules.min_count - 1) | residents_before.isna()
     out.loc[sensitive_now, "s2_transfer_rate"] = None
-    out.loc[sensitive_now | sensitive_before, "d2_change_transfer_pp"] = None
+    out.loc[sensitive_now | (sensitive_before & unreleased_before), "d2_change_transfer_pp"] = None
     return out.drop(columns=SOCIAL_INDEX_UNRELEASED)
 
 
@@ -101,7 +125,11 @@ LONG_MARTS = {   # long marts whose cells show counts, with the column of their 
     "fct_immigration_monitoring": "measure_value",
     "fct_immigration_retention": "retention_share",
     "fct_measure_coverage": "budget_per_target_resident_eur",
+    "fct_social_index": "s2_transfer_rate",
 }
+# Retention is released at the levels where it carries information: at statistical districts
+# nearly every cohort is a count of 1 or 2 (docs/methodology.md, "Geheimhaltung").
+RETENTION_LEVELS = ("city_district", "city")
 RETENTION_COUNTS = {"cohort_size": "denominator", "retained": "numerator"}
 
 
@@ -113,6 +141,7 @@ class ReleasedContent:
     audit: AuditResult                  # the attacker's audit of what is released
     protection: Protection | None       # the secondary suppression across relations (None: switched off)
     loss: pd.DataFrame                  # information loss per mart: cells, primary only, after protection
+    search: object = None               # the relation search over the true counts (relation_search.py)
 
 
 def _long_candidates(marts: dict) -> dict[str, pd.DataFrame]:
@@ -120,14 +149,16 @@ def _long_candidates(marts: dict) -> dict[str, pd.DataFrame]:
     area_code, numerator, denominator (retention's retained / cohort_size; coverage's target-group
     size, a count of the fact: residents, 0-17, ...)."""
     coverage = marts["fct_measure_coverage"].reset_index(drop=True)
+    retention = marts["fct_immigration_retention"]
+    retention = retention[retention.area_level.isin(RETENTION_LEVELS)]
     return {
         "fct_indicator_values": marts["fct_indicator_values"].reset_index(drop=True),
         "fct_immigration_monitoring": marts["fct_immigration_monitoring"].reset_index(drop=True),
-        "fct_immigration_retention": marts["fct_immigration_retention"].rename(columns=RETENTION_COUNTS)
-        .reset_index(drop=True),
+        "fct_immigration_retention": retention.rename(columns=RETENTION_COUNTS).reset_index(drop=True),
         "fct_measure_coverage": coverage.assign(area_level="statistical_district",
                                                 area_code=coverage.statistical_district_code,
                                                 numerator=coverage.target_group_size, denominator=np.nan),
+        "fct_social_index": social_index_cells(marts["fct_social_index"]),
     }
 
 
@@ -144,7 +175,7 @@ def _suppressed_long(candidates: dict[str, pd.DataFrame], rules: DisclosureRules
 
 def _coverage_as_released(coverage: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = coverage.assign(target_group_size=coverage.numerator)
-    return out[[*columns, "is_suppressed", "suppression_rule"]]
+    return out[[*columns, "is_suppressed"]]
 
 
 def _hide(frames: dict[str, pd.DataFrame], cells: set) -> None:
@@ -185,7 +216,10 @@ def _released_planning(marts: dict, values: pd.DataFrame) -> dict:
     gaps = marts["fct_measure_gaps"].copy()
     hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, ["statistical_district"] * len(gaps),
                                             gaps.statistical_district_code, gaps.reference_year)]
-    gaps.loc[hidden_need, "need_value"] = None
+    # the quartile and the gap flag of a suppressed need would tell where its value lies
+    gaps.loc[hidden_need, ["need_value", "need_quartile"]] = None
+    gaps["is_gap"] = gaps.is_gap.astype("boolean")
+    gaps.loc[hidden_need, "is_gap"] = pd.NA
     return {"fct_goal_achievement": goals, "fct_measure_gaps": gaps}
 
 
@@ -196,6 +230,8 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
     candidates = _long_candidates(marts)
     long = _suppressed_long(candidates, rules)
     model = build_model(candidates, long, marts["dim_area"])
+    search = model.search_relations(marts["dim_area"])
+    check_relations(search)
     levels = rules.protection_levels()
     protection = None
     if rules.secondary_suppression:
@@ -214,7 +250,8 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
         "fct_measure_coverage": _coverage_as_released(long["fct_measure_coverage"],
                                                       list(marts["fct_measure_coverage"].columns)),
         "fct_area_profile": released_profile(values, marts["fct_area_profile"]),
-        "fct_social_index": released_social_index(marts["fct_social_index"], values, rules),
+        "fct_social_index": released_social_index(marts["fct_social_index"], values, rules,
+                                                  long["fct_social_index"]),
         **_released_planning(marts, values),
     }
     logs = []
@@ -230,5 +267,7 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
             "reference_year": hidden[layout["year"]],
             "suppression_rule": hidden.suppression_rule, "mart": mart})
         logs.append(log)
+    # one neutral mark for every suppressed cell: the rule of a cell stays in the suppressed log
+    released = {name: frame.drop(columns=["suppression_rule"], errors="ignore") for name, frame in released.items()}
     return ReleasedContent(released, pd.concat(logs, ignore_index=True), model, result, protection,
-                           information_loss(long))
+                           information_loss(long), search)

@@ -35,6 +35,17 @@ RULE_LABELS_DE = {
     RULE_NUMERATOR: "Zähler 1 oder 2",
     RULE_SECONDARY: "Sekundärsperrung (sonst aus veröffentlichten Zahlen rückrechenbar oder zu eng eingrenzbar)",
 }
+# What readers see of a suppressed cell, whatever the rule: one neutral mark. The rule of a cell
+# would tell its value ("1 or 2"); it stays in the auditors' files (docs/auditors.md).
+NEUTRAL_MARK_DE = "gesperrt (Geheimhaltung)"
+RULE_EXPLANATIONS_DE = {
+    RULE_COUNT: "Eine Anzahl von 1 oder 2 Personen wird nicht veröffentlicht (Nullen schon).",
+    RULE_DENOMINATOR: "Eine Quote wird nur veröffentlicht, wenn ihr Nenner mindestens 100 beträgt.",
+    RULE_NUMERATOR: "Eine Quote wird nicht veröffentlicht, wenn ihr Zähler 1 oder 2 beträgt.",
+    RULE_SECONDARY: "Weitere Zellen werden gesperrt, damit sich keine gesperrte Zahl aus veröffentlichten "
+                    "Zahlen (Summen, Teilsummen, Differenzen, Quoten, Bestand und Bewegung) zurückrechnen "
+                    "oder zu eng eingrenzen lässt.",
+}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from dagster_project.release.content import SUPPRESSED_SUFFIX
-from dagster_project.release.disclosure import RULE_LABELS_DE
+from dagster_project.release.disclosure import RULE_EXPLANATIONS_DE, RULE_LABELS_DE
 from dagster_project.sql_quoting import literal, quote
 
 SCHEMA_FILE = Path(__file__).with_name("release_schema.yml")
@@ -62,14 +62,19 @@ class CandidateColumns:
 
 
 def suppression_rule_labels() -> pd.DataFrame:
-    """The label table of the suppression reasons (dim_suppression_rule)."""
-    return pd.DataFrame({"suppression_rule": list(RULE_LABELS_DE), "suppression_rule_de": list(RULE_LABELS_DE.values())})
+    """The rules of disclosure control in general (dim_suppression_rule). No released cell names
+    its rule: that would tell its value."""
+    return pd.DataFrame({"suppression_rule": list(RULE_LABELS_DE),
+                         "suppression_rule_de": list(RULE_LABELS_DE.values()),
+                         "erlaeuterung": [RULE_EXPLANATIONS_DE[r] for r in RULE_LABELS_DE]})
 
 
 SUPPRESSION_RULE_TABLE = {
-    "_table": "Gründe der statistischen Geheimhaltung (suppression_rule in den Marts).",
-    "suppression_rule": "Kennung des Sperrgrunds.",
-    "suppression_rule_de": "Deutsche Bezeichnung des Sperrgrunds.",
+    "_table": "Die Regeln der statistischen Geheimhaltung im Allgemeinen. Jede gesperrte Zelle trägt nur das "
+              "neutrale Kennzeichen is_suppressed; welche Regel sie sperrt, wird nicht veröffentlicht.",
+    "suppression_rule": "Kennung der Regel.",
+    "suppression_rule_de": "Deutsche Bezeichnung der Regel.",
+    "erlaeuterung": "Was die Regel allgemein bedeutet.",
 }
 
 

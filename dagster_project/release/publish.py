@@ -115,6 +115,24 @@ def refuse_release(store: ReleaseStore, release_id: str, manifest: dict, quality
     return write_audit_report(folder / "pruefbericht.html", manifest, quality)
 
 
+AUDITOR_FOLDER = "pruefakten"
+
+
+def auditor_dir(release_dir: Path) -> Path:
+    """Where the files for auditors lie, outside the release folder that BI readers share: beside
+    it, in the warehouse (docs/auditors.md)."""
+    return release_dir.parent / AUDITOR_FOLDER
+
+
+def write_auditor_files(folder: Path, release_id: str, suppressed: pd.DataFrame) -> Path:
+    """Every suppressed cell of a release with the rule that hid it: for the statistics office's
+    auditors only (a rule such as "1 or 2" tells the value; the release shows one neutral mark)."""
+    target = folder / release_id / "gesperrte_zellen.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suppressed.to_parquet(target, index=False)
+    return target
+
+
 def candidate_marts(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """Every mart of the warehouse as a DataFrame, its rows in a fixed order (ORDER BY ALL). The
     order in which dbt's parallel queries wrote them varies from build to build, and secondary
@@ -201,7 +219,8 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             raise RuntimeError("Release abgebrochen, Kodes ohne Bezeichnung: " + "; ".join(problems))
         for name in released:
             writer.write_parquet(name, staging / "parquet" / f"{name}.parquet", release_id)
-        for name, frame in (("dq_results", quality), ("deliveries", deliveries), ("suppressed_cells", suppressed)):
+        for name, frame in (("dq_results", quality), ("deliveries", deliveries),
+                            ("suppressed_cells", suppressed.drop(columns=["suppression_rule"]))):
             writer.write_audit(name, frame)
         manifest["spalten"] = {name: texts for name, texts in writer.descriptions.items()}
         writer.write_audit("manifest", pd.DataFrame({"release_id": [release_id],
@@ -218,6 +237,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     (staging / "LIESMICH.txt").write_text(readme_text(release_id), encoding="utf-8")
     previous_database = store.database(previous_id) if previous_id else None
     write_release_notes(staging, manifest, previous, previous_database, database)
+    write_auditor_files(auditor_dir(release_dir), release_id, suppressed)
     folder = store.seal(staging, release_id)
     if postgres_url:
         from dagster_project.release.postgres import publish_to_postgres

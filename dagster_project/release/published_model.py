@@ -15,8 +15,9 @@ import pandas as pd
 import yaml
 
 from dagster_project.release.attacker_audit import (AuditResult, Relation, audit, flow_relations, hierarchy_relations,
-                                                    partition_relations)
+                                                    identity_relations)
 from dagster_project.release.disclosure import RULE_SECONDARY
+from dagster_project.release.relation_search import SearchResult, search
 
 RELATIONS_FILE = Path(__file__).with_name("disclosure_relations.yml")
 
@@ -26,11 +27,36 @@ def relations_config() -> dict:
     return yaml.safe_load(RELATIONS_FILE.read_text(encoding="utf-8"))
 
 
+class DisclosureModelIncomplete(RuntimeError):
+    """The release shows a number, or the data hold a relation, that the published model lacks."""
+
+
+def check_relations(result: SearchResult) -> None:
+    """Stop the release when the data hold an identity the declared model does not imply."""
+    if result.undeclared:
+        named = "; ".join(f"{r.text()} (gilt in {r.support} Fällen)" for r in result.undeclared[:10])
+        more = f" und {len(result.undeclared) - 10} weitere" if len(result.undeclared) > 10 else ""
+        raise DisclosureModelIncomplete(
+            f"In den Daten gilt eine Beziehung, die das Geheimhaltungsmodell nicht kennt: {named}{more}. "
+            "Ein Leser könnte damit gesperrte Zellen zurückrechnen. Die Beziehung in "
+            "dagster_project/release/disclosure_relations.yml eintragen (identities, same_count, flows oder "
+            "not_additive), dann neu freigeben.")
+
+
 @dataclass
 class PublishedModel:
     counts: pd.DataFrame          # concept, area_level, area_code, reference_year, value, published, primary, mart, cell
     relations: list[Relation]
     signed: set[str]
+    declared: "DeclaredModel | None" = None
+
+    def search_relations(self, areas: pd.DataFrame) -> SearchResult:
+        """Identities in the true counts that the declared model does not imply (relation_search.py)."""
+        concepts = set(self.counts.concept)
+        declared = self.declared
+        return search(self.counts, areas,
+                      [dict(terms) for terms in declared.identities],
+                      concepts - declared.not_additive, set(declared.flows))
 
     def audit(self) -> AuditResult:
         return audit(self.counts, self.relations, self.signed)
@@ -74,29 +100,75 @@ def _counts_of(mart: str, candidate: pd.DataFrame, released: pd.DataFrame, conce
     return pd.concat(frames, ignore_index=True)
 
 
+def parse_identity(text: str) -> list[tuple[str, float]]:
+    """"a = b + c - d" as [(a, 1), (b, -1), (c, -1), (d, 1)] (sum of coefficient x count = 0)."""
+    left, right = (side.split() for side in text.split("="))
+    if len(left) != 1 or not right:
+        raise ValueError(f"Identität nicht lesbar: {text!r} (erwartet: 'a = b + c - d')")
+    terms, sign = [(left[0], 1.0)], -1.0
+    for token in right:
+        if token in "+-":
+            sign = -1.0 if token == "+" else 1.0
+        else:
+            terms.append((token, sign))
+            sign = -1.0
+    return terms
+
+
+@dataclass
+class DeclaredModel:
+    """The relations of disclosure_relations.yml, expanded for the monitoring groups, every concept
+    under its one name (same_count)."""
+    canonical: dict[str, str]                      # another name -> the name the model uses
+    identities: list[list[tuple[str, float]]]      # within an area and year: partitions and identities
+    not_additive: set[str]
+    flows: list[tuple[str, str]]                   # (change, stock)
+    signed: set[str]
+
+    @classmethod
+    def of(cls, groups: list[str]) -> "DeclaredModel":
+        config = relations_config()
+
+        def expand(name: str) -> list[str]:
+            return [name.format(group=g) for g in groups] if "{group}" in name else [name]
+
+        canonical = {other: name for pair in config.get("same_count", [])
+                     for other, name in zip(expand(pair[0]), expand(pair[1]))}
+
+        def one(name: str) -> str:
+            return canonical.get(name, name)
+
+        identities = [[(one(whole), 1.0), *((one(part), -1.0) for part in expand(p["parts"]))]
+                      for p in config["partitions"] for whole in expand(p["whole"])]
+        for text in config.get("identities", []):
+            terms = parse_identity(text)
+            patterned = any("{group}" in name for name, _ in terms)
+            for group in (groups if patterned else [None]):
+                identities.append([(one(name.format(group=group) if group else name), c) for name, c in terms])
+        flows = [(one(change), one(stock)) for flow in config["flows"]
+                 for change, stock in zip(expand(flow["change"]), expand(flow["stock"]))]
+        return cls(canonical, identities, {one(c) for name in config["not_additive"] for c in expand(name)},
+                   flows, {one(c) for name in config["signed"] for c in expand(name)})
+
+
 def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataFrame],
                 areas: pd.DataFrame) -> PublishedModel:
     """The counts and relations of a release: the long marts of disclosure_relations.yml before
     (`candidate`) and after (`released`) disclosure control, in the same row order."""
     config = relations_config()
     groups = sorted(candidate["fct_immigration_monitoring"].monitoring_group.unique())
+    declared = DeclaredModel.of(groups)
     counts = pd.concat([_counts_of(mart, candidate[mart], released[mart], config[layout["concepts"]], layout)
                         for mart, layout in config["marts"].items() if mart in candidate], ignore_index=True)
+    counts["concept"] = counts.concept.replace(declared.canonical)
     years = sorted(int(y) for y in counts.reference_year.unique())
-
-    def expand(name: str) -> list[str]:
-        return [name.format(group=g) for g in groups] if "{group}" in name else [name]
-
-    not_additive = {c for name in config["not_additive"] for c in expand(name)}
-    additive = sorted(set(counts.concept) - not_additive)
+    additive = sorted(set(counts.concept) - declared.not_additive)
     relations = hierarchy_relations(additive, areas, years)
-    for partition in config["partitions"]:
-        relations += partition_relations(partition["whole"], expand(partition["parts"]), areas, years)
-    for flow in config["flows"]:
-        for change, stock in zip(expand(flow["change"]), expand(flow["stock"])):
-            relations += flow_relations(change, stock, areas, years)
-    signed = {c for name in config["signed"] for c in expand(name)}
-    return PublishedModel(counts, relations, signed)
+    for terms in declared.identities:
+        relations += identity_relations(terms, areas, years)
+    for change, stock in declared.flows:
+        relations += flow_relations(change, stock, areas, years)
+    return PublishedModel(counts, relations, declared.signed, declared)
 
 
 def _finite(value) -> float | None:

@@ -54,7 +54,7 @@ def _value_changes(previous_db: Path, new_db: Path) -> tuple[list[dict], int, li
         top = con.execute(f"SELECT * FROM ({changed}) ORDER BY abs(aenderung_pct) DESC NULLS FIRST, indicator_id, "
                           f"area_code LIMIT {TOP_CHANGES}").df()
         newly = con.execute(f"""
-            SELECT n.indicator_id, n.area_level, n.area_code, n.area_name, n.reference_year, n.suppression_rule
+            SELECT n.indicator_id, n.area_level, n.area_code, n.area_name, n.reference_year
             FROM neu.marts.fct_indicator_values AS n JOIN alt.marts.fct_indicator_values AS a ON {join}
             WHERE n.is_suppressed AND NOT a.is_suppressed
             ORDER BY n.indicator_id, n.area_level, n.area_code, n.reference_year""").df()
@@ -105,9 +105,9 @@ def _html(notes: dict) -> str:
                 Number(c["alt"], 2), Number(c["neu"], 2), Number(c["aenderung_pct"], 1, "%")]
                for c in notes["geaenderte_werte"]] or [["–", "–", "–", "–", "–", "–"]]),
         "<h2>Neu gesperrte Zellen</h2>",
-        table(["Indikator", "Gebiet", "Jahr", "Grund"],
-              [[c["indicator_id"], f"{c['area_name']} ({c['area_code']})", str(c["reference_year"]), c["suppression_rule"]]
-               for c in notes["neu_gesperrte_zellen"]] or [["keine", "–", "–", "–"]]),
+        table(["Indikator", "Gebiet", "Jahr"],
+              [[c["indicator_id"], f"{c['area_name']} ({c['area_code']})", str(c["reference_year"])]
+               for c in notes["neu_gesperrte_zellen"]] or [["keine", "–", "–"]]),
         "<h2>Warnungen der Freigabeprüfung</h2>",
         table(["Datenbestand", "Erwartung"], [[w["datenbestand"], w["erwartung"]] for w in notes["warnungen"]]
               or [["keine", "–"]]),

@@ -1,5 +1,5 @@
 """Numbers as the report shows them: German formats (`1.234,5`, `17,8 %`, `31.12.2024`) and `•` for
-a suppressed value, with a footnote that says why.
+a suppressed value, with one neutral footnote (never the rule: it would tell the value).
 
 Every value cell of a page carries `data-cell="<key>"`, and its shown text sits in
 `<span class="wert">` (what the tests read and compare with the release).
@@ -15,11 +15,16 @@ import pandas as pd
 from markupsafe import Markup
 
 from dagster_project.html_report import german_number
+from dagster_project.release.disclosure import NEUTRAL_MARK_DE
 
 SUPPRESSED = "•"
 NO_VALUE = "–"
-UNSPECIFIED = "gesperrt"
-UNSPECIFIED_LABEL = "Wert gesperrt, weil eine Zahl, aus der er berechnet ist, gesperrt ist"
+SUPPRESSED_LABEL = "der Wert wird zum Schutz von Einzelangaben nicht veröffentlicht"
+
+
+def neutral_marks(is_suppressed: pd.Series) -> pd.Series:
+    """The export column "Geheimhaltung": the same neutral mark for every suppressed cell."""
+    return is_suppressed.fillna(False).astype(bool).map({True: NEUTRAL_MARK_DE, False: ""})
 
 
 def german_date(value) -> str:
@@ -41,28 +46,25 @@ def unit_suffix(unit: str | None) -> str:
 
 
 class Footnotes:
-    """The suppression reasons used on one page, numbered in the order of first use."""
+    """The one footnote of a page's suppressed values. Every suppressed value carries the same
+    neutral mark, whatever rule hid it: a reason such as "1 or 2" would tell the value."""
 
-    def __init__(self, labels: dict[str, str]):
-        self.labels = labels
-        self.used: list[str] = []
+    def __init__(self):
+        self.used = False
 
-    def mark(self, rule: str | None) -> int:
-        rule = rule if isinstance(rule, str) and rule else UNSPECIFIED
-        if rule not in self.used:
-            self.used.append(rule)
-        return self.used.index(rule) + 1
+    def mark(self) -> int:
+        self.used = True
+        return 1
 
     def items(self) -> list[tuple[int, str, str]]:
-        labels = {UNSPECIFIED: UNSPECIFIED_LABEL, **self.labels}
-        return [(i, rule, labels.get(rule, rule)) for i, rule in enumerate(self.used, start=1)]
+        return [(1, "gesperrt", SUPPRESSED_LABEL)] if self.used else []
 
     def value(self, value, decimals: int, unit: str | None = None, suppressed: bool = False,
-              rule: str | None = None, key: str | None = None, signed: bool = False) -> Markup:
-        """A table cell: the German number, or `•` with the footnote of its suppression rule."""
+              key: str | None = None, signed: bool = False) -> Markup:
+        """A table cell: the German number, or `•` with the page's footnote on secrecy."""
         attribute = f' data-cell="{escape(key)}"' if key else ""
         if suppressed:
-            number = self.mark(rule)
+            number = self.mark()
             return Markup(f'<td class="zahl gesperrt"{attribute}><span class="wert">{SUPPRESSED}</span>'
                           f'<sup><a href="#fussnote-{number}">{number}</a></sup></td>')
         if is_missing(value):

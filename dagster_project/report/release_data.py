@@ -124,10 +124,6 @@ class ReleaseData:
         checks = self.manifest.get("pruefungen") or []
         return all(c.get("success") or c.get("severity") != "critical" for c in checks)
 
-    def suppression_labels(self) -> dict[str, str]:
-        rules = self.marts["dim_suppression_rule"]
-        return dict(zip(rules.suppression_rule, rules.suppression_rule_de))
-
     def breaks_for(self, indicator_id: str) -> pd.DataFrame:
         breaks = self.marts["dim_time_series_break"]
         hit = breaks.affected_indicator_ids.fillna("").map(

@@ -80,7 +80,7 @@ class Site:
 
     # -- building blocks ----------------------------------------------------------------------
     def footnotes(self) -> Footnotes:
-        return Footnotes(self.data.suppression_labels())
+        return Footnotes()
 
     def chart(self, chart, description: str) -> str:
         self.charts += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dagster_project.report import charts
-from dagster_project.report.cells import german_date
+from dagster_project.report.cells import german_date, neutral_marks
 from dagster_project.report.exports import Table
 
 TITLE = "Ziele und Maßnahmen"
@@ -45,14 +45,13 @@ def build(site) -> None:
         # an actual value missing because its indicator cell is suppressed shows `•` with the reason
         cell = data.series(goal.indicator_id, goal.area_level, goal.area_code)
         hidden = goal.reference_year in cell.index and bool(cell.loc[goal.reference_year].is_suppressed)
-        rule = cell.loc[goal.reference_year].suppression_rule if hidden else None
         goal_rows.append({
             "id": goal.goal_id, "text": goal.goal_text_de, "field": goal.field_of_action_de,
             "area": goal.area_name, "indicator": indicators.label_de.get(goal.indicator_id, goal.indicator_id),
             "indicator_id": goal.indicator_id, "baseline_year": goal.baseline_year, "target_year": goal.target_year,
             "year": goal.reference_year,
             "baseline": fn.value(goal.baseline_value, decimals, unit), "target": fn.value(goal.target_value, decimals, unit),
-            "actual": fn.value(goal.actual_value, decimals, unit, hidden, rule,
+            "actual": fn.value(goal.actual_value, decimals, unit, hidden,
                                key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
             "progress": fn.value(goal.progress_pct, 1, "%"), "elapsed": fn.value(goal.period_elapsed_pct, 1, "%"),
             "status": goal.goal_status, "status_class": STATUS_CLASS.get(goal.goal_status, "keine-daten"),
@@ -131,7 +130,7 @@ def export_tables(site) -> list[Table]:
                                "goal_status": "Status"})
     coverage = data.marts["fct_measure_coverage"].sort_values(["reference_year", "statistical_district_code",
                                                                "field_of_action_id", "target_group"])
-    coverage = coverage.assign(suppression_de=coverage.suppression_rule.map(data.suppression_labels()).fillna(""))
+    coverage = coverage.assign(suppression_de=neutral_marks(coverage.is_suppressed))
     coverage_table = Table("Abdeckung", coverage[["reference_year", "statistical_district_code", "area_name",
                                                   "field_of_action_id", "target_group", "active_measures",
                                                   "budget_eur", "target_group_size",
@@ -146,7 +145,7 @@ def export_tables(site) -> list[Table]:
                                    "target_group": "Zielgruppe", "active_measures": "laufende Maßnahmen",
                                    "budget_eur": "Budget (EUR)", "target_group_size": "Zielgruppe (Personen)",
                                    "budget_per_target_resident_eur": "EUR je Person der Zielgruppe",
-                                   "suppression_de": "Grund der Sperrung"})
+                                   "suppression_de": "Geheimhaltung"})
     gaps = data.marts["fct_measure_gaps"]
     gap_table = Table("Lücken", gaps[gaps.is_gap.astype(bool)][["reference_year", "statistical_district_code",
                                                                 "area_name", "field_of_action_id",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dagster_project.report.cells import neutral_marks
 from dagster_project.report import charts
 from dagster_project.report.exports import Table
 from dagster_project.report.pages.indicators import LEVEL_DE
@@ -49,8 +50,7 @@ def build(site) -> None:
         rows = city_rows[city_rows.measure_id == measure_id].set_index("reference_year")
         decimals = int(measures.decimals[measure_id])
         cells = [fn.value(rows.measure_value[y], decimals, measures.unit[measure_id],
-                          bool(rows.is_suppressed[y]), rows.suppression_rule[y],
-                          f"{GROUP}|{measure_id}|{city['area_code']}|{y}") if y in rows.index
+                          bool(rows.is_suppressed[y]), f"{GROUP}|{measure_id}|{city['area_code']}|{y}") if y in rows.index
                  else fn.value(None, decimals) for y in data.years]
         city_table.append({"label": measures.label_de[measure_id], "unit": measures.unit[measure_id], "cells": cells})
 
@@ -67,11 +67,11 @@ def build(site) -> None:
         def cell(measure_id, decimals):
             r = own.loc[measure_id]
             return fn.value(r.measure_value, decimals, measures.unit[measure_id], bool(r.is_suppressed),
-                            r.suppression_rule, f"{GROUP}|{measure_id}|{row.area_code}|{latest}")
+                            f"{GROUP}|{measure_id}|{row.area_code}|{latest}")
         top_rows.append({"code": row.area_code, "name": row.area_name, "stock": cell("stock", 0),
                          "change": cell("stock_change", 0),
                          "share": fn.value(share.indicator_value, 1, "%", bool(share.is_suppressed),
-                                           share.suppression_rule, f"share_eu2|{row.area_code}|{latest}"),
+                                           f"share_eu2|{row.area_code}|{latest}"),
                          "sgb2": cell("sgb2_rate", 1)})
     top_codes = list(top.area_code[:5])
     top_series = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
@@ -98,7 +98,7 @@ def build(site) -> None:
         own = group.set_index("years_after")
         retention_rows.append({"cohort": int(cohort), "size": fn.value(own.cohort_size.iloc[0], 0),
                                "cells": [fn.value(own.retention_share[n], 1, "%", bool(own.is_suppressed[n]),
-                                                  own.suppression_rule[n], f"verbleib|{cohort}|{n}|{city['area_code']}")
+                                                  f"verbleib|{cohort}|{n}|{city['area_code']}")
                                          if n in own.index else fn.value(None, 1) for n in after]})
 
     comparison = data.marts["fct_municipal_comparison"]
@@ -139,7 +139,6 @@ def export_tables(site) -> list[Table]:
     chosen = monitoring[(monitoring.monitoring_group == GROUP) | (monitoring.area_level == "city")]
     measures = data.marts["dim_monitoring_measure"]
     groups = data.marts["dim_monitoring_group"]
-    reasons = data.suppression_labels()
     chosen = chosen.merge(measures[["measure_id", "label_de", "decimals"]], on="measure_id").merge(
         groups, on="monitoring_group")
     order = chosen.area_level.map({"city": 0, "city_district": 1, "statistical_district": 2})
@@ -150,7 +149,7 @@ def export_tables(site) -> list[Table]:
                           "area_code": chosen.area_code, "area_name": chosen.area_name,
                           "reference_year": chosen.reference_year, "measure_value": chosen.measure_value,
                           "numerator": chosen.numerator, "denominator": chosen.denominator,
-                          "suppression_de": chosen.suppression_rule.map(reasons).fillna(""),
+                          "suppression_de": neutral_marks(chosen.is_suppressed),
                           "is_suppressed": chosen.is_suppressed.astype(bool), "decimals": chosen.decimals})
     monitoring_table = Table("Monitoring", frame, decimals={"measure_value": "decimals", "numerator": 0,
                                                             "denominator": 0},
@@ -158,7 +157,7 @@ def export_tables(site) -> list[Table]:
                              labels={"group": "Gruppe", "measure": "Kennzahl", "measure_id": "Kennung",
                                      "area_level": "Gebietsebene", "area_code": "Gebietskode", "area_name": "Gebiet",
                                      "reference_year": "Jahr", "measure_value": "Wert", "numerator": "Zähler",
-                                     "denominator": "Nenner", "suppression_de": "Grund der Sperrung"})
+                                     "denominator": "Nenner", "suppression_de": "Geheimhaltung"})
     retention = data.marts["fct_immigration_retention"]
     stay = retention[retention.area_level.isin(["city", "city_district"])].merge(groups, on="monitoring_group")
     stay_frame = pd.DataFrame({"group": stay.monitoring_group_de, "area_level": stay.area_level.map(LEVEL_DE),
@@ -166,14 +165,14 @@ def export_tables(site) -> list[Table]:
                                "cohort_year": stay.cohort_year, "years_after": stay.years_after,
                                "cohort_size": stay.cohort_size, "retained": stay.retained,
                                "retention_share": stay.retention_share,
-                               "suppression_de": stay.suppression_rule.map(reasons).fillna(""),
+                               "suppression_de": neutral_marks(stay.is_suppressed),
                                "is_suppressed": stay.is_suppressed.astype(bool)})
     retention_table = Table("Verbleib", stay_frame, decimals={"cohort_size": 0, "retained": 0, "retention_share": 1},
                             suppressed_by={c: "is_suppressed" for c in ("cohort_size", "retained", "retention_share")},
                             labels={"group": "Gruppe", "area_level": "Gebietsebene", "area_code": "Gebietskode",
                                     "area_name": "Gebiet", "cohort_year": "Zuzugsjahr", "years_after": "nach Jahren",
                                     "cohort_size": "Kohorte", "retained": "noch in der Stadt",
-                                    "retention_share": "Verbleib (%)", "suppression_de": "Grund der Sperrung"})
+                                    "retention_share": "Verbleib (%)", "suppression_de": "Geheimhaltung"})
     comparison = data.marts["fct_municipal_comparison"]
     comparison_table = Table("Städtevergleich", comparison[["measure_label_de", "unit", "municipality_name", "ags",
                                                             "reference_year", "measure_value", "rank_in_group",

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dagster_project.html_report import german_number
 from dagster_project.report import charts
-from dagster_project.report.cells import german_date
+from dagster_project.report.cells import german_date, neutral_marks
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import classify
 
@@ -93,7 +93,7 @@ def page(site, indicator: dict, downloads) -> None:
             if year in own.index:
                 row = own.loc[year]
                 cells.append(fn.value(row.indicator_value, decimals, indicator["unit"], bool(row.is_suppressed),
-                                      row.suppression_rule, f"{indicator_id}|{area.area_code}|{year}"))
+                                      f"{indicator_id}|{area.area_code}|{year}"))
             else:
                 cells.append(fn.value(None, decimals))
         series_rows.append({"area": area, "cells": cells})
@@ -104,9 +104,9 @@ def page(site, indicator: dict, downloads) -> None:
         ranking_rows.append({
             "rank": "" if pd.isna(row.rang) else int(row.rang), "code": row.area_code, "name": row.area_name,
             "value": fn.value(row.indicator_value, decimals, indicator["unit"], bool(row.is_suppressed),
-                              row.suppression_rule, f"{indicator_id}|{row.area_code}|{latest}"),
-            "numerator": fn.value(row.numerator, 0, None, bool(row.is_suppressed), row.suppression_rule),
-            "denominator": fn.value(row.denominator, 0, None, bool(row.is_suppressed), row.suppression_rule),
+                              f"{indicator_id}|{row.area_code}|{latest}"),
+            "numerator": fn.value(row.numerator, 0, None, bool(row.is_suppressed)),
+            "denominator": fn.value(row.denominator, 0, None, bool(row.is_suppressed)),
         })
     site.write_page(f"indikatoren/{indicator_id}.html", "indicator.html.j2", indicator["label_de"], fn,
                     "indikatoren/index.html", downloads, indicator=indicator, latest=latest, title_value=title,
@@ -121,7 +121,6 @@ def page(site, indicator: dict, downloads) -> None:
 def export_table(site) -> Table:
     data = site.data
     values = data.values.merge(data.indicators[["indicator_id", "label_de", "decimals"]], on="indicator_id")
-    labels = site.data.suppression_labels()
     frame = pd.DataFrame({
         "indicator_label": values.label_de, "indicator_id": values.indicator_id,
         "area_level": values.area_level.map(LEVEL_DE), "area_code": values.area_code,
@@ -129,7 +128,7 @@ def export_table(site) -> Table:
         "stichtag": values.stichtag.map(german_date), "indicator_value": values.indicator_value,
         "unit": values.unit, "numerator": values.numerator, "denominator": values.denominator,
         "time_series_break_de": values.time_series_break_de.fillna(""),
-        "suppression_de": values.suppression_rule.map(labels).fillna(""),
+        "suppression_de": neutral_marks(values.is_suppressed),
         "is_suppressed": values.is_suppressed.astype(bool), "decimals": values.decimals,
     })
     return Table("Indikatorwerte", frame, decimals={"indicator_value": "decimals", "numerator": 0, "denominator": 0},
@@ -139,7 +138,7 @@ def export_table(site) -> Table:
                          "area_code": "Gebietskode", "area_name": "Gebiet", "reference_year": "Jahr",
                          "stichtag": "Stichtag", "indicator_value": "Wert", "unit": "Einheit",
                          "numerator": "Zähler", "denominator": "Nenner",
-                         "time_series_break_de": "Zeitreihenbruch", "suppression_de": "Grund der Sperrung"})
+                         "time_series_break_de": "Zeitreihenbruch", "suppression_de": "Geheimhaltung"})
 
 
 def notes(site) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ def key_series(site) -> list[dict]:
     for indicator_id in KEY_INDICATORS:
         indicator = data.indicator(indicator_id)
         rows = values[values.indicator_id == indicator_id][
-            ["reference_year", "stichtag", "indicator_value", "is_suppressed", "suppression_rule"]]
+            ["reference_year", "stichtag", "indicator_value", "is_suppressed"]]
         figures.append({"id": indicator_id, "label": indicator["label_de"], "unit": indicator["unit"],
                         "decimals": int(indicator["decimals"]), "rows": rows, "link": f"indikatoren/{indicator_id}.html"})
     monitoring = data.marts["fct_immigration_monitoring"]
@@ -31,7 +31,7 @@ def key_series(site) -> list[dict]:
                      & (monitoring.area_level == "city")]
     figures.insert(1, {"id": EU2_STOCK[0], "label": EU2_STOCK[1], "unit": "Personen", "decimals": 0,
                        "rows": eu2.rename(columns={"measure_value": "indicator_value"})[
-                           ["reference_year", "stichtag", "indicator_value", "is_suppressed", "suppression_rule"]],
+                           ["reference_year", "stichtag", "indicator_value", "is_suppressed"]],
                        "link": "zuwanderung.html"})
     return figures
 
@@ -51,8 +51,7 @@ def build(site) -> None:
                 return fn.value(None, decimals), None
             row = rows.loc[year]
             hidden = bool(row.is_suppressed)
-            return (fn.value(row.indicator_value, decimals, unit, hidden, row.suppression_rule,
-                             f"{figure['id']}|{city['area_code']}|{year}" if key else None),
+            return (fn.value(row.indicator_value, decimals, unit, hidden, f"{figure['id']}|{city['area_code']}|{year}" if key else None),
                     None if hidden else float(row.indicator_value))
 
         now, now_value = cell(latest)

@@ -63,8 +63,7 @@ def page(site, area: dict, downloads) -> None:
                 cells.append(fn.value(None, decimals))
                 continue
             row = own.loc[latest]
-            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), row.suppression_rule,
-                                  f"{indicator_id}|{other['area_code']}|{latest}"))
+            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), f"{indicator_id}|{other['area_code']}|{latest}"))
         mine = data.series(indicator_id, level, code)
         change = None
         if latest in mine.index and latest - 1 in mine.index:
