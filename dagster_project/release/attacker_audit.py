@@ -258,7 +258,7 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
         position_of = {m: i for i, m in enumerate(members)}
         positions = [position_of[t] for t in component_targets]
         solved = _intervals(sub, lower[equations] - known_part[equations], upper[equations] - known_part[equations],
-                            bounds, positions)
+                            bounds, positions, [levels.required(values[t]) for t in component_targets])
         for target, position, ((low, high), (low_dual, high_dual)) in zip(component_targets, positions, solved):
             low = -np.inf if low is None else low
             high = np.inf if high is None else high
@@ -311,11 +311,18 @@ def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known
 Interval = tuple[float | None, float | None]
 
 
-def _intervals(a, row_low, row_high, bounds, targets: list[int]) -> list[tuple[Interval, tuple[np.ndarray, np.ndarray]]]:
+def _intervals(a, row_low, row_high, bounds, targets: list[int],
+               needs: list[tuple[float, float]] | None = None) -> list[tuple[Interval, tuple[np.ndarray, np.ndarray]]]:
     """Minimum and maximum of each target column subject to row_low <= A x <= row_high and the
     bounds (None where unbounded), with the row duals of both solves. One HiGHS model per
     component; only the objective changes between the solves, so each solve starts from the last
-    basis."""
+    basis.
+
+    With `needs` (the interval each target must be able to reach), an end is only solved for when
+    no feasible point found so far reaches it: every solution of the component is a point the
+    reader cannot exclude, so a target seen at or beyond its required end is protected there (its
+    reported end is then the furthest seen, an inner bound of the true interval). Two solves that
+    push all targets at once seed these points; in a large component most ends need no solve."""
     if a.shape[0] == 0:
         return [((None, None), (np.zeros(0), np.zeros(0)))] * len(targets)
     highs = highspy.Highs()
@@ -331,22 +338,45 @@ def _intervals(a, row_low, row_high, bounds, targets: list[int]) -> list[tuple[I
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
     highs.passModel(lp)
+    seen_low, seen_high = np.full(a.shape[1], np.inf), np.full(a.shape[1], -np.inf)
+    no_duals = np.zeros(a.shape[0])
+
+    def solve(sense) -> object:
+        highs.changeObjectiveSense(sense)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            x = np.asarray(highs.getSolution().col_value, dtype=float)
+            np.minimum(seen_low, x, out=seen_low)
+            np.maximum(seen_high, x, out=seen_high)
+        elif status not in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            raise RuntimeError(f"Angreiferprüfung: lineares Programm nicht lösbar ({highs.modelStatusToString(status)})")
+        return status
+
+    if needs is not None and len(targets) > 2:
+        index = np.asarray(targets, dtype=np.int32)
+        highs.changeColsCost(len(index), index, np.ones(len(index)))
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solve(sense)
+        highs.changeColsCost(len(index), index, np.zeros(len(index)))
     out = []
-    for target in targets:
+    for number, target in enumerate(targets):
+        need = needs[number] if needs is not None else None
         highs.changeColCost(target, 1.0)
         ends, duals = [], []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            highs.changeObjectiveSense(sense)
-            highs.run()
-            status = highs.getModelStatus()
+        for end, sense in enumerate((highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize)):
+            if need is not None and (seen_low[target] <= need[0] + 1e-6 if end == 0
+                                     else seen_high[target] >= need[1] - 1e-6):
+                ends.append(float(seen_low[target] if end == 0 else seen_high[target]))
+                duals.append(no_duals)
+                continue
+            status = solve(sense)
             if status == highspy.HighsModelStatus.kOptimal:
                 ends.append(highs.getInfo().objective_function_value)
                 duals.append(np.asarray(highs.getSolution().row_dual, dtype=float))
-            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-                ends.append(None)
-                duals.append(np.zeros(a.shape[0]))
             else:
-                raise RuntimeError(f"Angreiferprüfung: lineares Programm nicht lösbar ({highs.modelStatusToString(status)})")
+                ends.append(None)
+                duals.append(no_duals)
         highs.changeColCost(target, 0.0)
         out.append(((ends[0], ends[1]), (duals[0], duals[1])))
     return out
