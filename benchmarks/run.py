@@ -135,11 +135,18 @@ def disclosure_lines(scale: str, years: str, extras: list[dict]) -> list[str]:
              f"Sekundärsperrung und Angreiferprüfung: {statistics.median(seconds):.1f} s (Median über {len(seconds)} "
              f"Läufe), {last['rounds']} Runden; {last['audited']} Erstsperrungen geprüft, {last['exposed']} "
              f"rückrechenbar, engstes Intervall {last['narrowest_interval']}.", "",
-             "| Mart | Zellen | gesperrt nur Erstsperrung | gesperrt mit Sekundärsperrung |", "|---|---|---|---|"]
+             "| Mart | Ebene | Zellen | gesperrt nur Erstsperrung | gesperrt mit Sekundärsperrung "
+             "| Anteil der Fallzahl gesperrt, nur Erstsperrung | mit Sekundärsperrung |", "|---|---|---|---|---|---|---|"]
+
+    def share(value) -> str:
+        return "–" if value is None else f"{100 * value:.1f} %"
+
     for row in last["loss"]:
-        lines.append(f"| {row['mart']} | {row['zellen']} | {row['primaer']} ({100 * (row['anteil_primaer'] or 0):.1f} %)"
-                     f" | {row['gesperrt']} ({100 * (row['anteil_gesperrt'] or 0):.1f} %) |")
-    return [*lines, ""]
+        lines.append(f"| {row['mart']} | {row.get('area_level', 'alle')} | {row['zellen']} "
+                     f"| {row['primaer']} ({share(row['anteil_primaer'])}) | {row['gesperrt']} ({share(row['anteil_gesperrt'])}) "
+                     f"| {share(row.get('gewicht_anteil_primaer'))} | {share(row.get('gewicht_anteil_gesperrt'))} |")
+    return [*lines, "", "Anteil der Fallzahl: jede Zelle gewichtet mit ihrer größeren Zahl (Zähler oder Nenner) vor der "
+            "Sperrung.", ""]
 
 
 def config_entry(scale: str, years: str, repeat: int, results: dict[str, list[dict]], pipeline: float) -> dict:

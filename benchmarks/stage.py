@@ -190,7 +190,9 @@ def disclosure(root: Path) -> dict:
             "audited": int(len(cells)), "exposed": int(len(content.audit.exposed)),
             "narrowest_interval": None if width is None else float(width),
             "rounds": content.protection.rounds if content.protection else 0,
-            "loss": content.loss.to_dict(orient="records")}
+            "search_s": round(content.search.seconds, 2) if content.search else None,
+            "loss": [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                     for row in content.loss.to_dict(orient="records")]}
 
 
 def report(root: Path) -> dict:

@@ -80,6 +80,7 @@ class CellInterval:
     hi: float
     via: frozenset = frozenset()    # kinds of relations that bound it
     solved: bool = True             # False when the time limit stopped the solver first
+    evidence: tuple = ()            # some of the relations (or the published copy) that give it away
 
     @property
     def exact(self) -> bool:
@@ -508,8 +509,10 @@ class Model:
         self.CP = ~np.isnan(self.CV)
         self.CH = self.CPr & ~self.CP
         self.C = C
-        self.class_name = {k: " = ".join(sorted({_name(u.meta[s]) for s in mem}))[:160]
-                           for k, mem in self.members.items()}
+        self.class_name = {}
+        for k, mem in self.members.items():
+            names = sorted({_name(u.meta[s]) for s in mem}, key=lambda x: (len(x), x))
+            self.class_name[k] = names[0] + (f" (= {len(names) - 1} weitere)" if len(names) > 1 else "")
 
     def cell(self, k: int, i: int) -> int:
         return k * len(self.uni.inst) + i
@@ -633,38 +636,38 @@ class Model:
         for i in np.nonzero(pres & hid)[0]:
             self._row(kind, r, [(self.cell(k, i), float(c)) for k, c in terms])
 
-    def identities(self, rng: np.random.Generator, rounds: int = 4, probes: int = 6, time_budget: float = 60.0):
+    def identities(self, rng: np.random.Generator, rounds: int = 16, probes: int = 4, time_budget: float = 60.0):
         t0 = time.time()
         basis = _ModBasis(self.C)
         found = []
-        covered = np.zeros(self.C, bool)
-        nonzero_classes = (self.CP & (self.CV != 0)).sum(1) >= self.ms
+        informative = (self.CP & (np.abs(self.CV) >= MIN_TERM)).sum(1) >= self.ms
+        uncovered = informative.copy()
         seen_probe_sets = set()
         for rnd in range(rounds):
-            if time.time() - t0 > time_budget:
+            if time.time() - t0 > time_budget or not uncovered.any():
                 break
-            # probes: instances where many (so far uncovered) classes are published
+            # probe rows: instances where many classes are published, above all classes no earlier
+            # round could fingerprint
             chosen: list[int] = []
-            alive = nonzero_classes.copy()
-            weight = np.where(covered, 1.0, 4.0) if rnd else np.ones(self.C)
+            alive = informative.copy()
             for _ in range(probes):
-                score = (self.CP[alive] * weight[alive, None]).sum(0).astype(float)
+                score = 8.0 * self.CP[alive & uncovered].sum(0) + self.CP[alive].sum(0)
+                score = score.astype(float) + rng.random(score.shape[0]) * 0.5
                 score[chosen] = -1
-                score += rng.random(len(score)) * 0.5      # break ties differently in every round
                 i = int(np.argmax(score))
-                if score[i] <= 0:
+                if score[i] < 1:
                     break
                 chosen.append(i)
                 alive &= self.CP[:, i]
             key = tuple(sorted(chosen))
-            if len(chosen) < 3 or key in seen_probe_sets:
-                continue
+            if len(chosen) < 3 or key in seen_probe_sets or not (alive & uncovered).any():
+                break
             seen_probe_sets.add(key)
             cls = np.nonzero(alive)[0]
             X = self.CV[np.ix_(cls, chosen)].astype(np.int64)
             nonconst = ~(X == 0).all(1)
             cls, X = cls[nonconst], X[nonconst]
-            covered[cls] = True
+            uncovered[cls] = False
             if len(cls) < 2:
                 continue
             r1 = rng.integers(1, P1, size=len(chosen), dtype=np.int64)
@@ -677,16 +680,27 @@ class Model:
         # verify on all rows, smallest first; keep those not implied by the ones already kept
         found.sort(key=len)
         done = set()
+        accepted: list[dict] = []
         for t in found:
             key = tuple(sorted(t))
             if key in done:
                 continue
             done.add(key)
-            if not basis.independent(t):
+            # an identity that contains a smaller one (e.g. a true one plus a chance equality of two
+            # small series) stands only through its remainder
+            td = dict(t)
+            for a in accepted:
+                for sign in (1, -1):
+                    if len(a) < len(td) and all(td.get(k) == sign * c for k, c in a.items()):
+                        td = {k: c for k, c in td.items() if k not in a}
+                        break
+            t = sorted(td.items())
+            if len(t) < 2 or not basis.independent(t):
                 continue
             s = self._verify(t)
             if s < self.ms:
                 continue
+            accepted.append(dict(t))
             basis.add(t)
             text = " ".join(f"{'+' if c > 0 else '-'} {self.class_name[k]}" for k, c in t) + " = 0"
             self._identity_rows("identity", t, text, s)
@@ -935,7 +949,7 @@ def _name(m: SeriesMeta) -> str:
 # solving: propagation, then min and max per connected component with HiGHS
 # --------------------------------------------------------------------------------------------------
 
-def _solve(model: Model, deadline: float):
+def _solve(model: Model, deadline: float, stats: dict):
     uni = model.uni
     n_i = len(uni.inst)
     n_cells = model.C * n_i
@@ -951,14 +965,16 @@ def _solve(model: Model, deadline: float):
     known_via: dict[int, set] = {}
     for c in np.nonzero(model.CP.ravel())[0]:
         known.setdefault(int(comp[c]), float(flatV[c]))
-    edge_comps = {int(comp[e[1]]) for e in model.cell_edges} | {int(comp[e[0]]) for e in model.cell_edges}
+    edge_rels = defaultdict(set)
+    for a, b, r in model.cell_edges:
+        edge_rels[int(comp[a])].add(r)
     var_of: dict[int, int] = {}
     var_comp: list[int] = []
     for c in np.nonzero(flatH)[0]:
         cc = int(comp[c])
         if cc in known:
-            if cc in edge_comps:
-                known_via.setdefault(cc, set()).add("lagged_same")
+            if cc in edge_rels:
+                known_via[cc] = edge_rels[cc]
             continue
         if cc not in var_of:
             var_of[cc] = len(var_comp)
@@ -991,7 +1007,7 @@ def _solve(model: Model, deadline: float):
         coefs = {v: c for v, c in coefs.items() if abs(c) > 1e-12}
         if not coefs:
             continue
-        rows.append([coefs, lo - const, hi - const, kind])
+        rows.append([coefs, lo - const, hi - const, kind, rel])
     # propagation of singletons
     fixed: dict[int, float] = {}
     var_rows = defaultdict(list)
@@ -1001,7 +1017,7 @@ def _solve(model: Model, deadline: float):
     queue = [r for r, row in enumerate(rows) if len(row[0]) == 1]
     while queue:
         r = queue.pop()
-        coefs, lo, hi, kind = rows[r]
+        coefs, lo, hi, kind, rel = rows[r]
         if len(coefs) != 1:
             continue
         (v, c), = coefs.items()
@@ -1009,12 +1025,16 @@ def _solve(model: Model, deadline: float):
         if c < 0:
             a, b = b, a
         changed = False
+        if a > ub[v] + 1e-6 or b < lb[v] - 1e-6:
+            stats["inconsistent"] = stats.get("inconsistent", 0) + 1
+            if abs(a - b) < 1e-9:       # an equality contradicting a bound: believe the equality
+                lb[v] = ub[v] = a
         if a > lb[v] + 1e-9:
             lb[v] = a; changed = True
         if b < ub[v] - 1e-9:
             ub[v] = b; changed = True
         if changed:
-            via[v].add(kind)
+            via[v].add(rel)
         rows[r][0] = {}
         if ub[v] - lb[v] < 1e-6 and v not in fixed:
             val = 0.5 * (lb[v] + ub[v])
@@ -1053,17 +1073,21 @@ def _solve(model: Model, deadline: float):
                 for v in vs:
                     solved[v] = False
                 continue
-            lo_c, hi_c, via_c, ok = _lp_component(vs, [live[r] for r in rs], lb, ub, deadline)
+            lo_c, hi_c, via_c, ok = _lp_component(vs, [live[r] for r in rs], lb, ub, deadline, stats)
+            stats["lp_components"] = stats.get("lp_components", 0) + 1
+            stats["largest_component"] = max(stats.get("largest_component", 0), len(vs))
             for v in vs:
                 lo_out[v], hi_out[v] = lo_c[v], hi_c[v]
                 via[v] |= via_c.get(v, set())
                 solved[v] = ok.get(v, False)
     for v, val in fixed.items():
         lo_out[v] = hi_out[v] = val
+    stats["unknowns"] = nv
+    stats["fixed_by_substitution"] = len(fixed)
     return comp, known, known_via, var_of, lo_out, hi_out, via, solved
 
 
-def _lp_component(vs, rows, lb, ub, deadline):
+def _lp_component(vs, rows, lb, ub, deadline, stats):
     local = {v: j for j, v in enumerate(vs)}
     n = len(vs)
     ri, ci, val = [], [], []
@@ -1098,7 +1122,7 @@ def _lp_component(vs, rows, lb, ub, deadline):
         return lo, hi, via, ok
     seen_lo = np.array(h.getSolution().col_value)
     seen_hi = seen_lo.copy()
-    kinds = [row[3] for row in rows]
+    rels = [row[4] for row in rows]
     last = None
     for v in vs:
         j = local[v]
@@ -1114,6 +1138,7 @@ def _lp_component(vs, rows, lb, ub, deadline):
             h.changeColCost(j, float(sense))
             last = j
             h.run()
+            stats["lp_solves"] = stats.get("lp_solves", 0) + 1
             st = h.getModelStatus()
             if st == highspy.HighsModelStatus.kOptimal:
                 sol = h.getSolution()
@@ -1122,7 +1147,7 @@ def _lp_component(vs, rows, lb, ub, deadline):
                 res[sense] = x[j]
                 duals = np.abs(np.array(sol.row_dual)) > 1e-9
                 for r in np.nonzero(duals)[0]:
-                    via[v].add(kinds[r])
+                    via[v].add(rels[r])
             elif st in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
                 res[sense] = -np.inf if sense == 1 else np.inf
             else:
@@ -1174,8 +1199,14 @@ def attack(release_db: Path, time_limit_s: float = 240.0, min_support: int = MIN
     t = time.time(); model.stock_flow(); timings["stock_flow"] = time.time() - t
     t = time.time(); model.rates(); timings["rate"] = time.time() - t
     t = time.time()
-    comp, known, known_via, var_of, lo, hi, via, solved = _solve(model, deadline)
+    stats: dict = {}
+    comp, known, known_via, var_of, lo, hi, via, solved = _solve(model, deadline, stats)
     timings["solve"] = time.time() - t
+    notes.append("Unbekannte (verschiedene Zahlen): {unknowns}, durch Einsetzen bestimmt: {fixed_by_substitution}, "
+                 "LP-Komponenten: {lp_components}, größte: {largest_component} Unbekannte, LPs gelöst: {lp_solves}, "
+                 "Widersprüche: {inconsistent}".format(**{**dict.fromkeys(
+                     ["unknowns", "fixed_by_substitution", "lp_components", "largest_component", "lp_solves",
+                      "inconsistent"], 0), **stats}))
     # every hidden count of every table gets its interval
     n_i = len(uni.inst)
     cells = []
@@ -1190,14 +1221,22 @@ def attack(release_db: Path, time_limit_s: float = 240.0, min_support: int = MIN
             cc = int(comp[c])
             if cc in known:
                 val = known[cc]
-                kinds = {"same_number"} if others_pub[i] else set(known_via.get(cc, {"lagged_same"}))
+                if others_pub[i]:
+                    copy = next(_name(uni.meta[o]) for o in model.members[k] if uni.P[o, i])
+                    kinds, evidence = {"same_number"}, (f"veröffentlicht als {copy}",)
+                else:
+                    rels = known_via.get(cc, set())
+                    kinds = {model.relations[r].kind for r in rels} or {"lagged_same"}
+                    evidence = tuple(model.relations[r].text for r in sorted(rels)[:3])
                 cells.append(CellInterval(m.table, m.column, m.key, lvl, code, None if y == NO_YEAR else y,
-                                          float(round(val)), float(round(val)), frozenset(kinds)))
+                                          float(round(val)), float(round(val)), frozenset(kinds), True, evidence))
                 continue
             v = var_of[cc]
             a, b = _int_bounds(lo[v], hi[v])
+            rels = sorted(via[v], key=lambda r: (model.relations[r].kind, r))
             cells.append(CellInterval(m.table, m.column, m.key, lvl, code, None if y == NO_YEAR else y, a, b,
-                                      frozenset(via[v]), bool(solved[v])))
+                                      frozenset(model.relations[r].kind for r in rels), bool(solved[v]),
+                                      tuple(model.relations[r].text for r in rels[:4])))
     return AttackResult(cells, model.relations, tables, time.time() - t0, timings, notes)
 
 
@@ -1355,6 +1394,8 @@ def report(result: AttackResult, judged: list[Judged] | None = None, out=sys.std
             per_table[j.cell.table] += 1
             p(f"  {j.cell.label()}: [{j.cell.lo:g}, {j.cell.hi:g}], wahr {j.truth:g} ({j.primary}); "
               f"über {', '.join(sorted(j.cell.via)) or '-'}")
+            for e in j.cell.evidence[:3]:
+                p(f"      {e[:220]}")
         exact = [j for j in judged if j.cell.exact]
         p(f"Exakt zurückgerechnet: {len(exact)}, davon richtig {sum(j.cell.lo == j.truth for j in exact)}")
         for j in exact[:5]:

@@ -64,7 +64,11 @@ def audit_report_body(manifest: dict, quality: pd.DataFrame) -> str:
 
 
 RELATIONS_DE = {"hierarchy": "Gebietshierarchie", "partition": "Aufteilung nach Gruppen", "flow": "Bestand und Bewegung",
-                "rate": "Quote mit bekanntem Nenner"}
+                "rate": "Quote mit bekanntem Nenner",
+                "identity": "Summe oder Differenz (Altersgruppen, Gruppen, Zu- und Fortzüge)"}
+
+
+LEVELS_DE = {"statistical_district": "statistischer Bezirk", "city_district": "Stadtbezirk", "city": "Gesamtstadt"}
 
 
 def _share(value) -> str:
@@ -83,9 +87,14 @@ def _attack_section(attack: dict | None) -> str:
         f"<p class='{'fehler' if attack['rueckrechenbar'] else 'ok'}'>"
         f"{Number(attack['rueckrechenbar'])} von {Number(attack['geprueft'])} geprüften Erstsperrungen lassen sich "
         f"aus den veröffentlichten Zahlen über {Number(attack['relationen'])} Relationen (Gebietshierarchie, Gruppen, "
-        "Bestand und Bewegung, dieselbe Zahl in zwei Tabellen) enger eingrenzen als der Schutzbereich erlaubt"
+        "Altersgruppen, Zu- und Fortzüge, Bestand und Bewegung, dieselbe Zahl in zwei Tabellen) enger eingrenzen als der Schutzbereich erlaubt"
         + (f"; engstes Intervall einer Erstsperrung: {Number(width, 1)}" if width is not None else "") + ". "
         + ("Eine rückrechenbare Zelle sperrt die Freigabe." if attack["rueckrechenbar"] else "") + "</p>",
+        (f"<p>Beziehungssuche in den wahren Zahlen: {Number(sum(search['gefunden'].values()))} exakte Beziehungen "
+         f"gefunden ({Number(search['gefunden']['identity'])} innerhalb eines Gebiets und Jahres, "
+         f"{Number(search['gefunden']['hierarchy'])} Zahlen, die sich über die Gebietshierarchie summieren, "
+         f"{Number(search['gefunden']['flow'])} Bestand-Bewegung-Paare), {Number(search['nicht_im_modell'])} davon "
+         f"nicht im Modell, {Number(search['sekunden'], 1)} s.</p>" if (search := attack.get("beziehungssuche")) else ""),
         (f"<p>Sekundärsperrung über alle Relationen: {Number(secondary['zusaetzlich_gesperrt'])} Zellen zusätzlich "
          f"gesperrt, in {secondary['runden']} Runden mit der Angreiferprüfung, {Number(secondary['sekunden'], 1)} s.</p>"
          if secondary else "<p>Sekundärsperrung ist in den Regeln ausgeschaltet.</p>"),
@@ -95,6 +104,15 @@ def _attack_section(attack: dict | None) -> str:
                 _share(s.get("anteil_gesperrt")), s["gesperrt"], s["geprueft"], s["rueckrechenbar"],
                 "–" if s["engstes_intervall"] is None else Number(s["engstes_intervall"], 1)]
                for mart, s in sorted(attack["je_mart"].items())]),
+        "<h3>Informationsverlust je Gebietsebene</h3>",
+        table(["Mart", "Gebietsebene", "Zellen", "gesperrt nur Erstsperrung", "gesperrt mit Sekundärsperrung",
+               "Anteil der Fallzahl gesperrt, nur Erstsperrung", "mit Sekundärsperrung"],
+              [[r["mart"], LEVELS_DE.get(r["area_level"], r["area_level"]), r["zellen"], _share(r.get("anteil_primaer")),
+                _share(r.get("anteil_gesperrt")), _share(r.get("gewicht_anteil_primaer")),
+                _share(r.get("gewicht_anteil_gesperrt"))]
+               for r in attack.get("informationsverlust", [])] or [["–"] * 7]),
+        "<p class='klein'>Anteil der Fallzahl: jede Zelle gewichtet mit ihrer größeren Zahl (Zähler oder Nenner) vor "
+        "der Sperrung. Der Verbleib wird nur für Stadtbezirke und die Gesamtstadt veröffentlicht.</p>",
         "<p class='klein'>Schutzbereich: eine Fallzahl von 1 oder 2 muss zwischen 0 und mindestens 3 über ihrem Wert "
         "liegen können; jede andere Erstsperrung darf nicht eindeutig rückrechenbar sein (Einstellungen in "
         "disclosure_rules.yml). Rückrechenbare Zellen (ohne Werte):</p>",

@@ -17,7 +17,9 @@ import pandas as pd
 
 from dagster_project.release.attacker_audit import AuditResult, audit
 from dagster_project.release.disclosure import RULE_SECONDARY, DisclosureRules, apply_disclosure_control
-from dagster_project.release.published_model import PublishedModel, build_model, check_relations, relations_config
+from dagster_project.release.accounting import accounting_problems
+from dagster_project.release.published_model import (DisclosureModelIncomplete, PublishedModel, build_model,
+                                                     check_relations, relations_config)
 from dagster_project.release.secondary_suppression import Protection, protect
 
 PROFILE_KEYS = ["area_level", "area_code", "reference_year"]
@@ -140,7 +142,7 @@ class ReleasedContent:
     model: PublishedModel               # the counts (published after protection) and relations
     audit: AuditResult                  # the attacker's audit of what is released
     protection: Protection | None       # the secondary suppression across relations (None: switched off)
-    loss: pd.DataFrame                  # information loss per mart: cells, primary only, after protection
+    loss: pd.DataFrame                  # information loss per mart and area level: primary only, after protection
     search: object = None               # the relation search over the true counts (relation_search.py)
 
 
@@ -191,13 +193,26 @@ def _hide(frames: dict[str, pd.DataFrame], cells: set) -> None:
         frame.loc[rows, ["numerator", "denominator", value_column]] = np.nan
 
 
-def information_loss(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per long mart: cells, suppressed by a primary rule, suppressed in all (with secondary)."""
+def information_loss(candidates: dict[str, pd.DataFrame], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per long mart and area level (and per mart over all levels, area_level "alle"): cells,
+    suppressed by a primary rule, suppressed in all (with secondary); the shares of cells and the
+    shares of the count they show (each cell weighted by its larger count, numerator or
+    denominator, before suppression: hiding a total weighs more than hiding a small cell)."""
     rows = []
     for mart, frame in frames.items():
-        primary = frame.is_suppressed & (frame.suppression_rule != RULE_SECONDARY)
-        rows.append({"mart": mart, "zellen": len(frame), "primaer": int(primary.sum()),
-                     "gesperrt": int(frame.is_suppressed.sum())})
+        truth = candidates[mart]
+        weight = np.fmax(truth.numerator.abs().to_numpy(dtype=float), truth.denominator.abs().to_numpy(dtype=float))
+        weight = np.nan_to_num(weight)
+        hidden = frame.is_suppressed.astype(bool).to_numpy()
+        primary = hidden & (frame.suppression_rule != RULE_SECONDARY).to_numpy()
+        levels = frame.area_level.to_numpy()
+        for level in ["alle", *sorted(set(levels))]:
+            at = np.ones(len(frame), dtype=bool) if level == "alle" else levels == level
+            total = weight[at].sum()
+            rows.append({"mart": mart, "area_level": level, "zellen": int(at.sum()),
+                         "primaer": int(primary[at].sum()), "gesperrt": int(hidden[at].sum()),
+                         "gewicht_anteil_primaer": weight[at & primary].sum() / total if total else None,
+                         "gewicht_anteil_gesperrt": weight[at & hidden].sum() / total if total else None})
     loss = pd.DataFrame(rows)
     loss["anteil_primaer"] = loss.primaer / loss.zellen.where(loss.zellen > 0)
     loss["anteil_gesperrt"] = loss.gesperrt / loss.zellen.where(loss.zellen > 0)
@@ -269,5 +284,9 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
         logs.append(log)
     # one neutral mark for every suppressed cell: the rule of a cell stays in the suppressed log
     released = {name: frame.drop(columns=["suppression_rule"], errors="ignore") for name, frame in released.items()}
+    problems = accounting_problems(released)
+    if problems:
+        raise DisclosureModelIncomplete("Nicht jede veröffentlichte Zahl ist im Geheimhaltungsmodell erfasst: "
+                                        + "; ".join(problems) + ".")
     return ReleasedContent(released, pd.concat(logs, ignore_index=True), model, result, protection,
-                           information_loss(long), search)
+                           information_loss(candidates, long), search)

@@ -28,7 +28,7 @@ from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
                                                   suppression_rule_labels)
-from dagster_project.release.published_model import audit_summary
+from dagster_project.release.published_model import DisclosureModelIncomplete, audit_summary
 from dagster_project.release.store import DATABASE, ReleaseStore
 from dagster_project.ingest.freshness import delivery_calendar
 from dagster_project.ingest.raw_layer import raw_dir_of_database
@@ -171,9 +171,14 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     if cached is not None:   # same marts, rules and code as an earlier release: the same content
         released, suppressed, attack = cached.marts, cached.suppressed, cached.attack
     else:
-        content = released_marts(marts, rules)
+        try:
+            content = released_marts(marts, rules)
+        except DisclosureModelIncomplete as error:
+            raise ReleaseRefused(f"Release nicht freigegeben: {error} Release {previous_id or '–'} bleibt aktuell.") \
+                from error
         released, suppressed = content.marts, content.suppressed
-        attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection)
+        attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection,
+                               search=content.search)
         if not attack["rueckrechenbar"]:
             content_cache.store(release_dir, key, released, suppressed, attack)
     released["dim_suppression_rule"] = suppression_rule_labels()

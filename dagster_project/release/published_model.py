@@ -176,7 +176,8 @@ def _finite(value) -> float | None:
 
 
 def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.DataFrame,
-                  loss: pd.DataFrame | None = None, protection=None, examples: int = 25) -> dict:
+                  loss: pd.DataFrame | None = None, protection=None, examples: int = 25,
+                  search: SearchResult | None = None) -> dict:
     """What the manifest and the audit report say of the audit: per mart the suppressed cells (with
     the shares before and after secondary suppression), the primary counts audited, those
     recoverable and the narrowest interval; the recoverable cells by key and relation. Never a
@@ -185,7 +186,8 @@ def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.Dat
     cells = result.cells.assign(width=width)
     primary_rows = model.counts[model.counts.primary][["concept", "area_level", "area_code", "reference_year", "mart"]]
     per_cell = cells.merge(primary_rows.drop_duplicates(), on=["concept", "area_level", "area_code", "reference_year"])
-    shares = {} if loss is None else loss.set_index("mart").to_dict(orient="index")
+    totals = None if loss is None else loss[loss.area_level == "alle"]
+    shares = {} if totals is None else totals.drop(columns="area_level").set_index("mart").to_dict(orient="index")
     per_mart = {}
     for mart in sorted(set(suppressed.mart) | set(shares)):
         part = per_cell[per_cell.mart == mart]
@@ -195,7 +197,9 @@ def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.Dat
                           "engstes_intervall": _finite(part.width.min()),
                           "zellen": share.get("zellen"), "primaer": share.get("primaer"),
                           "anteil_primaer": _finite(share.get("anteil_primaer")),
-                          "anteil_gesperrt": _finite(share.get("anteil_gesperrt"))}
+                          "anteil_gesperrt": _finite(share.get("anteil_gesperrt")),
+                          "gewicht_anteil_primaer": _finite(share.get("gewicht_anteil_primaer")),
+                          "gewicht_anteil_gesperrt": _finite(share.get("gewicht_anteil_gesperrt"))}
     exposed = cells[~cells.protected].sort_values(["width", "concept", "area_code", "reference_year"]).head(examples)
     return {
         "geprueft": int(len(cells)),
@@ -205,7 +209,14 @@ def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.Dat
         "sekundaer_ueber_relationen": None if protection is None else {
             "zusaetzlich_gesperrt": len(protection.hidden_cells), "runden": protection.rounds,
             "sekunden": round(protection.seconds, 2)},
+        "beziehungssuche": None if search is None else {
+            "gefunden": {kind: sum(r.kind == kind for r in search.found) for kind in ("identity", "hierarchy", "flow")},
+            "nicht_im_modell": len(search.undeclared), "sekunden": round(search.seconds, 2)},
         "je_mart": per_mart,
+        # information loss per mart and area level, before (primary) and after secondary suppression
+        "informationsverlust": [] if loss is None else [
+            {k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in loss[loss.area_level != "alle"].to_dict(orient="records")],
         "beispiele": [{"kennzahl": r.concept, "area_level": r.area_level, "area_code": r.area_code,
                        "reference_year": int(r.reference_year),
                        "relationen": result.exposing_relations.get(
