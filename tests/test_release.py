@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -60,6 +61,17 @@ def _released(root):
         con.close()
 
 
+def suppression_rules(root: Path, mart: str) -> dict:
+    """The rule of each suppressed cell of a mart, from the auditors' file (never in the release)."""
+    from dagster_project.release.store import ReleaseStore
+
+    release_id = ReleaseStore(root / "release").current_id()
+    cells = pd.read_parquet(root / "pruefakten" / release_id / "gesperrte_zellen.parquet")
+    cells = cells[cells.mart == mart]
+    return dict(zip(zip(cells.indicator_id, cells.area_level, cells.area_code, cells.reference_year.astype(int)),
+                    cells.suppression_rule))
+
+
 def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
     root, _ = released_warehouse
     released = _released(root)
@@ -78,6 +90,7 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
     additive = set(truth.execute("SELECT indicator_id FROM reference.indicator_catalogue WHERE is_additive").df().indicator_id)
     truth.close()
     true_numerator = candidate.set_index(["indicator_id", "area_level", "area_code", "reference_year"]).numerator
+    rules = suppression_rules(root, "fct_indicator_values")
     rel = released.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
     children_of = areas.dropna(subset=["parent_area_level"]).groupby(["parent_area_level", "parent_area_code"])
     checked = 0
@@ -94,7 +107,7 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
             difference = rel.loc[parent, "numerator"] - sum(rel.loc[k, "numerator"] for k in keys if k not in hidden)
             for k in hidden:
                 checked += 1
-                if true_numerator[k] != 0 and rel.loc[k, "suppression_rule"] != "sekundaer":
+                if true_numerator[k] != 0 and rules.get(k) != "sekundaer":
                     assert difference != true_numerator[k], f"{k} recoverable from {parent}"
     assert checked > 0
 
@@ -121,6 +134,7 @@ def test_a_curious_readers_subtractions_recover_no_primary_cell(released_warehou
         rel.close()
         truth.close()
     primary = {"zaehlwert_1_oder_2", "zaehler_1_oder_2", "nenner_unter_100"}
+    rules = suppression_rules(root, "fct_immigration_monitoring")
     true = true_stock.set_index(["area_level", "area_code", "reference_year", "monitoring_group"]).numerator
     stock = monitoring[monitoring.measure_id == "stock"].merge(residents, on=["area_level", "area_code",
                                                                             "reference_year"])
@@ -133,7 +147,7 @@ def test_a_curious_readers_subtractions_recover_no_primary_cell(released_warehou
         cell = hidden.iloc[0]
         guess = cell.residents - part.numerator.sum()
         key = (cell.area_level, cell.area_code, cell.reference_year, cell.monitoring_group)
-        recovered += cell.suppression_rule in primary and guess == true[key]
+        recovered += rules.get((f"stock|{cell.monitoring_group}", *key[:3])) in primary and guess == true[key]
     # (2) along the hierarchy, every monitoring measure and group
     kids = areas.dropna(subset=["parent_area_level"])
     parent_of = dict(zip(zip(kids.area_level, kids.area_code), zip(kids.parent_area_level, kids.parent_area_code)))
@@ -149,7 +163,7 @@ def test_a_curious_readers_subtractions_recover_no_primary_cell(released_warehou
         if len(hidden) != 1:
             continue
         cell = hidden.iloc[0]
-        if cell.suppression_rule in primary and measure == "stock":
+        if rules.get((f"stock|{group}", cell.area_level, cell.area_code, year)) in primary and measure == "stock":
             recovered += top - part.numerator.sum() == true[(cell.area_level, cell.area_code, year, group)]
     assert tried > 0 and recovered == 0
 

@@ -81,8 +81,6 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
         hidden_before = fact(indicator, "is_suppressed", -2).fillna(False).astype(bool)
         out.loc[hidden_now, rate] = None
         out.loc[hidden_now | hidden_before, change] = None
-    # the residents are the fact's residents cell (the same count: hidden with it)
-    out.loc[fact("residents", "is_suppressed").fillna(False).astype(bool).to_numpy(), "residents"] = None
     if s2_cells is not None:
         hidden = s2_cells.set_index(["area_code", "reference_year"]).is_suppressed.astype(bool)
         now = hidden.reindex(list(zip(out.statistical_district_code, out.reference_year))).to_numpy()
@@ -102,6 +100,8 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
         recipients_before.between(1, rules.min_count - 1) | residents_before.isna()
     out.loc[sensitive_now, "s2_transfer_rate"] = None
     out.loc[sensitive_now | (sensitive_before & unreleased_before), "d2_change_transfer_pp"] = None
+    # the residents are the fact's residents cell (the same count: hidden with it)
+    out.loc[fact("residents", "is_suppressed").fillna(False).astype(bool).to_numpy(), "residents"] = None
     return out.drop(columns=SOCIAL_INDEX_UNRELEASED)
 
 

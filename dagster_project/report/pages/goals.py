@@ -73,7 +73,7 @@ def build(site) -> None:
     for code, group in current.groupby("statistical_district_code"):
         own = group.set_index("field_of_action_id")
         matrix.append({"code": code, "name": group.area_name.iloc[0],
-                       "cells": [("gap" if own.is_gap.get(f) else "served" if own.is_served.get(f) else "open")
+                       "cells": [("gap" if own.is_gap.fillna(False).get(f) else "served" if own.is_served.get(f) else "open")
                                  if f in own.index else "none" for f in fields.field_of_action_id]})
     field_names = dict(zip(fields.field_of_action_id, fields.field_of_action_de))
     need = data.indicators.set_index("indicator_id")
@@ -81,7 +81,7 @@ def build(site) -> None:
                  "need": need.label_de.get(g.need_indicator_id, g.need_indicator_id),
                  "value": fn.value(g.need_value, int(need.decimals.get(g.need_indicator_id, 1)),
                                    need.unit.get(g.need_indicator_id))}
-                for g in current[current.is_gap.astype(bool)].sort_values(
+                for g in current[current.is_gap.fillna(False).astype(bool)].sort_values(
                     ["field_of_action_id", "need_value"], ascending=[True, False]).itertuples()]
     overlaps = data.marts["fct_measure_overlaps"].sort_values(["statistical_district_code", "field_of_action_id"])
     overlap_rows = [{"code": o.statistical_district_code, "name": o.area_name, "field": field_names.get(
@@ -147,7 +147,7 @@ def export_tables(site) -> list[Table]:
                                    "budget_per_target_resident_eur": "EUR je Person der Zielgruppe",
                                    "suppression_de": "Geheimhaltung"})
     gaps = data.marts["fct_measure_gaps"]
-    gap_table = Table("Lücken", gaps[gaps.is_gap.astype(bool)][["reference_year", "statistical_district_code",
+    gap_table = Table("Lücken", gaps[gaps.is_gap.fillna(False).astype(bool)][["reference_year", "statistical_district_code",
                                                                 "area_name", "field_of_action_id",
                                                                 "need_indicator_id", "need_value"]],
                       decimals={"need_value": 1},

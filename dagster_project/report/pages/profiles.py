@@ -135,7 +135,7 @@ def open_fields(site, members: set[str]) -> list[dict]:
     out = []
     for field_id, group in latest.groupby("field_of_action_id"):
         if not group.is_served.astype(bool).any():
-            out.append({"field": fields.get(field_id, field_id), "gap": bool(group.is_gap.astype(bool).any())})
+            out.append({"field": fields.get(field_id, field_id), "gap": bool(group.is_gap.fillna(False).astype(bool).any())})
     return sorted(out, key=lambda f: (not f["gap"], f["field"]))
 
 

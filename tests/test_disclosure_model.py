@@ -1,0 +1,228 @@
+"""The published model is complete: every leak an outside reviewer found in a release that passed
+its own audit is a fixture here, caught by the model as it is now (declared relations, the
+relation search, the accounting of every released number) and fixed by the gate.
+
+Each fixture is hand-made and small; the expected intervals are worked out in the comments."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from dagster_project.release import published_model
+from dagster_project.release.accounting import accounting_problems
+from dagster_project.release.attacker_audit import audit, flow_relations, hierarchy_relations, identity_relations
+from dagster_project.release.content import released_social_index
+from dagster_project.release.disclosure import DisclosureRules
+from dagster_project.release.published_model import DeclaredModel, parse_identity
+from dagster_project.release.relation_search import search
+from dagster_project.release.secondary_suppression import protect
+from tests.test_attacker_audit import AREAS
+
+GROUPS = ["DEUTSCH", "EU2", "SONSTIGE"]
+
+
+def _counts(rows):
+    """rows: (cell, concept, area code, year, value, state) with state published / primary."""
+    level = {"A": "city_district"}
+    return pd.DataFrame([{"cell": cell, "concept": c, "area_level": level.get(a, "statistical_district"),
+                          "area_code": a, "reference_year": y, "value": v, "published": s == "published",
+                          "primary": s == "primary"} for cell, c, a, y, v, s in rows])
+
+
+def _declared_relations(concepts: list[str], years: list[int]):
+    """The relations the model declares today (disclosure_relations.yml), for these concepts."""
+    declared = DeclaredModel.of(GROUPS)
+    relations = hierarchy_relations(sorted(set(concepts) - declared.not_additive), AREAS, years)
+    for terms in declared.identities:
+        if all(name in concepts for name, _ in terms):
+            relations += identity_relations(terms, AREAS, years)
+    for change, stock in declared.flows:
+        if change in concepts and stock in concepts:
+            relations += flow_relations(change, stock, AREAS, years)
+    return relations, declared.signed
+
+
+def _protected(counts, relations, signed):
+    """Secondary suppression, then an independent audit of what it publishes: nothing exposed."""
+    protection = protect(counts, relations, set(signed))
+    after = counts.assign(published=counts.published & ~counts.cell.isin(protection.hidden_cells))
+    check = audit(after, relations, set(signed), hidden_cells=protection.hidden_cells)
+    assert check.exposed.empty, check.exposed
+    return protection.hidden_cells
+
+
+def test_age_ratio_parts_add_up_to_the_residents():
+    # district 950, 2024 of the reviewed release: residents hidden (secondary), the age ratios'
+    # numerators 526 (0-17) and 525 (65+) and their denominator 1,515 (18-64) published
+    rows = [("r", "residents", "a1", 2024, 2566, "primary"), ("u", "residents_0_17", "a1", 2024, 526, "published"),
+            ("m", "residents_18_64", "a1", 2024, 1515, "published"),
+            ("o", "residents_65_plus", "a1", 2024, 525, "published"),
+            ("u65", "residents_under_65", "a1", 2024, 2041, "published")]
+    counts = _counts(rows)
+    relations, signed = _declared_relations(list(counts.concept), [2024])
+    assert any(r.kind == "identity" for r in relations)
+    result = audit(counts, relations, signed)
+    assert not result.exposed.empty                        # 526 + 1515 + 525 = 2566 exactly
+    hidden = _protected(counts, relations, signed)
+    assert hidden & {"u", "m", "o", "u65"}                 # one more part hidden with it
+
+
+def test_net_migration_is_additive_over_the_hierarchy_with_signs():
+    # city district A publishes net migration 352, the districts a2, a3 publish 290 and 60: the hidden
+    # net migration of a1 (2) is their difference; the same for a negative value
+    for hidden_value, a2 in ((2, 290), (-2, 294)):
+        rows = [("a1", "net_moves", "a1", 2023, hidden_value, "primary"), ("a2", "net_moves", "a2", 2023, a2, "published"),
+                ("a3", "net_moves", "a3", 2023, 60, "published"),
+                ("A", "net_moves", "A", 2023, hidden_value + a2 + 60, "published")]
+        counts = _counts(rows)
+        relations, signed = _declared_relations(["net_moves"], [2023])
+        assert "net_moves" in signed and relations            # additive and signed in the model
+        result = audit(counts, relations, signed)
+        row = result.cells.iloc[0]
+        assert row.low == row.high == hidden_value             # recovered exactly, sign and all
+        _protected(counts, relations, signed)
+        # once protected, the interval has negative room: a net migration of -2 is protected like +2
+        protection = protect(counts, relations, set(signed))
+        check = audit(counts.assign(published=counts.published & ~counts.cell.isin(protection.hidden_cells)),
+                      relations, set(signed))
+        low, high = check.cells.iloc[0][["low", "high"]]
+        assert low <= min(0, hidden_value - 3) and high >= max(0, hidden_value + 3)
+
+
+def test_turnover_of_a_group_is_additive():
+    # group SONSTIGE, district 450, 2019: turnover 0 hidden, recovered from its city district
+    rows = [("a1", "turnover|SONSTIGE", "a1", 2019, 1, "primary"),
+            ("a2", "turnover|SONSTIGE", "a2", 2019, 14, "published"),
+            ("a3", "turnover|SONSTIGE", "a3", 2019, 9, "published"),
+            ("A", "turnover|SONSTIGE", "A", 2019, 24, "published")]
+    counts = _counts(rows)
+    relations, signed = _declared_relations(list(counts.concept), [2019])
+    assert not audit(counts, relations, signed).exposed.empty
+    _protected(counts, relations, signed)
+
+
+def test_net_migration_is_moves_in_minus_moves_out_within_a_row():
+    # district 080, 2024, EU2: net -5, out-moves 7 and 0, in-moves from Germany 0: the hidden in-moves
+    # from abroad are 2 (= -5 + 7 + 0 - 0)
+    concept = {"net": "net_migration|EU2", "ia": "moves_in_abroad|EU2", "ig": "moves_in_germany|EU2",
+               "oa": "moves_out_abroad|EU2", "og": "moves_out_germany|EU2", "t": "turnover|EU2"}
+    values = {"net": -5, "ia": 2, "ig": 0, "oa": 7, "og": 0, "t": 9}
+    rows = [(name, concept[name], "a1", 2024, values[name], "primary" if name == "ia" else "published")
+            for name in concept]
+    counts = _counts(rows)
+    relations, signed = _declared_relations(list(counts.concept), [2024])
+    result = audit(counts, relations, signed)
+    row = result.cells.iloc[0]
+    assert row.low == row.high == 2
+    _protected(counts, relations, signed)
+
+
+def test_the_social_index_shows_no_residents_of_a_suppressed_cell():
+    # the fact's residents of district 950 in 2024 are suppressed; the social index printed them
+    fact = pd.DataFrame({
+        "indicator_id": ["residents", "unemployment_sgb2_rate", "sgb2_child_rate", "residents"],
+        "area_level": "statistical_district", "area_code": ["950", "950", "950", "950"],
+        "reference_year": [2024, 2024, 2024, 2022], "numerator": [np.nan, 40.0, 30.0, 2500.0],
+        "denominator": [np.nan, 1600.0, 300.0, np.nan], "indicator_value": [np.nan, 2.5, 10.0, 2500.0],
+        "is_suppressed": [True, False, False, False]})
+    index = pd.DataFrame({"statistical_district_code": ["950"], "reference_year": [2024], "residents": [2566],
+                          "s1_unemployment_sgb2_rate": [2.5], "s2_transfer_rate": [5.0], "s3_sgb2_child_rate": [10.0],
+                          "d1_change_unemployment_pp": [0.1], "d2_change_transfer_pp": [0.2],
+                          "d3_change_child_rate_pp": [0.3], **{z: [0.0] for z in
+                          ["z_s1", "z_s2", "z_s3", "z_d1", "z_d2", "z_d3", "status_index", "dynamics_index"]},
+                          "is_classified": [True], "status_class": ["mittel"], "dynamics_class": ["stabil"],
+                          "index_class": ["mittel / stabil"]})
+    leaky = index.drop(columns=["z_s1", "z_s2", "z_s3", "z_d1", "z_d2", "z_d3", "status_index", "dynamics_index"])
+    released = {"fct_indicator_values": fact, "dim_indicator": pd.DataFrame({"indicator_id": ["residents"]}),
+                "fct_social_index": leaky}
+    problems = accounting_problems(released)
+    assert any("fct_social_index.residents" in p and "gesperrt" in p for p in problems)     # caught
+    released["fct_social_index"] = released_social_index(index, fact, DisclosureRules.load())
+    assert pd.isna(released["fct_social_index"].residents.iloc[0])
+    assert not accounting_problems(released)                                              # fixed
+
+
+def test_a_new_numeric_column_stops_the_release(released_warehouse, tmp_path):
+    """A mart grows a numeric column nobody declared: the release is refused, naming it."""
+    from dagster_project.release.publish import ReleaseRefused, publish_release
+    from dagster_project.release.store import ReleaseStore
+
+    root, _ = released_warehouse
+    shutil.copy(root / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    shutil.copytree(root / "release", tmp_path / "release", symlinks=True)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("ALTER TABLE marts.fct_immigration_monitoring ADD COLUMN persons_checked INTEGER DEFAULT 7")
+    con.close()
+    store = ReleaseStore(tmp_path / "release")
+    before = store.current_id()
+    with pytest.raises(ReleaseRefused) as refused:
+        publish_release(tmp_path / "warehouse.duckdb", tmp_path / "release", "neue-spalte")
+    message = str(refused.value)
+    assert "Tabelle fct_immigration_monitoring, Spalte persons_checked" in message
+    assert "published_numbers.yml" in message and f"Release {before} bleibt aktuell" in message
+    assert store.current_id() == before
+
+
+def test_identity_text_is_parsed():
+    assert parse_identity("net = a + b - c") == [("net", 1.0), ("a", -1.0), ("b", -1.0), ("c", 1.0)]
+
+
+def _table_counts(rng: np.random.Generator, areas: int = 30, years=range(2018, 2024)) -> pd.DataFrame:
+    """Counts with an age partition, a stock and its change, and a free count, over the hierarchy."""
+    rows = []
+    for year in years:
+        for area in range(areas):
+            young, middle, old, other = (int(x) for x in rng.integers(0, 500, size=4))
+            rows.append({"area_code": f"{area:03d}", "reference_year": year, "residents_0_17": young,
+                         "residents_18_64": middle, "residents_65_plus": old, "households": other,
+                         "residents": young + middle + old})
+    frame = pd.DataFrame(rows).sort_values(["area_code", "reference_year"])
+    frame["residents_change"] = frame.groupby("area_code").residents.diff()
+    long = frame.melt(id_vars=["area_code", "reference_year"], var_name="concept").dropna()
+    return long.assign(area_level="statistical_district")
+
+
+def test_the_relation_search_finds_what_nobody_declared():
+    counts = _table_counts(np.random.default_rng(5))
+    areas = pd.DataFrame({"area_level": "statistical_district", "area_code": sorted(counts.area_code.unique()),
+                          "parent_area_level": None, "parent_area_code": None})
+    result = search(counts, areas, [], set(), set())
+    texts = {r.text() for r in result.undeclared}
+    assert "residents = residents_0_17 + residents_18_64 + residents_65_plus" in texts
+    assert "residents_change = residents (Jahr) − residents (Vorjahr)" in texts
+    assert not any("households" in t for t in texts)          # a free count relates to nothing
+    declared = [{"residents": 1, "residents_0_17": -1, "residents_18_64": -1, "residents_65_plus": -1}]
+    quiet = search(counts, areas, declared, set(), {("residents_change", "residents")})
+    assert not quiet.undeclared
+
+
+@pytest.mark.parametrize("removed", ["age", "flow"])
+def test_the_search_stops_a_release_whose_model_lacks_a_relation(released_warehouse, monkeypatch, removed):
+    """On the sample: remove the age partition (or the stock/flow identity) from the declared
+    model, and the relation search finds it by itself and refuses the release, naming it."""
+    from dagster_project.release.content import released_marts
+    from dagster_project.release.publish import candidate_marts
+
+    root, _ = released_warehouse
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        marts = candidate_marts(con)
+    finally:
+        con.close()
+    config = dict(published_model.relations_config())
+    if removed == "age":
+        config["identities"] = [i for i in config["identities"] if not i.startswith("residents = ")]
+        expected = "residents = residents_65_plus + residents_under_65"
+    else:
+        config["flows"] = [f for f in config["flows"] if f["change"] != "residents_change"]
+        expected = "residents_change = residents (Jahr) − residents (Vorjahr)"
+    monkeypatch.setattr(published_model, "relations_config", lambda: config)
+    monkeypatch.setattr("dagster_project.release.content.relations_config", lambda: config)
+    with pytest.raises(published_model.DisclosureModelIncomplete) as refused:
+        released_marts(marts, DisclosureRules.load())
+    assert expected in str(refused.value) and "disclosure_relations.yml" in str(refused.value)
