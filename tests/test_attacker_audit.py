@@ -127,7 +127,7 @@ def test_a_lone_primary_cell_without_relations_is_protected(value):
 
 
 def test_the_model_of_a_real_release_claims_only_relations_the_data_satisfy(released_warehouse):
-    """Every relation disclosure_relations.yml declares (partitions, flows, hierarchy) holds on the
+    """Every relation disclosure_relations.yml declares (partitions, identities, flows, hierarchy) holds on the
     true counts of the sample, and the audit covers every suppressed non-zero numerator."""
     import duckdb
 
@@ -142,9 +142,9 @@ def test_the_model_of_a_real_release_claims_only_relations_the_data_satisfy(rele
     content = released_marts(marts, DisclosureRules.load())
     model = content.model
     kinds = {r.kind for r in model.relations}
-    assert kinds == {"hierarchy", "partition", "flow"}
+    assert kinds == {"hierarchy", "identity", "flow"}
     assert set(model.counts.mart) == {"fct_indicator_values", "fct_immigration_monitoring",
-                                      "fct_immigration_retention", "fct_measure_coverage"}
+                                      "fct_immigration_retention", "fct_measure_coverage", "fct_social_index"}
     result = model.audit()
     assert result.exposed.empty and content.audit.exposed.empty
     assert result.invalid_relations == []

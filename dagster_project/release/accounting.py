@@ -106,7 +106,9 @@ def accounting_problems(released: dict[str, pd.DataFrame]) -> list[str]:
     """Every numeric column of every released table that is not accounted for, and every column
     that shows a suppressed cell it declares to follow (German, naming table and column)."""
     declared = published_numbers()
-    indicators = set(released["dim_indicator"].indicator_id) if "dim_indicator" in released else set()
+    indicators = set(released[FACT].indicator_id)   # the indicators whose cells the wide profile shows
+    if "dim_indicator" in released:
+        indicators |= set(released["dim_indicator"].indicator_id)
     hidden = _hidden_cells(released)
     problems = []
     for table in sorted(released):

@@ -247,6 +247,7 @@ def released_marts(marts: dict[str, pd.DataFrame], rules: DisclosureRules) -> Re
     model = build_model(candidates, long, marts["dim_area"])
     search = model.search_relations(marts["dim_area"])
     check_relations(search)
+    model.add_found(search.incidental, marts["dim_area"])
     levels = rules.protection_levels()
     protection = None
     if rules.secondary_suppression:

@@ -34,7 +34,7 @@ class DisclosureModelIncomplete(RuntimeError):
 def check_relations(result: SearchResult) -> None:
     """Stop the release when the data hold an identity the declared model does not imply."""
     if result.undeclared:
-        named = "; ".join(f"{r.text()} (gilt in {r.support} Fällen)" for r in result.undeclared[:10])
+        named = "; ".join(f"{r.text()} (gilt in {r.support} Fällen in {r.years} Jahren)" for r in result.undeclared[:10])
         more = f" und {len(result.undeclared) - 10} weitere" if len(result.undeclared) > 10 else ""
         raise DisclosureModelIncomplete(
             f"In den Daten gilt eine Beziehung, die das Geheimhaltungsmodell nicht kennt: {named}{more}. "
@@ -49,6 +49,18 @@ class PublishedModel:
     relations: list[Relation]
     signed: set[str]
     declared: "DeclaredModel | None" = None
+
+    def add_found(self, found: list, areas: pd.DataFrame) -> None:
+        """Relations the search found in this data but the model does not state (seen in one year
+        only): a reader of this release can use them, so the audit does too."""
+        years = sorted(int(y) for y in self.counts.reference_year.unique())
+        for relation in found:
+            if relation.kind == "identity":
+                self.relations += identity_relations([(n, float(c)) for n, c in relation.terms], areas, years)
+            elif relation.kind == "hierarchy":
+                self.relations += hierarchy_relations([relation.terms[0][0]], areas, years)
+            elif relation.kind == "flow":
+                self.relations += flow_relations(relation.terms[0][0], relation.terms[1][0], areas, years)
 
     def search_relations(self, areas: pd.DataFrame) -> SearchResult:
         """Identities in the true counts that the declared model does not imply (relation_search.py)."""
@@ -211,7 +223,9 @@ def audit_summary(result: AuditResult, model: PublishedModel, suppressed: pd.Dat
             "sekunden": round(protection.seconds, 2)},
         "beziehungssuche": None if search is None else {
             "gefunden": {kind: sum(r.kind == kind for r in search.found) for kind in ("identity", "hierarchy", "flow")},
-            "nicht_im_modell": len(search.undeclared), "sekunden": round(search.seconds, 2)},
+            "nicht_im_modell": len(search.undeclared), "sekunden": round(search.seconds, 2),
+            # seen in one year only: used by the audit of this release, not required in the model
+            "nur_dieses_jahr": [r.text() for r in search.incidental]},
         "je_mart": per_mart,
         # information loss per mart and area level, before (primary) and after secondary suppression
         "informationsverlust": [] if loss is None else [

@@ -13,19 +13,25 @@ recover what the audit believes protected. Before the audit, the true counts of 
   every area and year (it is additive, signed or not);
 - across years: a count that equals the change of another from the year before (stock and flow).
 
-An identity that holds on every area and year (at least MIN_SUPPORT instances) and is not implied
-by the declared relations stops the release and is named, so that it can be declared.
+An identity that holds on every area and year, in at least MIN_YEARS years and on at least
+MIN_SUPPORT instances where one of its counts is STRONG_VALUE or more, and that the declared
+relations do not imply, stops the release and is named, so that it can be declared. One seen in a
+single year or among small numbers only (e.g. a small group without births, whose stock change
+equals its net migration) may be a coincidence of this data: the audit takes it as a relation of
+this release (a reader could use it all the same), and the manifest lists it.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 MIN_SUPPORT = 20          # instances an identity must hold on (fewer prove nothing)
+MIN_YEARS = 2             # an undeclared identity seen in this many years ...
+STRONG_VALUE = 100        # ... and on MIN_SUPPORT instances with a count this large is structural: it stops the release
 SAMPLE_ROWS = 8           # rows of the fingerprint
 MAX_TERMS_SIDE = (2, 3)   # meet in the middle: up to 2 + up to 3 counts, i.e. a count and up to four others
 
@@ -35,6 +41,13 @@ class FoundRelation:
     kind: str                              # identity, hierarchy, flow
     terms: tuple[tuple[str, int], ...]     # (concept, coefficient); sum of coefficient x count = 0
     support: int                           # instances it holds on
+    years: int = 0                         # reference years among them
+    strong: int = 0                        # instances with a count of at least STRONG_VALUE among its terms
+
+    @property
+    def structural(self) -> bool:
+        """Seen in several years and among large numbers: a rule of the data, not a coincidence."""
+        return self.years >= MIN_YEARS and self.strong >= MIN_SUPPORT
 
     def text(self) -> str:
         if self.kind == "hierarchy":
@@ -51,7 +64,8 @@ class FoundRelation:
 @dataclass
 class SearchResult:
     found: list[FoundRelation]             # every identity found (declared or not)
-    undeclared: list[FoundRelation]        # found but not implied by the declared relations
+    undeclared: list[FoundRelation]        # found in several years but not implied by the declared relations
+    incidental: list[FoundRelation] = field(default_factory=list)   # undeclared, seen in one year only
     seconds: float = 0.0
 
 
@@ -127,8 +141,13 @@ def _normalised(terms) -> tuple[tuple[str, int], ...]:
     return terms if terms[0][1] > 0 else tuple((name, -c) for name, c in terms)
 
 
-def _support(table: pd.DataFrame, terms) -> int:
-    return int(table[[name for name, _ in terms]].notna().all(axis=1).sum())
+def _support(table: pd.DataFrame, terms) -> tuple[int, int, int]:
+    """Instances where all counts of the identity exist, their reference years, and those among
+    them with a large count."""
+    values = table[[name for name, _ in terms]]
+    rows = values.notna().all(axis=1).to_numpy()
+    strong = int((values.abs().max(axis=1).to_numpy()[rows] >= STRONG_VALUE).sum())
+    return int(rows.sum()), int(table.index.get_level_values("reference_year")[rows].nunique()), strong
 
 
 def _minimal(identities: set, declared: list[dict[str, float]]) -> list:
@@ -187,11 +206,11 @@ def hierarchy_additive(table: pd.DataFrame, areas: pd.DataFrame) -> dict[str, in
                                    concept: "parent"}),
             on=["parent_area_level", "parent_area_code", "reference_year"])
         if len(sums) >= MIN_SUPPORT and (sums.total == sums.parent).all():
-            out[concept] = len(sums)
+            out[concept] = (len(sums), int(sums.reference_year.nunique()), int((sums.parent.abs() >= STRONG_VALUE).sum()))
     return out
 
 
-def flows(table: pd.DataFrame) -> list[tuple[str, str, int]]:
+def flows(table: pd.DataFrame) -> list[tuple[str, str, int, int, int]]:
     """Pairs (change, stock) with change(year) = stock(year) − stock(year before) wherever all exist."""
     frame = table.reset_index().set_index(["area_level", "area_code", "reference_year"]).sort_index()
     before = frame.copy()
@@ -200,6 +219,7 @@ def flows(table: pd.DataFrame) -> list[tuple[str, str, int]]:
     before = before.reindex(frame.index)
     concepts = [c for c in frame.columns if (frame[c].fillna(0) != 0).any()]
     now, prior = frame[concepts].to_numpy(), before[concepts].to_numpy()
+    year_of = frame.index.get_level_values(2).to_numpy()
     out = []
     for s, stock in enumerate(concepts):
         difference = now[:, s] - prior[:, s]
@@ -208,7 +228,8 @@ def flows(table: pd.DataFrame) -> list[tuple[str, str, int]]:
                 continue
             rows = ~np.isnan(difference) & ~np.isnan(now[:, c])
             if rows.sum() >= MIN_SUPPORT and (now[rows, c] == difference[rows]).all():
-                out.append((change, stock, int(rows.sum())))
+                strong = int((np.abs(now[rows, s]) >= STRONG_VALUE).sum())
+                out.append((change, stock, int(rows.sum()), len(set(year_of[rows])), strong))
     return out
 
 
@@ -226,20 +247,25 @@ def search(counts: pd.DataFrame, areas: pd.DataFrame, declared_identities: list[
     undeclared: list[FoundRelation] = []
     identities = row_identities(table)
     for terms in identities:
-        found.append(FoundRelation("identity", terms, _support(table, terms)))
+        found.append(FoundRelation("identity", terms, *_support(table, terms)))
     # a count that is zero wherever it exists adds nothing to a relation (the search leaves it out)
     informative = {c for c in table.columns if (table[c].fillna(0) != 0).any()}
     declared = [{name: c for name, c in terms.items() if name in informative} for terms in declared_identities]
     for terms in _minimal(identities, [d for d in declared if d]):
-        undeclared.append(FoundRelation("identity", terms, _support(table, terms)))
-    for concept, support in sorted(hierarchy_additive(table, areas).items()):
-        relation = FoundRelation("hierarchy", ((concept, 1),), support)
+        undeclared.append(FoundRelation("identity", terms, *_support(table, terms)))
+    for concept, (support, years, strong) in sorted(hierarchy_additive(table, areas).items()):
+        relation = FoundRelation("hierarchy", ((concept, 1),), support, years, strong)
         found.append(relation)
         if concept not in declared_additive:
             undeclared.append(relation)
-    for change, stock, support in flows(table):
-        relation = FoundRelation("flow", ((change, 1), (stock, -1)), support)
+    for change, stock, support, years, strong in flows(table):
+        relation = FoundRelation("flow", ((change, 1), (stock, -1)), support, years, strong)
         found.append(relation)
         if (change, stock) not in declared_flows:
             undeclared.append(relation)
-    return SearchResult(found, undeclared, time.perf_counter() - started)
+    # seen in a single year or among small numbers only, an identity may be a property of this data
+    # (a small group without births): the audit uses it for this release; a structural one must be
+    # stated in the model
+    structural = [r for r in undeclared if r.structural]
+    incidental = [r for r in undeclared if not r.structural]
+    return SearchResult(found, structural, incidental, time.perf_counter() - started)
