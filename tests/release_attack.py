@@ -16,9 +16,17 @@ of its terms are published (with at least `MIN_SUPPORT` such instances):
                     ``m*N - (v+h)*D <= 0 <= m*N - (v-h)*D``, linear even where N and D are both hidden;
                     a published number rounded to a count (``v-h <= N <= v+h``) is the case D = 1
 
-Every suppressed count becomes an unknown (>= 0 unless its series is negative somewhere it is
-published). Unknowns that relations fix singly are propagated; for every other one HiGHS gives the
-minimum and the maximum over the linear system of its connected component.
+Small releases publish few complete instances per series, so evidence is pooled where a reader would
+pool it: a published column is additive over the area hierarchy if every one of its series is wherever
+checkable (together on MIN_SUPPORT instances), and an identity or stock/flow relation found for one
+value of a key column (say the group DEUTSCH) is believed for the other values (every group) if it
+holds wherever checkable for all of them, together on MIN_SUPPORT instances. Support counts only
+instances with a term of at least MIN_TERM, so that series of ones and zeros do not "relate" by chance.
+
+Every suppressed count becomes an unknown, >= 0 unless its series is negative somewhere it is
+published or most of its sibling series (the same measure of the other groups) are. Unknowns that a
+relation fixes alone are substituted; for every other one HiGHS gives the minimum and the maximum over
+the linear system of its connected component (primal simplex, warm-started from the last basis).
 
 ``python -m tests.release_attack <release.duckdb> [--truth <warehouse.duckdb>]`` prints the result
 per table; with the unpublished truth it also judges every hidden cell against the protection the
@@ -199,7 +207,11 @@ def _find_areas(con, cols: pd.DataFrame) -> Areas | None:
         if not pairs:
             continue
         df = _read(con, f"{schema}.{table}")
-        ranked = sorted(pairs, key=lambda c: df[c].nunique(), reverse=True)
+        def codeness(c):       # the code has the most distinct values; names break ties (one area)
+            hint = any(w in c.lower() for w in ("code", "id", "key", "schluessel", "nr"))
+            hint -= any(w in c.lower() for w in ("level", "ebene", "type", "typ"))
+            return df[c].nunique(), hint
+        ranked = sorted(pairs, key=codeness, reverse=True)
         code, level = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         if best is None or len(df) > len(best[1]):
             best = (f"{schema}.{table}", df, code, level)
@@ -295,6 +307,7 @@ class SeriesMeta:
     key: tuple
     is_count: bool
     decimals: int = 0
+    signed: bool = False            # may be negative (an unknown of it is free, not >= 0)
 
 
 class Universe:
@@ -419,7 +432,27 @@ def load_release(con) -> tuple[Universe | None, dict[str, TableInfo], list[str]]
                 if is_count:
                     info.hidden_counts += int(hidden[rows].sum())
     uni.freeze()
+    _signedness(uni)
     return uni, infos, notes
+
+
+def _signedness(uni: Universe) -> None:
+    """A series is signed if it is negative somewhere it is published, or if most of its siblings are
+    (the same measure of the other groups: a net flow that happens to be positive wherever a small
+    group's is published is still a net flow)."""
+    for s, m in enumerate(uni.meta):
+        m.signed = bool((uni.V[s, uni.P[s]] < 0).any())
+    negative = [m.signed for m in uni.meta]
+    families = defaultdict(list)
+    for s, m in enumerate(uni.meta):
+        for d in range(len(m.key)):
+            families[(m.table, m.column, d, m.key[:d] + m.key[d + 1:])].append(s)
+    for members in families.values():
+        if len(members) >= 3:
+            for s in members:
+                others = [negative[o] for o in members if o != s]
+                if sum(others) > 0.5 * len(others):
+                    uni.meta[s].signed = True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -505,7 +538,7 @@ class Model:
             pub = u.P[s]
             self.CV[k, pub] = u.V[s, pub]
             self.CPr[k] |= pub | u.H[s]
-            self.signed[k] |= bool((u.V[s, pub] < 0).any())
+            self.signed[k] |= u.meta[s].signed
         self.CP = ~np.isnan(self.CV)
         self.CH = self.CPr & ~self.CP
         self.C = C
@@ -531,7 +564,6 @@ class Model:
     # ---- one year later ------------------------------------------------------------------------
     def lagged_same(self):
         L = self._lagged(self.CV)
-        n = len(self.uni.inst)
         prev = self.uni.prev
         for k, j, s in _equal_rows(L, self.CV, self.ms, skip_diagonal=True):
             r = self._add("lagged_same", f"{self.class_name[j]} (y) = {self.class_name[k]} (y-1)", s)
@@ -543,13 +575,28 @@ class Model:
     def stock_flow(self):
         L = self._lagged(self.CV)
         D = self.CV - L                    # NaN unless both years published
-        n = len(self.uni.inst)
         prev = self.uni.prev
         found = []
         for sign in (1, -1):
             for k, j, s in _equal_rows(sign * D, self.CV, self.ms):
                 if k != j:
                     found.append((k, j, sign, s))
+        # the same for the other values of a key column (every group), on MIN_SUPPORT instances together
+        def check(k, j, sign):
+            both = ~np.isnan(D[k]) & self.CP[j]
+            if np.any(np.abs(sign * D[k, both] - self.CV[j, both]) > 1e-9):
+                return -1
+            return int((both & (np.abs(self.CV[j]) >= MIN_TERM)).sum())
+        have = {(k, j, sign) for k, j, sign, _ in found}
+        for k, j, sign, s in list(found):
+            for anchor, variants in self._siblings([(k, 1), (j, 1)]).items():
+                checked = [((v[0][0], v[1][0]), check(v[0][0], v[1][0], sign)) for v in variants]
+                if any(sup < 0 for _, sup in checked) or s + sum(sup for _, sup in checked) < self.ms:
+                    continue
+                for (k2, j2), _ in checked:
+                    if (k2, j2, sign) not in have:
+                        have.add((k2, j2, sign))
+                        found.append((k2, j2, sign, s + sum(sup for _, sup in checked)))
         for k, j, sign, s in found:
             r = self._add("stock_flow", f"{self.class_name[k]} (y) - (y-1) = {'' if sign > 0 else '-'}"
                           f"{self.class_name[j]} (y)", s)
@@ -566,60 +613,77 @@ class Model:
         self.relations[rel].instances += 1
 
     # ---- area hierarchy --------------------------------------------------------------------------
-    def hierarchy(self):
-        u = self.uni
-        for k in range(self.C):
-            good = []
-            total = 0
-            for pair, fam in u.family.items():
-                best = None
-                for missing_is_zero in (True, False):
-                    viol = supp = 0
-                    for pi, kids in fam:
-                        if not self.CP[k, pi]:
-                            continue
-                        vals = []
-                        okay = True
-                        for c in kids:
-                            if self.CP[k, c]:
-                                vals.append(self.CV[k, c])
-                            elif not self.CPr[k, c] and missing_is_zero:
-                                vals.append(0.0)
-                            else:
-                                okay = False
-                                break
-                        if not okay:
-                            continue
-                        if abs(sum(vals) - self.CV[k, pi]) > 1e-9:
-                            viol += 1
-                            break
-                        if abs(self.CV[k, pi]) >= MIN_TERM and sum(1 for x in vals if x) >= 2:
-                            supp += 1
-                    if viol == 0 and supp >= 3:
-                        best = (missing_is_zero, supp)
-                        break
-                if best:
-                    good.append((pair, best[0]))
-                    total += best[1]
-            if total < self.ms:
+    def _hierarchy_check(self, k, fam, missing_is_zero):
+        """(violations, support) of parent = sum of children for class k over one pair of levels."""
+        viol = supp = 0
+        for pi, kids in fam:
+            if not self.CP[k, pi]:
                 continue
-            for pair, missing_is_zero in good:
-                r = self._add("hierarchy", f"{self.class_name[k]}: {pair[1]} = sum of {pair[0]}", total)
-                for pi, kids in u.family[pair]:
-                    if not self.CPr[k, pi]:
-                        continue
-                    if not all(self.CPr[k, c] or missing_is_zero for c in kids):
-                        continue
-                    terms = [(self.cell(k, pi), 1.0)] + [(self.cell(k, c), -1.0) for c in kids if self.CPr[k, c]]
-                    if any(self.CH[k, i] for i in [pi] + kids if self.CPr[k, i]):
-                        self._row("hierarchy", r, terms)
+            vals = []
+            for c in kids:
+                if self.CP[k, c]:
+                    vals.append(self.CV[k, c])
+                elif not self.CPr[k, c] and missing_is_zero:
+                    vals.append(0.0)
+                else:
+                    break
+            else:
+                if abs(sum(vals) - self.CV[k, pi]) > 1e-9:
+                    viol += 1
+                elif abs(self.CV[k, pi]) >= MIN_TERM and sum(1 for x in vals if x) >= 2:
+                    supp += 1
+        return viol, supp
+
+    def hierarchy(self):
+        """parent = sum of children, per class and pair of levels. Believed where the class itself has
+        MIN_SUPPORT checkable instances without a violation, or where every class of one published
+        column (e.g. all groups of a measure) is additive wherever checkable, with that support together."""
+        u = self.uni
+        status = {}         # (class, pair) -> (missing_is_zero, support) ; absent: violated
+        for k in range(self.C):
+            for pair, fam in u.family.items():
+                for missing_is_zero in (True, False):
+                    viol, supp = self._hierarchy_check(k, fam, missing_is_zero)
+                    if viol == 0:
+                        status[(k, pair)] = (missing_is_zero, supp)
+                        break
+        pairs = list(u.family)
+        accepted: dict[tuple, int] = {}
+        for k in range(self.C):
+            total = sum(status[(k, p)][1] for p in pairs if (k, p) in status)
+            if total >= self.ms:
+                for p in pairs:
+                    if (k, p) in status and status[(k, p)][1] >= 1:
+                        accepted[(k, p)] = total
+        columns = defaultdict(set)
+        for s, k in self.class_of_series.items():
+            columns[(u.meta[s].table, u.meta[s].column)].add(k)
+        for col, ks in columns.items():
+            for p in pairs:
+                if any((k, p) not in status for k in ks):
+                    continue        # some class of this column is not additive here
+                pooled = sum(status[(k, p)][1] for k in ks)
+                if pooled >= self.ms:
+                    for k in ks:
+                        accepted.setdefault((k, p), pooled)
+        for (k, pair), support in sorted(accepted.items(), key=lambda x: (x[0][0], pairs.index(x[0][1]))):
+            missing_is_zero = status[(k, pair)][0]
+            r = self._add("hierarchy", f"{self.class_name[k]}: {pair[1]} = sum of {pair[0]}", support)
+            for pi, kids in u.family[pair]:
+                if not self.CPr[k, pi]:
+                    continue
+                if not all(self.CPr[k, c] or missing_is_zero for c in kids):
+                    continue
+                terms = [(self.cell(k, pi), 1.0)] + [(self.cell(k, c), -1.0) for c in kids if self.CPr[k, c]]
+                if any(self.CH[k, i] for i in [pi] + kids if self.CPr[k, i]):
+                    self._row("hierarchy", r, terms)
 
     # ---- identities within one (area, year) ------------------------------------------------------
-    def _verify(self, terms) -> int:
+    def _verify(self, terms, min_instances: int | None = None) -> int:
         """Support of sum(coef * class) = 0 on fully published instances; -1 if violated anywhere."""
         ks = [k for k, _ in terms]
         allpub = self.CP[ks].all(0)
-        if allpub.sum() < self.ms:
+        if allpub.sum() < (self.ms if min_instances is None else min_instances):
             return -1
         tot = sum(c * self.CV[k, allpub] for k, c in terms)
         if np.any(np.abs(tot) > 1e-9):
@@ -640,7 +704,7 @@ class Model:
         t0 = time.time()
         basis = _ModBasis(self.C)
         found = []
-        informative = (self.CP & (np.abs(self.CV) >= MIN_TERM)).sum(1) >= self.ms
+        informative = (self.CP.sum(1) >= self.ms) & ((self.CP & (self.CV != 0)).sum(1) >= 3)
         uncovered = informative.copy()
         seen_probe_sets = set()
         for rnd in range(rounds):
@@ -702,9 +766,70 @@ class Model:
                 continue
             accepted.append(dict(t))
             basis.add(t)
-            text = " ".join(f"{'+' if c > 0 else '-'} {self.class_name[k]}" for k, c in t) + " = 0"
-            self._identity_rows("identity", t, text, s)
+            self._identity_rows("identity", t, self._identity_text(t), s)
+        # the same identity for the other values of a key column (e.g. every group), believed where it
+        # holds wherever checkable for every value and on MIN_SUPPORT instances together
+        for t in [sorted(a.items()) for a in accepted]:
+            for anchor, variants in self._siblings(t).items():
+                checked = [(v, self._verify(v, 0)) for v in variants]
+                if any(sup < 0 for _, sup in checked):
+                    continue
+                pooled = self._verify(t, 0) + sum(sup for _, sup in checked)
+                if pooled < self.ms:
+                    continue
+                for v, _ in checked:
+                    v = [(k, c) for k, c in v if c]
+                    if len(v) >= 2 and basis.independent(v):
+                        basis.add(v)
+                        self._identity_rows("identity", v, self._identity_text(v) + f" (wie für {anchor})",
+                                            pooled)
         self.identity_basis = basis
+
+    def _identity_text(self, t) -> str:
+        return " ".join(f"{'+' if c > 0 else '-'} {self.class_name[k]}" for k, c in t) + " = 0"
+
+    def _siblings(self, terms) -> dict:
+        """Variants of a relation between classes: one key column's value changed in every term (the
+        terms being series of one table that share that value). {anchor: [variant terms, ...]}"""
+        u = self.uni
+        if not hasattr(self, "_series_index"):
+            self._series_index = {(m.table, m.column, m.key): s for s, m in enumerate(u.meta)}
+            self._dim_values = defaultdict(set)
+            for m in u.meta:
+                for name, val in m.key:
+                    self._dim_values[(m.table, name)].add(val)
+        per_term = []
+        for k, _ in terms:
+            opts = {}
+            for s in self.members.get(k, []):
+                m = u.meta[s]
+                for name, val in m.key:
+                    opts.setdefault((m.table, name, val), s)
+            per_term.append(opts)
+        if not per_term:
+            return {}
+        common = set(per_term[0]).intersection(*per_term[1:])
+        out = {}
+        for table, name, val in sorted(common, key=str):
+            variants = []
+            for v2 in sorted(self._dim_values[(table, name)] - {val}, key=str):
+                new = []
+                for (k, c), opts in zip(terms, per_term):
+                    m = u.meta[opts[(table, name, val)]]
+                    key2 = tuple((n, v2 if n == name else v) for n, v in m.key)
+                    s2 = self._series_index.get((m.table, m.column, key2))
+                    if s2 is None or s2 not in self.class_of_series:
+                        break
+                    new.append((self.class_of_series[s2], c))
+                else:
+                    merged = defaultdict(float)
+                    for k2, c in new:
+                        merged[k2] += c
+                    if len(set(k for k, _ in new)) == len(new):
+                        variants.append(new)
+            if variants:
+                out[f"{table.split('.')[-1]}.{name}={val}"] = variants
+        return out
 
     def partitions(self):
         """A total equals the sum of one key column's series over all its values (e.g. all groups)."""
@@ -777,7 +902,6 @@ class Model:
             else np.zeros((0, n), bool)
         PR = ~np.isnan(R)
         found = []
-        row_of = {(u.meta[f].table, u.meta[f].key) for f in self.float_ids}
         for f in self.float_ids:
             F = u.V[f]
             fm = u.meta[f]
@@ -1114,9 +1238,12 @@ def _lp_component(vs, rows, lb, ub, deadline, stats):
     lp.a_matrix_.value_ = A.data.astype(float)
     h.passModel(lp)
     h.run()
+    h.setOptionValue("presolve", "off")     # later solves start from the last basis
+    h.setOptionValue("simplex_strategy", 4)  # primal simplex: the last basis stays feasible
     lo, hi, via, ok = {}, {}, defaultdict(set), {}
     st = h.getModelStatus()
     if st != highspy.HighsModelStatus.kOptimal:
+        stats.setdefault("lp_failures", Counter())["first: " + h.modelStatusToString(st)] += 1
         for v in vs:
             lo[v], hi[v], ok[v] = lb[v], ub[v], False
         return lo, hi, via, ok
@@ -1140,6 +1267,10 @@ def _lp_component(vs, rows, lb, ub, deadline, stats):
             h.run()
             stats["lp_solves"] = stats.get("lp_solves", 0) + 1
             st = h.getModelStatus()
+            if st not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded):
+                h.clearSolver()                      # numerical trouble from the warm start: afresh
+                h.run()
+                st = h.getModelStatus()
             if st == highspy.HighsModelStatus.kOptimal:
                 sol = h.getSolution()
                 x = np.array(sol.col_value)
@@ -1151,6 +1282,7 @@ def _lp_component(vs, rows, lb, ub, deadline, stats):
             elif st in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
                 res[sense] = -np.inf if sense == 1 else np.inf
             else:
+                stats.setdefault("lp_failures", Counter())[h.modelStatusToString(st)] += 1
                 break
         if len(res) == 2:
             lo[v], hi[v], ok[v] = res[1], res[-1], True
@@ -1207,8 +1339,9 @@ def attack(release_db: Path, time_limit_s: float = 240.0, min_support: int = MIN
                  "Widersprüche: {inconsistent}".format(**{**dict.fromkeys(
                      ["unknowns", "fixed_by_substitution", "lp_components", "largest_component", "lp_solves",
                       "inconsistent"], 0), **stats}))
+    if stats.get("lp_failures"):
+        notes.append(f"LP ohne Ergebnis: {dict(stats['lp_failures'])}")
     # every hidden count of every table gets its interval
-    n_i = len(uni.inst)
     cells = []
     for s, m in enumerate(uni.meta):
         if not m.is_count:
@@ -1248,7 +1381,10 @@ def attack(release_db: Path, time_limit_s: float = 240.0, min_support: int = MIN
 class Judged:
     cell: CellInterval
     truth: float
-    primary: str | None             # "count" (1/2 or -1/-2), "rate" (small denominator / numerator), None
+    # "count": a hidden 1/2 or -1/-2; "rate": the numerator of a rate with a denominator below 100 or a
+    # numerator of 1 or 2; "rate_denominator": that rate's denominator (not itself a primary cell);
+    # None: a secondary suppression
+    primary: str | None
     narrowed: bool                  # interval narrower than the protection range
     outside: bool                   # truth outside the interval (a false relation)
 
@@ -1308,7 +1444,10 @@ def judge(result: AttackResult, release_db: Path, truth_db: Path) -> list[Judged
                         if cell.column in (num, den) and num in arrays and den in arrays:
                             nv, dv = arrays[num][r], arrays[den][r]
                             if (not np.isnan(dv) and dv < 100) or (not np.isnan(nv) and abs(nv) in (1, 2)):
-                                primary = "rate"
+                                # the rule protects the numerator of a rate on a small population; its
+                                # denominator (a population) is reported, but counts as a primary cell
+                                # only when it is itself 1 or 2
+                                primary = "rate" if cell.column == num else (primary or "rate_denominator")
                 narrowed = False
                 if cell.solved and primary == "count":
                     need_lo, need_hi = (0.0, v + 3) if v > 0 else (v - 3, 0.0)
@@ -1349,7 +1488,15 @@ def _rate_columns(result: AttackResult) -> dict:
 # command line
 # --------------------------------------------------------------------------------------------------
 
-def report(result: AttackResult, judged: list[Judged] | None = None, out=sys.stdout, examples: int = 5) -> None:
+def _cell_line(j_or_c, truth=None) -> str:
+    c = j_or_c
+    rng = f"[{c.lo:g}, {c.hi:g}]" if c.solved else "(ungelöst)"
+    t = "" if truth is None else f", wahr {truth:g}"
+    return f"{c.label()}: {rng}{t}; über {', '.join(sorted(c.via)) or '-'}"
+
+
+def report(result: AttackResult, judged: list[Judged] | None = None, out=sys.stdout, examples: int = 6) -> None:
+    """What the attack found, per table; with the truth, judged against the promised protection."""
     p = lambda *a: print(*a, file=out)
     p(f"Angriff auf das Release: {result.seconds:.1f} s "
       f"({', '.join(f'{k} {v:.1f}' for k, v in result.timings.items())})")
@@ -1359,54 +1506,65 @@ def report(result: AttackResult, judged: list[Judged] | None = None, out=sys.std
     rk, rr = result.relations_by_kind(), result.rows_by_kind()
     for kind in sorted(rk):
         p(f"  {kind:12s} {rk[kind]:6d} / {rr[kind]:7d}")
-    exact_by = Counter(c.table for c in result.cells if c.exact)
     hidden_by = Counter(c.table for c in result.cells)
+    exact_by = Counter(c.table for c in result.cells if c.exact)
+    thin_by = Counter(c.table for c in result.cells if c.solved and c.width < 4)
     unsolved_by = Counter(c.table for c in result.cells if not c.solved)
-    narrowed_by = Counter()
-    wrong_by = Counter()
-    primary_by = Counter()
+    primary_by, narrowed_by, outside_by, exact_primary_by = Counter(), Counter(), Counter(), Counter()
+    den_by = Counter()
+    for j in judged or []:
+        is_primary = j.primary in ("count", "rate")
+        primary_by[j.cell.table] += is_primary
+        narrowed_by[j.cell.table] += j.narrowed
+        outside_by[j.cell.table] += j.outside
+        exact_primary_by[j.cell.table] += is_primary and j.cell.exact
+        den_by[j.cell.table] += j.primary == "rate_denominator" and j.cell.exact
+    head = f"  {'Tabelle':38s} {'gesperrt':>8s} {'exakt':>7s} {'Breite<4':>8s} {'ungelöst':>8s}"
     if judged is not None:
-        for j in judged:
-            if j.primary:
-                primary_by[j.cell.table] += 1
-            if j.narrowed:
-                narrowed_by[j.cell.table] += 1
-            if j.outside:
-                wrong_by[j.cell.table] += 1
-    p("Je Tabelle: gesperrte Zählwerte / exakt zurückgerechnet"
-      + (" / Erstsperrungen / unter den Schutzbereich eingegrenzt / Wahrheit außerhalb" if judged is not None else "")
-      + " / ungelöst")
+        head += f" {'Erstsp.':>8s} {'exakt':>7s} {'zu eng':>7s} {'Nenner exakt':>12s} {'falsch':>6s}"
+    p("Gesperrte Zählwerte je Tabelle (Erstsperrungen, exakt, zu eng und falsch: geprüft an der Wahrheit):")
+    p(head)
     for table in sorted(hidden_by):
-        extra = (f" / {primary_by[table]:6d} / {narrowed_by[table]:6d} / {wrong_by[table]:4d}"
-                 if judged is not None else "")
-        p(f"  {table:40s} {hidden_by[table]:7d} / {exact_by[table]:6d}{extra} / {unsolved_by[table]:5d}")
+        line = (f"  {table:38s} {hidden_by[table]:8d} {exact_by[table]:7d} {thin_by[table]:8d} "
+                f"{unsolved_by[table]:8d}")
+        if judged is not None:
+            line += (f" {primary_by[table]:8d} {exact_primary_by[table]:7d} {narrowed_by[table]:7d} "
+                     f"{den_by[table]:12d} {outside_by[table]:6d}")
+        p(line)
     nar = result.narrowest()
     if nar:
-        p(f"Engstes Intervall: {nar.label()} in [{nar.lo:g}, {nar.hi:g}] über {', '.join(sorted(nar.via)) or '-'}")
-    if judged is not None:
-        bad = [j for j in judged if j.narrowed]
-        bad.sort(key=lambda j: (j.cell.width, j.cell.table))
-        p(f"Beispiele zu eng eingegrenzter Erstsperrungen ({len(bad)}):")
-        per_table = Counter()
-        for j in bad:
-            if per_table[j.cell.table] >= 2 or sum(per_table.values()) >= examples:
-                continue
-            per_table[j.cell.table] += 1
-            p(f"  {j.cell.label()}: [{j.cell.lo:g}, {j.cell.hi:g}], wahr {j.truth:g} ({j.primary}); "
-              f"über {', '.join(sorted(j.cell.via)) or '-'}")
-            for e in j.cell.evidence[:3]:
-                p(f"      {e[:220]}")
-        exact = [j for j in judged if j.cell.exact]
-        p(f"Exakt zurückgerechnet: {len(exact)}, davon richtig {sum(j.cell.lo == j.truth for j in exact)}")
-        for j in exact[:5]:
-            p(f"  {j.cell.label()} = {j.cell.lo:g} (wahr {j.truth:g}; {j.primary or 'Sekundärsperrung'}); "
-              f"über {', '.join(sorted(j.cell.via))}")
-        outside = [j for j in judged if j.outside]
-        if outside:
-            p(f"Wahrheit außerhalb des Intervalls (falsche Beziehung?): {len(outside)}")
-            for j in outside[:5]:
-                p(f"  {j.cell.label()}: [{j.cell.lo:g}, {j.cell.hi:g}], wahr {j.truth:g}; "
-                  f"über {', '.join(sorted(j.cell.via))}")
+        p(f"Engstes Intervall einer gesperrten Zahl: {_cell_line(nar)}")
+    if judged is None:
+        return
+    primaries = [j for j in judged if j.primary in ("count", "rate") and j.cell.solved]
+    if primaries:
+        j = min(primaries, key=lambda j: (j.cell.width, j.cell.lo))
+        p(f"Engstes Intervall einer Erstsperrung: {_cell_line(j.cell, j.truth)}")
+    bad = sorted((j for j in judged if j.narrowed), key=lambda j: (j.cell.width, j.cell.table, j.cell.label()))
+    p(f"Erstsperrungen unter ihrem Schutzbereich: {len(bad)}; nach Beziehungsarten: "
+      + ", ".join(f"{'+'.join(sorted(k))}: {n}" for k, n in Counter(j.cell.via for j in bad).most_common(8)))
+    shown = set()
+    for j in bad:
+        key = (j.cell.table, j.cell.via, j.primary)
+        if key in shown:
+            continue
+        shown.add(key)
+        p(f"  {_cell_line(j.cell, j.truth)} ({j.primary})")
+        for e in j.cell.evidence[:3]:
+            p(f"      {e[:240]}")
+        if len(shown) >= examples:
+            break
+    exact = [j for j in judged if j.cell.exact]
+    p(f"Exakt zurückgerechnet: {len(exact)}, davon richtig {sum(j.cell.lo == j.truth for j in exact)}; "
+      + ", ".join(f"{k or 'Sekundärsperrung'}: {n}" for k, n in Counter(j.primary for j in exact).most_common()))
+    p("  nach Beziehungsarten: " + ", ".join(f"{'+'.join(sorted(k))}: {n}"
+                                            for k, n in Counter(j.cell.via for j in exact).most_common(8)))
+    outside = [j for j in judged if j.outside]
+    p(f"Wahrheit außerhalb des Intervalls (eine falsche Beziehung): {len(outside)}")
+    for j in outside[:5]:
+        p(f"  {_cell_line(j.cell, j.truth)}")
+        for e in j.cell.evidence[:3]:
+            p(f"      {e[:240]}")
 
 
 def main(argv=None) -> int:

@@ -143,8 +143,10 @@ def test_the_model_of_a_real_release_claims_only_relations_the_data_satisfy(rele
     model = content.model
     kinds = {r.kind for r in model.relations}
     assert kinds == {"hierarchy", "identity", "flow"}
+    # the social index needs the year two before: a sample of two years has none
     assert set(model.counts.mart) == {"fct_indicator_values", "fct_immigration_monitoring",
-                                      "fct_immigration_retention", "fct_measure_coverage", "fct_social_index"}
+                                      "fct_immigration_retention", "fct_measure_coverage",
+                                      *(["fct_social_index"] if len(marts["fct_social_index"]) else [])}
     result = model.audit()
     assert result.exposed.empty and content.audit.exposed.empty
     assert result.invalid_relations == []
