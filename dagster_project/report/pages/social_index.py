@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dagster_project.report.cells import is_missing
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import categorical
 
@@ -38,10 +39,10 @@ def build(site) -> None:
     fn = site.footnotes()
     table_rows = []
     for row in rows.itertuples():
-        cells = [fn.value(getattr(row, column), 2, None, pd.isna(getattr(row, column)), None,
+        cells = [fn.value(getattr(row, column), 2, None, pd.isna(getattr(row, column)),
                           f"sozialindex|{column}|{row.statistical_district_code}|{year}") for column, _ in RATES]
         table_rows.append({"code": row.statistical_district_code, "name": row.area_name, "cells": cells,
-                           "residents": fn.value(row.residents, 0), "classified": bool(row.is_classified),
+                           "residents": fn.value(row.residents, 0, suppressed=is_missing(row.residents)), "classified": bool(row.is_classified),
                            "status": row.status_class, "dynamics": row.dynamics_class})
     counts = rows[rows.is_classified.astype(bool)].groupby(["status_class", "dynamics_class"]).size()
     matrix = [[int(counts.get((status, dyn), 0)) for dyn in DYNAMICS] for status in STATUS]
@@ -68,10 +69,11 @@ def export_table(site) -> Table:
                "is_classified", "status_class", "dynamics_class", "index_class"]
     frame = index[columns].sort_values(["reference_year", "statistical_district_code"]).copy()
     frame["is_classified"] = frame.is_classified.map({True: "ja", False: "nein"})
-    for column, _ in RATES:
+    # a missing value in the released index is a suppressed one (the residents follow the fact)
+    for column in ["residents", *(c for c, _ in RATES)]:
         frame[f"{column}_hidden"] = frame[column].isna()
     return Table("Sozialindex", frame, decimals={"residents": 0, **{c: 2 for c, _ in RATES}},
-                 suppressed_by={c: f"{c}_hidden" for c, _ in RATES},
+                 suppressed_by={c: f"{c}_hidden" for c in ["residents", *(c for c, _ in RATES)]},
                  labels={"statistical_district_code": "Bezirkskode", "area_name": "Statistischer Bezirk",
                          "reference_year": "Jahr", "residents": "Einwohner", **dict(RATES),
                          "is_classified": "klassifiziert", "status_class": "Statusklasse",
