@@ -1439,6 +1439,8 @@ def judge(result: AttackResult, release_db: Path, truth_db: Path) -> list[Judged
                 primary = None
                 if v in (1, 2, -1, -2):
                     primary = "count"
+                elif v == 0:
+                    primary = None    # zeros are published by the rules: a hidden 0 is never confidential
                 else:
                     for num, den in rates_by_table.get((table, cell.key), []):
                         if cell.column in (num, den) and num in arrays and den in arrays:

@@ -155,12 +155,13 @@ class CompiledModel:
     kinds: np.ndarray
     row_cells: list                # per row: the cell it comes from, or None
     invalid: list[Relation]
+    known: np.ndarray | None = None   # per key: known to a reader even when hidden (a count that is 0 everywhere)
 
     def published(self, counts: pd.DataFrame) -> np.ndarray:
-        """Per key: published anywhere (any of its rows)."""
+        """Per key: published anywhere (any of its rows), or known without being published."""
         out = np.zeros(len(self.keys), dtype=bool)
         np.logical_or.at(out, self.key_of_row, counts.published.to_numpy(dtype=bool))
-        return out
+        return out if self.known is None else out | self.known
 
 
 def compile_model(counts: pd.DataFrame, relations: list[Relation]) -> CompiledModel:
@@ -190,11 +191,14 @@ def compile_model(counts: pd.DataFrame, relations: list[Relation]) -> CompiledMo
         upper.append(relation.upper)
         kinds.append(relation.kind)
         row_cells.append(relation.cell)
+    known = np.zeros(len(keys), dtype=bool)
+    if "known" in counts:   # a reader who sees a count be 0 wherever it is published takes it for 0
+        np.logical_or.at(known, codes, counts.known.to_numpy(dtype=bool))
     full = coo_matrix((data, (rows, cols)), shape=(len(kinds), len(keys))).tocsr()
     full.sum_duplicates()
     full.eliminate_zeros()   # a count on both sides of a relation (two names of one count) cancels
     return CompiledModel(keys, values, primary, codes, full, np.asarray(lower, dtype=float),
-                         np.asarray(upper, dtype=float), np.asarray(kinds, dtype=object), row_cells, invalid)
+                         np.asarray(upper, dtype=float), np.asarray(kinds, dtype=object), row_cells, invalid, known)
 
 
 def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[str] = frozenset(),
@@ -278,7 +282,7 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
                 active = np.abs(duals) > 1e-9
                 binding |= {kinds[e] for e in equations[active]}
                 cuts.append(_cut(key, upward, gap, equations[active], duals[active], known_matrix, known_cols, keys,
-                                 values_all, signed_concepts, equations, row_cells))
+                                 values_all, signed_concepts, equations, row_cells, model.known))
             exposing[key] = sorted(binding or {kinds[e] for e in equations})
     cells = pd.DataFrame(results, columns=["concept", "area_level", "area_code", "reference_year", "value", "low",
                                            "high", "required_low", "required_high", "protected"])
@@ -286,7 +290,7 @@ def audit(counts: pd.DataFrame, relations: list[Relation], signed_concepts: set[
 
 
 def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known_cols, keys, values, signed,
-         all_rows, row_cells) -> Cut:
+         all_rows, row_cells, fixed=None) -> Cut:
     """Which published counts pin the failing end of the target's interval, and how far hiding each
     would let it move (first order, from the duals: d end / d count = -(y' A)); a count that can
     move without limit in the helpful direction could close the whole gap. A binding relation that
@@ -294,6 +298,8 @@ def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known
     sensitivity = -(known_matrix[rows].T @ duals)
     weights = {}
     for i in np.flatnonzero(np.abs(sensitivity) > 1e-9):
+        if fixed is not None and fixed[known_cols[i]]:
+            continue   # hiding it would not make it unknown
         key = keys[known_cols[i]]
         slope = sensitivity[i] if upward else -sensitivity[i]      # > 0: raising the count helps
         if slope > 0 or key[0] in signed:
@@ -303,7 +309,8 @@ def _cut(target: Key, upward: bool, gap: float, rows, duals, known_matrix, known
     weights = {k: w for k, w in weights.items() if w > 1e-9}
     if not weights:   # pinned by bounds alone: any published count of the component's relations
         touching = known_matrix[all_rows].nonzero()[1]
-        weights = {keys[known_cols[i]]: 1.0 for i in np.unique(touching)}
+        weights = {keys[known_cols[i]]: 1.0 for i in np.unique(touching)
+                   if fixed is None or not fixed[known_cols[i]]}
     weights |= {(CELL, row_cells[e]): 1.0 for e in rows if row_cells[e] is not None}
     return Cut.of(target, weights)
 

@@ -173,6 +173,10 @@ def build_model(candidate: dict[str, pd.DataFrame], released: dict[str, pd.DataF
     counts = pd.concat([_counts_of(mart, candidate[mart], released[mart], config[layout["concepts"]], layout)
                         for mart, layout in config["marts"].items() if mart in candidate], ignore_index=True)
     counts["concept"] = counts.concept.replace(declared.canonical)
+    # a count that is 0 in every area and year (e.g. a group that never moves in from the rest of
+    # Germany) is 0 wherever it is published: a reader takes a hidden one for 0 as well
+    nonzero = set(counts.concept[counts.value != 0])
+    counts["known"] = ~counts.concept.isin(nonzero)
     years = sorted(int(y) for y in counts.reference_year.unique())
     additive = sorted(set(counts.concept) - declared.not_additive)
     relations = hierarchy_relations(additive, areas, years)

@@ -106,7 +106,7 @@ def determined_cells(work: pd.DataFrame, relations: list[Relation], candidates: 
     is published elsewhere, or the last unknown of an equation whose other counts are published or
     computed before): hiding them protects nothing, so they are published again. Publishing a value
     that is already determined leaves every interval as it was, so all can go back at once."""
-    published = set(work.key[work.published])
+    published = set(work.key[work.published | work.get("known", False)])
     relations_of: dict = {}
     usable = [r for r in relations if r.lower == r.upper and (r.cell is None or r.cell not in all_hidden)]
     for number, relation in enumerate(usable):
