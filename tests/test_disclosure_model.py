@@ -255,3 +255,43 @@ def test_the_search_finds_the_stock_flow_identity_when_it_is_not_declared(releas
     assert expected in {r.text() for r in result.incidental}
     model.add_found(result.incidental, marts["dim_area"])
     assert any(r.kind == "flow" and r.terms[0][0][0] == "residents_change" for r in model.relations)
+
+
+# the rules' names and identifiers (general notes may say that secondary suppression exists)
+RULE_WORDS = ("1 oder 2", "Zähler 1", "Nenner unter 100", "zaehlwert", "zaehler_1", "nenner_unter", "sekundaer")
+
+
+def test_no_reader_sees_why_a_cell_is_suppressed(report_site):
+    """The rule of a suppressed cell tells its value ("1 oder 2"). Read as a reader would, without
+    the model: the release file (every table and column but the general rules table), every page
+    but the methods page (which explains the rules in general), every download."""
+    import openpyxl
+
+    folder = report_site.parent
+    con = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    try:
+        columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                              "WHERE database_name = current_database() AND data_type = 'VARCHAR'").fetchall()
+        for schema, table, column in columns:
+            if table in ("dim_suppression_rule", "manifest"):
+                continue   # the rules in general; the manifest's totals per rule (no cell)
+            assert "rule" not in column, f"{schema}.{table}.{column}"
+            for word in RULE_WORDS:
+                hits = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" ILIKE ?',
+                                   [f"%{word}%"]).fetchone()[0]
+                assert not hits, f"{schema}.{table}.{column} nennt '{word}'"
+    finally:
+        con.close()
+    texts = {p: p.read_text(encoding="utf-8-sig") for p in report_site.rglob("*") if p.suffix in (".html", ".csv")
+             and p.name != "methodik.html"}
+    for path in report_site.rglob("*.xlsx"):
+        book = openpyxl.load_workbook(path, read_only=True)
+        texts[path] = " ".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row
+                               if v is not None)
+    assert texts
+    for path, text in texts.items():
+        for word in RULE_WORDS:
+            assert word not in text, f"{path.relative_to(report_site)} nennt '{word}'"
+    pages = [t for p, t in texts.items() if p.suffix == ".html" and "fussnote-1" in t]
+    assert pages and all("gesperrt: der Wert wird zum Schutz von Einzelangaben nicht veröffentlicht" in t
+                         for t in pages)
