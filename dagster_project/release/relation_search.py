@@ -24,6 +24,7 @@ this release (a reader could use it all the same), and the manifest lists it.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,8 +101,7 @@ def _row_identities(table: pd.DataFrame, concepts: list[str]) -> set[tuple[tuple
 def _identities_on(table: pd.DataFrame, usable: list[str], rows: np.ndarray) -> set:
     if len(usable) < 2:
         return set()
-    values = table
-    sample = values[usable].to_numpy()[rows].astype(np.int64).T    # concept x sample row
+    sample = table[usable].to_numpy()[rows].astype(np.int64).T    # concept x sample row
     n = len(usable)
     small: dict[bytes, list] = {}
     for size in range(1, MAX_TERMS_SIDE[1] + 1):
@@ -111,7 +111,7 @@ def _identities_on(table: pd.DataFrame, usable: list[str], rows: np.ndarray) -> 
                 fingerprint = sum(c * sample[i] for c, i in zip(coefficients, combo))
                 small.setdefault(fingerprint.tobytes(), []).append(tuple(zip(combo, coefficients)))
     found = set()
-    full = values[usable].to_numpy()
+    full = table[usable].to_numpy()
     for size in range(1, MAX_TERMS_SIDE[0] + 1):
         for combo in itertools.combinations(range(n), size):
             for signs in itertools.product((1, -1), repeat=size):
@@ -239,8 +239,6 @@ def search(counts: pd.DataFrame, areas: pd.DataFrame, declared_identities: list[
     count the release shows, as in the published model). `declared_identities`: the declared
     within-row relations as {concept: coefficient}; `declared_additive`: concepts the model adds up
     over the hierarchy; `declared_flows`: (change, stock) pairs."""
-    import time
-
     started = time.perf_counter()
     table = _table(counts)
     found: list[FoundRelation] = []
