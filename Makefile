@@ -36,17 +36,20 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 ## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key);
 ## make run ENGINE=spark builds the dbt project with Apache Spark instead of DuckDB
 run: $(STAMP) $(if $(filter spark,$(ENGINE)),spark)
-	DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main
+	umask 077 && DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main
 
 ## system packages the tests need, from Debian's packages: a PostgreSQL server (tests of the
-## PostgreSQL release), Chromium (the planners' report in a real browser) and Java 17 (the Spark
-## engine). Installed when missing and running as root, as in CI; otherwise
-## `sudo apt-get install postgresql chromium openjdk-17-jre-headless` once.
+## PostgreSQL release), Chromium (the planners' report in a real browser), Java 17 with its compiler
+## (the Spark engine; the JDBC client tests/jdbc/ReleaseQuery.java runs as a single-file source
+## program) and PostgreSQL's JDBC driver (/usr/share/java/postgresql.jar). Installed when missing and
+## running as root, as in CI; otherwise
+## `sudo apt-get install postgresql chromium openjdk-17-jdk-headless libpostgresql-jdbc-java` once.
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	ls /usr/lib/jvm/java-17-openjdk*/bin/java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	ls /usr/lib/jvm/java-17-openjdk*/bin/javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
+	ls /usr/share/java/postgresql.jar >/dev/null 2>&1 || missing="$$missing libpostgresql-jdbc-java"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo ">> Debian-Pakete werden installiert:$$missing (apt-get)"; \
@@ -69,8 +72,8 @@ docs: $(STAMP)
 ## make ui: the Dagster UI on http://127.0.0.1:3000, with its daemon: the inbox sensor and the
 ## schedules are running from the start
 ui: $(STAMP)
-	DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
-	DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
+	umask 077 && DFT_DEMO_MODE=1 $(BIN)/python -m dagster_project.instance
+	umask 077 && DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
 
 ## make report: the planners' report (Bericht zur sozialen Lage) of the current release, if not up to date
 report: $(STAMP)

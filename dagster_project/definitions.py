@@ -9,6 +9,11 @@ from dagster_project.defs.ingest import assets as ingest, freshness
 from dagster_project.defs.quality_gate import checks as quality_gate
 from dagster_project.defs.release import assets as release
 from dagster_project.defs.report import assets as report
+from dagster_project.file_access import secure_umask
+
+# Whatever the runs of these definitions create (raw layer, dbt target, Dagster's storage) is the
+# pipeline account's alone (dagster_project/file_access.py).
+secure_umask()
 
 defs = Definitions.merge(
     resources.defs,

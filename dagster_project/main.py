@@ -11,6 +11,7 @@ import time
 
 from dagster import DagsterInstance
 
+from dagster_project.file_access import secure_umask
 from dagster_project.instance import ensure_dagster_home
 from dagster_project.html_report import german_number
 from dagster_project.inbox import inbox_is_empty
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="Maßstab der Beispieldaten")
     parser.add_argument("--years", default="2014-2024", help="Jahre der Beispieldaten")
     args = parser.parse_args(argv)
+    secure_umask()
     paths = WarehousePaths.from_environment()
     try:
         key = pseudonym_key_from_environment()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unbekannte Register: {', '.join(sorted(unknown))}")
     years = parse_years(args.years)
+    os.umask(0o077)   # deliveries hold (synthetic) personal data: owner-only, like the warehouse
     print(f"Beispieldaten: Jahre {years[0]}-{years[-1]}, Maßstab {args.scale}, Seed {args.seed} -> {args.out}")
     report = generate(args.out, years, args.scale, args.seed, args.clean, registers)
     print(f"Fertig in {report['sekunden']} s: " + ", ".join(f"{k} {v:,} Zeilen" for k, v in report["zeilen"].items()))

@@ -131,5 +131,5 @@ def write_current_audit_report(paths: WarehousePaths, entry: dict) -> None:
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
     target = paths.reports_dir / "pruefbericht_aktuell.html"
     if target.exists():
-        target.chmod(0o644)
+        target.chmod(0o600)   # writable again for the owner only (dagster_project/file_access.py)
     target.write_text(page("Prüfbericht: aktueller Stand", "".join(body)), encoding="utf-8")

@@ -7,8 +7,10 @@ That is the usual month: a new SGB II, SGB XII or AsylbLG month changes no mart 
 December stock), yet it is a new delivery and gets a new release with its manifest. Disclosure
 control takes most of a release's time (about 13 s of 14 s at Dortmund scale).
 
-The content is kept beside the releases in `<release dir>/.inhalt/<key>/` (Parquet per frame, the
-audit as JSON); only the newest is kept, and only content that passed the attacker's audit. The
+The content is kept beside the release folder, outside what BI accounts read, in
+`<warehouse>/geheimhaltung_cache/<key>/` (Parquet per frame, the audit as JSON; owner-only like
+everything outside the release: it holds the rule of every suppressed cell); only the newest is
+kept, and only content that passed the attacker's audit. The
 key covers every input of `released_marts`: the candidate marts cell for cell, the rules, and the
 files of the release code and rules.
 """
@@ -26,7 +28,7 @@ import pandas as pd
 from dagster_project.release.disclosure import DisclosureRules
 from dagster_project.settings import REPO_ROOT
 
-CACHE_FOLDER = ".inhalt"
+CACHE_FOLDER = "geheimhaltung_cache"
 CODE_FILES = ("dagster_project/release/*.py", "dagster_project/release/*.yml")
 SUPPRESSED = "_suppressed_cells"
 
@@ -73,8 +75,13 @@ def _restore(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def load(release_dir: Path, key: str) -> CachedContent | None:
-    folder = release_dir / CACHE_FOLDER / key
+def cache_dir(release_dir: Path) -> Path:
+    """Beside the release folder (never inside it: BI accounts read that)."""
+    return release_dir.parent / CACHE_FOLDER
+
+
+def load(root: Path, key: str) -> CachedContent | None:
+    folder = root / key
     meta_path = folder / "inhalt.json"
     if not meta_path.is_file():
         return None
@@ -85,13 +92,13 @@ def load(release_dir: Path, key: str) -> CachedContent | None:
     return CachedContent(frames, suppressed, meta["attack"])
 
 
-def store(release_dir: Path, key: str, marts: dict[str, pd.DataFrame], suppressed: pd.DataFrame,
+def store(root: Path, key: str, marts: dict[str, pd.DataFrame], suppressed: pd.DataFrame,
           attack: dict) -> None:
     """Keep this content (and only this: older content is removed)."""
-    root = release_dir / CACHE_FOLDER
     temporary = root / f".{key}.neu"
     shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary.mkdir(mode=0o700)
     frames = {**marts, SUPPRESSED: suppressed}
     for index, (name, frame) in enumerate(frames.items()):
         frame.reset_index(drop=True).to_parquet(temporary / f"{index}.parquet", index=False)

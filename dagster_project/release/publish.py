@@ -108,8 +108,7 @@ def refuse_release(store: ReleaseStore, release_id: str, manifest: dict, quality
     """The audit report of a refused candidate, in release/abgelehnt/<id>/ (never `current`)."""
     from dagster_project.release.audit_report import write_audit_report
 
-    folder = store.root / "abgelehnt" / release_id
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = store.refused_folder(release_id)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
                                           encoding="utf-8")
     return write_audit_report(folder / "pruefbericht.html", manifest, quality)
@@ -120,7 +119,7 @@ AUDITOR_FOLDER = "pruefakten"
 
 def auditor_dir(release_dir: Path) -> Path:
     """Where the files for auditors lie, outside the release folder that BI readers share: beside
-    it, in the warehouse (docs/auditors.md)."""
+    it, in the warehouse (docs/auditors.md); owner-only like everything outside the release."""
     return release_dir.parent / AUDITOR_FOLDER
 
 
@@ -128,7 +127,7 @@ def write_auditor_files(folder: Path, release_id: str, suppressed: pd.DataFrame)
     """Every suppressed cell of a release with the rule that hid it: for the statistics office's
     auditors only (a rule such as "1 or 2" tells the value; the release shows one neutral mark)."""
     target = folder / release_id / "gesperrte_zellen.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     suppressed.to_parquet(target, index=False)
     return target
 
@@ -167,7 +166,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     now = dt.datetime.now()
     release_id = now.strftime("%Y%m%dT%H%M%S%f")[:-3]
     key = content_cache.content_key(marts, rules)
-    cached = content_cache.load(release_dir, key)
+    cached = content_cache.load(content_cache.cache_dir(release_dir), key)
     if cached is not None:   # same marts, rules and code as an earlier release: the same content
         released, suppressed, attack = cached.marts, cached.suppressed, cached.attack
     else:
@@ -180,7 +179,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection,
                                search=content.search)
         if not attack["rueckrechenbar"]:
-            content_cache.store(release_dir, key, released, suppressed, attack)
+            content_cache.store(content_cache.cache_dir(release_dir), key, released, suppressed, attack)
     released["dim_suppression_rule"] = suppression_rule_labels()
     manifest = {
         "release_id": release_id,

@@ -9,10 +9,12 @@
       current -> releases/<id>      symbolic link, switched atomically (rename over the old link)
 
 A BI tool opens `release/current/warehouse.duckdb` (or `release/current/parquet/<mart>.parquet`):
-the names never change from one release to the next. Files are mode 0444 and folders 0555, so a
-client that tries to open the database for writing fails at once instead of locking out every
-other reader; a reader that holds an old release open keeps reading it whole (the pipeline never
-writes into a published folder, it only adds a new one and moves the link).
+the names never change from one release to the next. Files are read-only (0440) and folders 0550,
+readable by the release group (DFT_RELEASE_GROUP, dagster_project/file_access.py) and by nobody
+else unless DFT_RELEASE_GROUP=alle (then 0444/0555). A client that tries to open the database for
+writing fails at once instead of locking out every other reader; a reader that holds an old
+release open keeps reading it whole (the pipeline never writes into a published folder, it only
+adds a new one and moves the link). Refused candidates (abgelehnt/) are the pipeline's alone.
 """
 
 from __future__ import annotations
@@ -23,19 +25,27 @@ import shutil
 import stat
 from pathlib import Path
 
+from dagster_project.file_access import OWNER_DIR, ReleaseAccess, Tightening
+
 CURRENT = "current"
 RELEASES = "releases"
 DATABASE = "warehouse.duckdb"
 LEGACY_DATABASE = "release.duckdb"   # releases written before the stable names
-READ_ONLY_FILE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
-READ_ONLY_DIR = READ_ONLY_FILE | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+REFUSED = "abgelehnt"
 
 
 class ReleaseStore:
-    def __init__(self, release_dir: Path):
+    def __init__(self, release_dir: Path, access: ReleaseAccess | None = None):
         self.root = release_dir
         self.releases = release_dir / RELEASES
         self.current_link = release_dir / CURRENT
+        self._access = access
+
+    @property
+    def access(self) -> ReleaseAccess:
+        if self._access is None:
+            self._access = ReleaseAccess.from_environment()
+        return self._access
 
     # -- reading ------------------------------------------------------------------------------
     def current_id(self) -> str | None:
@@ -66,8 +76,43 @@ class ReleaseStore:
         staging = self.releases / f".{release_id}.im_aufbau"
         if staging.exists():
             _remove(staging)
-        (staging / "parquet").mkdir(parents=True)
+        self._open_folders()
+        (staging / "parquet").mkdir(parents=True, mode=OWNER_DIR)
+        staging.chmod(OWNER_DIR)
         return staging
+
+    def _open_folders(self) -> None:
+        """release/ and release/releases/: the release group lists and enters them."""
+        for folder in (self.root, self.releases):
+            folder.mkdir(parents=True, exist_ok=True)
+            self.access.apply(folder, self.access.open_dir_mode)
+
+    def refused_folder(self, release_id: str) -> Path:
+        """Where a refused candidate's audit report goes: the pipeline's alone (it names cells)."""
+        folder = self.root / REFUSED / release_id
+        folder.mkdir(parents=True, exist_ok=True, mode=OWNER_DIR)
+        (self.root / REFUSED).chmod(OWNER_DIR)
+        return folder
+
+    def restrict(self, result: Tightening) -> None:
+        """Bring an existing release store to the access of this installation (older versions made
+        every release world-readable): release folders with the group, everything else owner-only."""
+        from dagster_project.file_access import _walk_owner_only
+
+        self._open_folders()
+        for entry in self.root.iterdir():
+            if entry.name in (RELEASES, CURRENT):
+                continue
+            if entry.name == ".inhalt" and entry.is_dir():   # the disclosure cache before it moved out
+                shutil.rmtree(entry)
+                result.removed.append(f"{entry} (alter Zwischenspeicher der Geheimhaltung)")
+                continue
+            _walk_owner_only(entry, set(), set(), result)
+        for release_id in self.release_ids():
+            folder = self.folder(release_id)
+            info = folder.stat()
+            if info.st_gid != self.access.gid or stat.S_IMODE(info.st_mode) != self.access.dir_mode:
+                _make_read_only(folder, self.access)
 
     def seal(self, staging: Path, release_id: str) -> Path:
         """Move the finished folder into place and make it read-only, files and folders."""
@@ -77,7 +122,7 @@ class ReleaseStore:
                     os.fsync(handle.fileno())
         folder = self.folder(release_id)
         os.replace(staging, folder)
-        _make_read_only(folder)
+        _make_read_only(folder, self.access)
         return folder
 
     def add_folder(self, release_id: str, built: Path, name: str) -> Path:
@@ -86,7 +131,7 @@ class ReleaseStore:
         folder = self.folder(release_id)
         target = folder / name
         old = folder / f".{name}.alt"
-        folder.chmod(stat.S_IRWXU | READ_ONLY_DIR)
+        folder.chmod(stat.S_IRWXU | self.access.dir_mode)
         try:
             if old.exists():
                 _remove(old)
@@ -97,8 +142,8 @@ class ReleaseStore:
                 _remove(old)
         finally:
             if target.exists():
-                _make_read_only(target)
-            folder.chmod(READ_ONLY_DIR)
+                _make_read_only(target, self.access)
+            folder.chmod(self.access.dir_mode)
         return target
 
     def switch_current(self, release_id: str) -> Path:
@@ -131,16 +176,20 @@ class ReleaseStore:
         return removed
 
 
-def _make_read_only(folder: Path) -> None:
-    """Files 0444 and folders 0555, the deepest first, the folder itself last."""
+def _make_read_only(folder: Path, access: ReleaseAccess) -> None:
+    """Files 0440 and folders 0550 with the release group (0444/0555 for everyone), the deepest
+    first, the folder itself last."""
+    if folder.is_dir():
+        folder.chmod(stat.S_IRWXU | access.dir_mode)   # enter and change while setting the inside
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        path.chmod(READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
-    folder.chmod(READ_ONLY_DIR)
+        if not path.is_symlink():
+            access.apply(path, access.dir_mode if path.is_dir() else access.file_mode)
+    access.apply(folder, access.dir_mode)
 
 
 def _remove(folder: Path) -> None:
     """Remove a (read-only) release folder: write permission back on its folders first."""
     for path in [folder, *folder.rglob("*")]:
         if path.is_dir() and not path.is_symlink():
-            path.chmod(stat.S_IRWXU | READ_ONLY_DIR)
+            path.chmod(stat.S_IRWXU | (stat.S_IMODE(path.stat().st_mode) & 0o077))
     shutil.rmtree(folder)

@@ -8,12 +8,14 @@ from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, Definiti
                      MetadataValue, asset)
 
 from dagster_project.contracts import Contract, load_contracts
+from dagster_project.file_access import restrict_installation
 from dagster_project.inbox import delivery_files
 from dagster_project.ingest.batch import Outcome, load_deliveries
 from dagster_project.ingest.load import LoadResult, log_refusal
 from dagster_project.ingest.raw_layer import raw_dir_of_database, register_files
 from dagster_project.defs.partitions import reference_years, single_run, year_of_file
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+from dagster_project.settings import WarehousePaths
 
 INGEST_GROUP = "ingest"
 
@@ -35,6 +37,10 @@ def _raw_register_asset(contract: Contract) -> AssetsDefinition:
     )
     def load_register(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         started = time.perf_counter()
+        tightened = restrict_installation(WarehousePaths.from_environment(),
+                                          [warehouse.database, warehouse.inbox, warehouse.quarantine])
+        if tightened.changed:
+            context.log.warning(tightened.message())
         key = warehouse.pseudonym_key()
         if key.mode == "demo":
             context.log.warning("DEMO-MODUS: öffentlicher Demo-Schlüssel, nur für Beispieldaten.")
