@@ -15,7 +15,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench clean-warehouse venv system-packages spark bi report docs
+.PHONY: run test ui sample bench clean-warehouse venv system-packages spark bi bi-check report docs
 
 venv: $(STAMP)
 
@@ -82,6 +82,22 @@ report: $(STAMP)
 ## make bi: the connection settings for BI tools (docs/bi.md), with this installation's paths
 bi: $(STAMP)
 	@$(BIN)/python -m dagster_project.bi
+
+## make bi-check: Apache Superset, in its own virtual environment .venv-superset (from
+## requirements-superset.lock), adds the PostgreSQL publication of the current release as a database,
+## the dataset release.fct_indicator_values and runs a chart query (tests/bi_check.py, docs/bi.md);
+## needs a current release (`make run`)
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
+bi-check: $(STAMP) system-packages $(SUPERSET_STAMP)
+	$(BIN)/python -m tests.bi_check
+
+$(SUPERSET_STAMP): requirements-superset.lock
+	@echo ">> Virtuelle Umgebung $(SUPERSET_VENV) für Apache Superset wird aus requirements-superset.lock gebaut"
+	rm -rf $(SUPERSET_VENV)
+	$(PYTHON) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-superset.lock
+	@touch $(SUPERSET_STAMP)
 
 ## make sample: (re)write the sample deliveries into warehouse/inbox (Dortmund scale, 2014-2024)
 sample: $(STAMP)
