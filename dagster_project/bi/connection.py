@@ -19,6 +19,9 @@ from dagster_project.settings import WarehousePaths
 
 # DuckDB settings for every BI connection (also what the ODBC/JDBC strings below carry).
 BI_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+# Driver properties of a DuckDB JDBC connection (DBeaver: driver properties, or in the URL after `;`).
+JDBC_PROPERTIES = {"duckdb.read_only": "true", "enable_external_access": "false", "lock_configuration": "true"}
+DIALECT_DRIVER = "dft"   # SQLAlchemy URL duckdb+dft:// (dagster_project/bi/duckdb_dialect.py)
 READ_WRITE_HINT_DE = (
     "Das Release ist schreibgeschützt und wird nur lesend geöffnet: read_only=True (Python), "
     "access_mode=READ_ONLY (ODBC) bzw. duckdb.read_only=true (JDBC), dazu enable_external_access=false und "
@@ -45,8 +48,12 @@ def connect_release(database: Path | None = None) -> duckdb.DuckDBPyConnection:
 
 
 def sqlalchemy_url(database: Path) -> str:
-    """SQLAlchemy URL for duckdb-engine (Superset, pandas.read_sql)."""
-    return f"duckdb:///{database}"
+    """SQLAlchemy URL for Superset and pandas.read_sql: duckdb-engine with the reflection of
+    DuckDB's own catalog (dagster_project/bi/duckdb_dialect.py, registered as `duckdb+dft`), so
+    that a BI tool can list the columns, keys and indexes of every table."""
+    import dagster_project.bi.duckdb_dialect  # noqa: F401 - registers duckdb+dft in this process
+
+    return f"duckdb+{DIALECT_DRIVER}:///{database}"
 
 
 def sqlalchemy_connect_args() -> dict:
@@ -55,8 +62,22 @@ def sqlalchemy_connect_args() -> dict:
 
 
 def jdbc_url(database: Path) -> str:
-    """JDBC URL for DBeaver and other Java tools (driver properties in the URL)."""
-    return f"jdbc:duckdb:{database}?duckdb.read_only=true&enable_external_access=false&lock_configuration=true"
+    """JDBC URL for DBeaver and other Java tools, in the DuckDB JDBC driver's syntax:
+    `jdbc:duckdb:<database file>;<key>=<value>;…`. The driver splits the URL on `;` (the first part
+    is the database) and each option on `=`, and hands every option it does not know itself
+    (here enable_external_access, lock_configuration) to DuckDB as a setting; duckdb.read_only
+    is its own property for a read-only open (DuckDB's documentation, Java client, "JDBC URL
+    Syntax" and "Setting Options in the URL"; duckdb-java DuckDBDriver.parsePropsFromUrl)."""
+    path = str(database)
+    if ";" in path:
+        raise ValueError(f"Der Pfad {path} enthält ein Semikolon; die DuckDB-JDBC-URL trennt damit Optionen.")
+    return ";".join([f"jdbc:duckdb:{path}", *(f"{k}={v}" for k, v in JDBC_PROPERTIES.items())])
+
+
+def postgres_jdbc_url(host: str, port: int = 5432, database: str = "sozialplanung") -> str:
+    """JDBC URL of the PostgreSQL publication (PostgreSQL JDBC driver, `org.postgresql.Driver`):
+    the stable schema `release` as the current schema; user and password are the reader's login."""
+    return f"jdbc:postgresql://{host}:{port}/{database}?currentSchema=release"
 
 
 def odbc_connection_string(database: Path) -> str:
@@ -74,10 +95,10 @@ def settings_text(database: Path) -> str:
         f"  duckdb.connect({str(database)!r}, read_only=True,",
         "                 config={'enable_external_access': False, 'lock_configuration': True})",
         "",
-        "SQLAlchemy / Superset (duckdb-engine):",
+        "SQLAlchemy / Superset (duckdb-engine mit dagster_project/bi/duckdb_dialect.py):",
         f"  SQLAlchemy URI:     {sqlalchemy_url(database)}",
         f"  Engine Parameters:  {superset}",
         "",
-        f"JDBC (DBeaver):      {jdbc_url(database)}",
+        f"JDBC (DBeaver, Treiber DuckDB JDBC): {jdbc_url(database)}",
         f"ODBC (Power BI, Excel): {odbc_connection_string(database)}",
     ])
