@@ -115,7 +115,10 @@ def _unprivileged_python() -> tuple[list[str], str]:
 
 def test_a_read_write_open_fails_at_once_while_readers_and_the_next_publish_go_on(released_warehouse, monkeypatch):
     root, _ = released_warehouse
-    # a release folder that every user may enter (pytest's own folders are private to root)
+    # releases every account may read (DFT_RELEASE_GROUP, dagster_project/file_access.py: by default
+    # only the pipeline's group), in a release folder that every user may enter (pytest's own
+    # folders are private to root)
+    monkeypatch.setenv("DFT_RELEASE_GROUP", "alle")
     shared = Path(tempfile.mkdtemp(prefix="dft_bi_"))
     shared.chmod(0o755)
     try:
@@ -168,8 +171,9 @@ def test_a_read_write_open_fails_at_once_while_readers_and_the_next_publish_go_o
         assert "GEOEFFNET" not in attempt.stdout, f"{who} konnte das Release zum Schreiben öffnen"
         assert lines[0].startswith("IOException") and "Permission denied" in lines[0], (who, lines)
         assert lines[1].startswith("LESEN ") and int(lines[1].split()[1]) > 0
-        # the message is the one docs/bi.md shows, with what to do instead
-        assert 'Cannot open file "…/release/current/warehouse.duckdb": Permission denied' in BI_DOC
+        # the message is the one docs/bi.md shows (DuckDB names the release current points to)
+        assert f'/releases/{first.release_id}/warehouse.duckdb": Permission denied' in lines[0], lines[0]
+        assert 'Cannot open file "…/release/releases/<Release-Kennung>/warehouse.duckdb": Permission denied' in BI_DOC
         assert int(failures) == 0, err
         assert seen.split() == sorted([first.release_id, second.release_id])
         assert ReleaseStore(shared).current_id() == second.release_id

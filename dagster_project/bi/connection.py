@@ -5,11 +5,20 @@ These are the settings docs/bi.md gives for every client; the tests open the rel
 database, COPY … TO, INSTALL and LOAD; `lock_configuration = true` stops `SET` from switching it
 back. The release files are read-only on disk as well (dagster_project/release/store.py), so a
 client that tries a read-write open fails at once and blocks nobody.
+
+`lock_configuration` does not stop `CALL enable_logging(...)` (DuckDB 1.5.6): it changes the logging
+of the whole database instance, which every connection to the same file in one process shares.
+`connect_release` therefore also switches DuckDB's local file system off, so that file logging is
+refused instead of breaking every connection of the process. No setting stops one connection from
+reading the SQL of another through `duckdb_logs` (docs/bi.md, "Protokollierung";
+tests/test_duckdb_logging.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -25,7 +34,26 @@ DIALECT_DRIVER = "dft"   # SQLAlchemy URL duckdb+dft:// (dagster_project/bi/duck
 READ_WRITE_HINT_DE = (
     "Das Release ist schreibgeschützt und wird nur lesend geöffnet: read_only=True (Python), "
     "access_mode=READ_ONLY (ODBC) bzw. duckdb.read_only=true (JDBC), dazu enable_external_access=false und "
-    "lock_configuration=true. Einstellungen je Werkzeug: docs/bi.md.")
+    "lock_configuration=true. Einstellungen je Werkzeug: docs/bi.md. Die Meldung "
+    "'IO Error: Cannot open file \"…/releases/<Release-Kennung>/warehouse.duckdb\": Permission denied' "
+    "(DuckDB nennt den Ordner, auf den current zeigt) heißt: das Werkzeug wollte die Datei zum Schreiben öffnen.")
+
+# Resources of a connection made by connect_release, set when it opens, before the lock. Without
+# them DuckDB takes every core and 80 % of the machine's memory, and its temporary folder is
+# <release>/warehouse.duckdb.tmp inside the read-only release folder (where a normal user cannot
+# spill and root would write into the release). No temporary folder: a query beyond memory_limit
+# fails instead of spilling. Overridable with DFT_BI_THREADS and DFT_BI_MEMORY_LIMIT.
+BI_THREADS_DEFAULT = 2
+BI_MEMORY_LIMIT_DEFAULT = "1GB"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+# What connect_release runs on its connection, in this order: no file access, DuckDB's local file
+# system off (it can only be switched off on an open database, never back on; DuckDB then refuses
+# `CALL enable_logging(storage='file', ...)`), then the lock.
+BI_LOCKDOWN = (
+    "SET enable_external_access = false",
+    "SET disabled_filesystems = 'LocalFileSystem'",
+    "SET lock_configuration = true",
+)
 
 
 class ReleaseNotFound(RuntimeError):
@@ -33,18 +61,60 @@ class ReleaseNotFound(RuntimeError):
 
 
 def current_release_database(release_dir: Path | None = None) -> Path:
-    """The stable path BI tools use: <release dir>/current/warehouse.duckdb."""
-    release_dir = release_dir or WarehousePaths.from_environment().release_dir
+    """The stable path BI tools use: <release dir>/current/warehouse.duckdb, absolute whatever the
+    working directory (the release folder comes from WarehousePaths.from_environment: DFT_RELEASE_DIR,
+    else DFT_WAREHOUSE_DIR/release, else <repository>/warehouse/release)."""
+    release_dir = (release_dir or WarehousePaths.from_environment().release_dir).absolute()
     path = release_dir / CURRENT / DATABASE
     if not path.exists():
-        raise ReleaseNotFound(f"Kein Release unter {path}: zuerst `make run` ausführen.")
+        raise ReleaseNotFound(f"Kein Release unter {path} (Ordner: DFT_RELEASE_DIR, sonst DFT_WAREHOUSE_DIR/release, "
+                              "sonst warehouse/release im Repository): zuerst `make run` ausführen.")
     return path
 
 
+def bi_resource_config() -> dict[str, object]:
+    """threads, memory_limit and temp_directory of a BI connection, set at connect (before the lock):
+    DFT_BI_THREADS (default 2) and DFT_BI_MEMORY_LIMIT (default 1GB), no temporary folder."""
+    threads = os.environ.get("DFT_BI_THREADS", "").strip() or str(BI_THREADS_DEFAULT)
+    if not threads.isdigit() or int(threads) < 1:
+        raise ValueError(f"DFT_BI_THREADS muss eine ganze Zahl ab 1 sein, nicht {threads!r}.")
+    memory_limit = os.environ.get("DFT_BI_MEMORY_LIMIT", "").strip().replace(" ", "") or BI_MEMORY_LIMIT_DEFAULT
+    if not _MEMORY_SIZE.match(memory_limit):
+        raise ValueError(f"DFT_BI_MEMORY_LIMIT muss eine Speichergröße wie 1GB oder 512MB sein, nicht {memory_limit!r}.")
+    return {"threads": int(threads), "memory_limit": memory_limit, "temp_directory": ""}
+
+
+def _locked_down(con: duckdb.DuckDBPyConnection) -> bool:
+    external, locked = con.execute(
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
+    return not external and bool(locked)
+
+
 def connect_release(database: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A Python connection to the release, as docs/bi.md says: read-only, no file access, locked."""
+    """A Python connection to the release: read-only, no file access, configuration locked
+    (docs/bi.md), with the resources of bi_resource_config and without DuckDB's local file system.
+
+    The resources go into the connect config; the rest is set by SET afterwards (BI_LOCKDOWN):
+    DuckDB refuses a temp_directory once enable_external_access is off, and disabled_filesystems
+    cannot be given at connect. DuckDB shares one database instance per file in a process: a second
+    connect_release gets the instance the first one locked down; a plain duckdb.connect with another
+    config to the same file in the same process fails while it is open ("different configuration")."""
     database = database or current_release_database()
-    return duckdb.connect(str(database), read_only=True, config=dict(BI_CONFIG))
+    con = duckdb.connect(str(database), read_only=True, config=bi_resource_config())
+    try:
+        if not _locked_down(con):
+            try:
+                for statement in BI_LOCKDOWN:
+                    con.execute(statement)
+            except duckdb.InvalidInputException:
+                if not _locked_down(con):   # else another thread locked the shared instance meanwhile
+                    raise
+        if not _locked_down(con):
+            raise RuntimeError(f"Die Verbindung zu {database} ist nicht gesperrt.")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def sqlalchemy_url(database: Path) -> str:
