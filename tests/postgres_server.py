@@ -66,3 +66,18 @@ def wait_for(url: str, seconds: float = 30) -> None:
             if time.time() > end:
                 raise
             time.sleep(0.2)
+
+
+def pipeline_database(admin_url: str) -> dict[str, str]:
+    """The database `sozialplanung` owned by the pipeline's login `pipeline` (may create roles, is no
+    superuser), as docs/bi.md sets it up; URLs of the admin, the pipeline and a reader login
+    `superset_leser` (made by the caller once the reader role exists)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("CREATE ROLE pipeline LOGIN CREATEROLE")
+        admin.execute("CREATE DATABASE sozialplanung OWNER pipeline")
+    base = admin_url.rsplit("/", 1)[0].replace("postgres@", "{user}@")
+    return {"admin": base.format(user="postgres") + "/sozialplanung",
+            "pipeline": base.format(user="pipeline") + "/sozialplanung",
+            "reader": base.format(user="superset_leser") + "/sozialplanung"}

@@ -80,8 +80,9 @@ def test_retention_never_removes_the_current_release(tmp_path):
     assert store.release_ids() == [ids[0], *ids[-2:]]
     assert set(removed) == set(ids[1:4])
     folder = store.folder(ids[-1])
-    assert oct(folder.stat().st_mode & 0o777) == "0o555"
-    assert oct((folder / "warehouse.duckdb").stat().st_mode & 0o777) == "0o444"
+    # readable by the release group only (DFT_RELEASE_GROUP; dagster_project/file_access.py)
+    assert oct(folder.stat().st_mode & 0o777) == "0o550"
+    assert oct((folder / "warehouse.duckdb").stat().st_mode & 0o777) == "0o440"
 
 
 def test_release_keep_setting(monkeypatch):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from dagster_project.dbt_state import project_fingerprint
 from dagster_project.release import content_cache
 from dagster_project.release.content import released_marts
 from dagster_project.release.disclosure import RULE_LABELS_DE, DisclosureRules
+from dagster_project.release.leftovers import remove_leftovers
 from dagster_project.release.presentation import (CandidateColumns, MartWriter, label_violations,
                                                   suppression_rule_labels)
 from dagster_project.release.published_model import DisclosureModelIncomplete, audit_summary
@@ -48,6 +50,7 @@ class Release:
     parquet_dir: Path
     manifest: dict
     message: str = ""
+    cleaned: list[str] = None   # what interrupted publishes had left, removed by this one
 
 
 def code_version() -> str:
@@ -147,6 +150,8 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
                     postgres_url: str | None = None) -> Release:
     rules = rules or DisclosureRules.load()
     store = ReleaseStore(release_dir)
+    cleaned = remove_leftovers(store, auditor_dir(release_dir), content_cache.cache_dir(release_dir),
+                               postgres_url, keep)
     previous_id = store.current_id()
     previous = store.manifest(previous_id)
     source = duckdb.connect(str(db_path), read_only=True)
@@ -156,7 +161,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         if previous and previous.get("eingaben_fingerabdruck") == fingerprint:
             folder = store.folder(previous_id)
             return Release(previous_id, False, folder, store.current_link, folder / "parquet", previous,
-                           f"Keine neuen Lieferungen – Release {previous_id} bleibt aktuell.")
+                           f"Keine neuen Lieferungen – Release {previous_id} bleibt aktuell.", cleaned)
         marts = candidate_marts(source)
         candidate = CandidateColumns.read(source)
         quality = source.execute("SELECT * FROM audit.dq_results WHERE run_id = ?", [run_id]).df()
@@ -209,6 +214,49 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             f"die sich aus den veröffentlichten Zahlen zurückrechnen ließen (z. B. {_example(attack)}). "
             f"Release {previous_id or '–'} bleibt aktuell. Bericht: {refused}")
     staging = store.staging_folder(release_id)
+    try:
+        _write_release_folder(staging, release_id, released, candidate, quality, deliveries, suppressed, manifest,
+                              previous, store.database(previous_id) if previous_id else None)
+        write_auditor_files(auditor_dir(release_dir), release_id, suppressed)
+        folder = store.seal(staging, release_id)
+    except BaseException:
+        if staging.exists():
+            from dagster_project.release.store import _remove
+
+            _remove(staging)
+        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
+        raise
+    kept = [*store.release_ids()[-keep:], *([previous_id] if previous_id else [])]
+    try:
+        if postgres_url:
+            from dagster_project.release.postgres import publish_to_postgres
+
+            publish_to_postgres(postgres_url, folder / DATABASE, release_id, keep=kept)
+    except BaseException:
+        store.remove_release(release_id)   # never current: nothing points to it
+        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
+        raise
+    try:
+        current = store.switch_current(release_id)
+    except BaseException:
+        # PostgreSQL already shows the new release: back to the previous one, so both agree
+        if postgres_url and previous_id:
+            from dagster_project.release.postgres import discard_release, switch_to_release
+
+            switch_to_release(postgres_url, store.database(previous_id), previous_id)
+            discard_release(postgres_url, release_id)
+        store.remove_release(release_id)
+        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
+        raise
+    store.prune(keep)
+    return Release(release_id, True, folder, current, folder / "parquet", manifest,
+                   f"Release {release_id} freigegeben: {current / DATABASE}", cleaned)
+
+
+def _write_release_folder(staging: Path, release_id: str, released: dict, candidate: CandidateColumns,
+                          quality: pd.DataFrame, deliveries: pd.DataFrame, suppressed: pd.DataFrame,
+                          manifest: dict, previous: dict | None, previous_database: Path | None) -> None:
+    """The release's files into the staging folder: database, Parquet, manifest, reports, notes."""
     database = staging / DATABASE
     out = duckdb.connect(str(database))
     try:
@@ -239,16 +287,4 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
 
     write_audit_report(staging / "pruefbericht.html", manifest, quality)
     (staging / "LIESMICH.txt").write_text(readme_text(release_id), encoding="utf-8")
-    previous_database = store.database(previous_id) if previous_id else None
     write_release_notes(staging, manifest, previous, previous_database, database)
-    write_auditor_files(auditor_dir(release_dir), release_id, suppressed)
-    folder = store.seal(staging, release_id)
-    if postgres_url:
-        from dagster_project.release.postgres import publish_to_postgres
-
-        publish_to_postgres(postgres_url, folder / DATABASE, release_id,
-                            keep=[*store.release_ids()[-keep:], *([previous_id] if previous_id else [])])
-    current = store.switch_current(release_id)
-    store.prune(keep)
-    return Release(release_id, True, folder, current, folder / "parquet", manifest,
-                   f"Release {release_id} freigegeben: {current / DATABASE}")

@@ -48,6 +48,16 @@ class ReleaseStore:
         return self._access
 
     # -- reading ------------------------------------------------------------------------------
+    @property
+    def history_file(self) -> Path:
+        """Every release `current` ever pointed to, one id a line (dagster_project/release/leftovers.py)."""
+        return self.root / ".aktuell_verlauf"
+
+    def ever_current(self) -> set[str]:
+        if not self.history_file.is_file():
+            return set()
+        return set(self.history_file.read_text(encoding="utf-8").split())
+
     def current_id(self) -> str | None:
         if not self.current_link.is_symlink() or not self.current_link.exists():
             return None
@@ -146,6 +156,17 @@ class ReleaseStore:
             folder.chmod(self.access.dir_mode)
         return target
 
+    def restrict_folder(self, release_id: str) -> None:
+        """A sealed release read-only again, with the release group."""
+        _make_read_only(self.folder(release_id), self.access)
+
+    def remove_release(self, release_id: str) -> None:
+        """Remove a release folder that never became current (a failed publish's)."""
+        if release_id == self.current_id():
+            raise ValueError(f"Release {release_id} ist aktuell und wird nicht entfernt.")
+        if self.folder(release_id).exists():
+            _remove(self.folder(release_id))
+
     def switch_current(self, release_id: str) -> Path:
         """Point `current` at the release in one atomic step (rename of a new link over the old)."""
         temporary = self.root / f".{CURRENT}.{release_id}.neu"
@@ -158,6 +179,8 @@ class ReleaseStore:
             os.fsync(directory)
         finally:
             os.close(directory)
+        with open(self.history_file, "a", encoding="utf-8") as history:   # owner-only (umask)
+            history.write(release_id + "\n")
         legacy = self.root / "current.duckdb"   # the single file of the first release layout
         if legacy.is_file() and not legacy.is_symlink():
             legacy.unlink()

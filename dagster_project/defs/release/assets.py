@@ -22,11 +22,14 @@ RELEASE_KEY = AssetKey(["release", "warehouse_release"])
 def warehouse_release(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     release = publish_release(warehouse.database, warehouse.release, context.run.run_id,
                               keep=release_keep(), postgres_url=release_postgres_url())
+    if release.cleaned:
+        context.log.warning("Reste unterbrochener Freigaben entfernt: " + "; ".join(release.cleaned))
     context.log.info(release.message)
     metadata = {
         "release_id": release.release_id,
         "neues_release": release.published,
         "meldung": release.message,
+        "aufgeraeumt": MetadataValue.text("; ".join(release.cleaned) if release.cleaned else "nichts"),
         "release_datei": MetadataValue.path(str(release.current / "warehouse.duckdb")),
         "parquet": MetadataValue.path(str(release.current / "parquet")),
         "pruefbericht": MetadataValue.path(str(release.folder / "pruefbericht.html")),
