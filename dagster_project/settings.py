@@ -16,6 +16,10 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DEMO_MODE              | 1: run with a public demo key (never for real data) | off                         |
 | DFT_RELEASE_KEEP           | number of releases kept (the current one always)   | 5                            |
 | DFT_RELEASE_POSTGRES_URL   | also publish each release into this PostgreSQL     | -                            |
+| DFT_RELEASE_POSTGRES_READER_ROLE | the PostgreSQL role BI logins belong to      | dft_bi_leser                 |
+| DFT_RELEASE_POSTGRES_LOCK_TIMEOUT_S | how long the switch waits for BI readers  | 30                           |
+| DFT_RELEASE_GROUP          | the group that may read the release (alle: everyone); all else is owner-only | the account's group |
+| DFT_BI_THREADS, DFT_BI_MEMORY_LIMIT | threads and memory of a BI connection (connect_release) | 2, 1GB      |
 | DFT_REPORT                 | 0: the main job makes no planners' report          | 1                            |
 | DFT_REPORT_BOUNDARIES      | district boundaries (GeoJSON) for the report's maps | - (schematic tile map)      |
 | DFT_REPORT_WORKERS         | processes drawing the report's pages               | cores, at most 4             |

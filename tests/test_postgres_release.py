@@ -14,7 +14,8 @@ from dagster_project.release import publish
 from dagster_project.release.disclosure import DisclosureRules
 from dagster_project.release.postgres import release_schema_name
 from dagster_project.release.publish import publish_release
-from tests.postgres_server import postgres_server, wait_for
+from dagster_project.settings import REPO_ROOT
+from tests.postgres_server import pipeline_database, postgres_server, wait_for
 
 READER_PASSWORD = "leser-passwort"
 
@@ -25,13 +26,7 @@ def pg():
     create roles, is no superuser), and a table elsewhere that BI readers must not see."""
     with postgres_server() as admin_url:
         wait_for(admin_url)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute("CREATE ROLE pipeline LOGIN CREATEROLE")
-            admin.execute("CREATE DATABASE sozialplanung OWNER pipeline")
-        base = admin_url.rsplit("/", 1)[0].replace("postgres@", "{user}@")
-        urls = {"admin": base.format(user="postgres") + "/sozialplanung",
-                "pipeline": base.format(user="pipeline") + "/sozialplanung",
-                "reader": base.format(user="superset_leser") + "/sozialplanung"}
+        urls = pipeline_database(admin_url)
         with psycopg.connect(urls["pipeline"], autocommit=True) as con:
             con.execute("CREATE SCHEMA intern")
             con.execute("CREATE TABLE intern.geheim AS SELECT 'personenbezogen' AS inhalt")
@@ -155,3 +150,31 @@ def test_a_reader_in_a_loop_sees_no_failure_and_never_two_releases_mixed(pg, pub
         publish_release(root / "warehouse.duckdb", root / "release", _run_id(root), postgres_url=pg["pipeline"])
     finally:
         patch.undo()
+
+
+def _hardening_sql() -> list[str]:
+    """The statements of docs/bi.md, "Empfohlene Härtung", as a reader of the docs would copy them."""
+    text = (REPO_ROOT / "docs" / "bi.md").read_text(encoding="utf-8")
+    block = text.split("#### Empfohlene Härtung", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("--")]
+
+
+def test_the_documented_hardening_closes_what_public_leaves_open(pg, published):
+    url = pg["reader"].replace("superset_leser@", f"superset_leser:{READER_PASSWORD}@")
+    other_database = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(url, autocommit=True) as con:   # PostgreSQL's defaults, before
+        con.execute("CREATE TEMP TABLE vorher (x int)")
+    psycopg.connect(other_database).close()
+    with psycopg.connect(pg["admin"], autocommit=True) as admin:
+        admin.execute("CREATE DATABASE andere")
+        for statement in _hardening_sql():
+            admin.execute(statement.replace("<andere_datenbank>", "andere"))
+    for database in ("postgres", "andere"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied"):
+            psycopg.connect(url.rsplit("/", 1)[0] + "/" + database).close()
+    with psycopg.connect(url, autocommit=True) as con:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("CREATE TEMP TABLE nachher (x int)")
+        assert con.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "1min"
+        assert con.execute("SHOW statement_timeout").fetchone()[0] == "5min"
+        assert con.execute("SELECT count(*) FROM release.fct_indicator_values").fetchone()[0] > 0
