@@ -20,7 +20,7 @@ import pytest
 
 from dagster_project.bi.connection import BI_CONFIG, BI_LOCKDOWN, bi_resource_config, connect_release
 from dagster_project.settings import REPO_ROOT
-from tests.bi_processes import ACCOUNTS, CALLER, NOBODY, folder_state, remove_tree, run_python, shared_release_copy
+from tests.unprivileged import ACCOUNTS, CALLER, NOBODY, folder_state, remove_tree, run_python, shared_release_copy
 
 BI_DOC = (REPO_ROOT / "docs" / "bi.md").read_text(encoding="utf-8")
 SPILL = "SELECT count(*) FROM (SELECT i, md5(i::VARCHAR) AS m FROM range(5000000) AS t(i) ORDER BY m)"

@@ -2,7 +2,8 @@
 "Protokollierung (`enable_logging`) und gemeinsame BI-Server".
 
 `lock_configuration` does not stop the call. With `storage='file'` it breaks every connection to the
-release in the process and the process aborts; `connect_release` switches DuckDB's local file system
+release in the process and the process aborts; `connect_release` and the SQLAlchemy dialect
+`duckdb+dft` (with `sqlalchemy_connect_args`, as Superset connects) switch DuckDB's local file system
 off, which makes DuckDB refuse it. With the memory storage one connection reads the SQL of another;
 nothing contains that. Each case runs in its own process (it may abort), as the calling user (root
 in CI: the published release itself, its folder as working directory) and as `nobody` (a read-only
@@ -14,8 +15,12 @@ byte the same, no file appears beside it, and a new process reads it with the BI
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import duckdb
@@ -23,7 +28,7 @@ import pytest
 
 from dagster_project.bi.connection import BI_CONFIG, BI_LOCKDOWN
 from dagster_project.settings import REPO_ROOT
-from tests.bi_processes import ACCOUNTS, CALLER, folder_state, remove_tree, run_python, shared_release_copy
+from tests.unprivileged import ACCOUNTS, CALLER, folder_state, remove_tree, run_python, shared_release_copy
 
 BI_DOC = (REPO_ROOT / "docs" / "bi.md").read_text(encoding="utf-8")
 SECTION = "### Protokollierung (`enable_logging`) und gemeinsame BI-Server"
@@ -36,8 +41,9 @@ ABORTED = (-signal.SIGABRT, 128 + signal.SIGABRT)   # killed by SIGABRT (as nobo
 BOB = "SELECT count(*) FROM marts.dim_area WHERE 'Filter von Bob: Nordmarkt' <> ''"
 
 # Connections as a BI client makes them: `plain` with the settings docs/bi.md gives every client,
-# `helper` with connect_release, `logging_settings` like connect_release with the logging turned
-# down before the lock (does that hold against the call?).
+# `helper` with connect_release, `sqlalchemy` from one engine on duckdb+dft with
+# sqlalchemy_connect_args (as Superset), `logging_settings` like connect_release with the logging
+# turned down before the lock (does that hold against the call?).
 CONNECT = '''
 import json, sys
 from pathlib import Path
@@ -46,9 +52,41 @@ import duckdb
 database, mode = sys.argv[2], sys.argv[3]
 
 
+class ThroughSQLAlchemy:
+    """A connection of a SQLAlchemy engine as Superset makes it (duckdb+dft, sqlalchemy_connect_args);
+    its errors are DuckDB's, as on the other connections."""
+
+    def __init__(self, engine):
+        self.con = engine.connect()
+
+    def execute(self, sql):
+        import sqlalchemy as sa
+        try:
+            result = self.con.execute(sa.text(sql))
+        except sa.exc.DBAPIError as error:
+            self.con.rollback()
+            raise error.orig from None
+        return Rows([tuple(row) for row in result] if result.returns_rows else [])
+
+
+class Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchall(self):
+        return self.rows
+
+
 def connect():
     if mode == "plain":
         return duckdb.connect(database, read_only=True, config={BI_CONFIG!r})
+    if mode == "sqlalchemy":
+        global engine
+        import sqlalchemy as sa
+        from dagster_project.bi.connection import sqlalchemy_connect_args, sqlalchemy_url
+        if "engine" not in globals():
+            engine = sa.create_engine(sqlalchemy_url(Path(database)), connect_args=sqlalchemy_connect_args())
+        return ThroughSQLAlchemy(engine)
     from dagster_project.bi.connection import BI_LOCKDOWN, bi_resource_config, connect_release
     if mode == "helper":
         return connect_release(Path(database))
@@ -88,6 +126,9 @@ step("new_connection", new_connection)
 step("other_again", lambda: other.execute({COUNT!r}).fetchall()[0][0])
 step("disable_logging", lambda: con.execute("CALL disable_logging()").fetchall())
 step("absolute_path", lambda: con.execute("CALL enable_logging(storage='file', storage_path='/tmp/dft_logs')").fetchall())
+step("set_lock", lambda: con.execute("SET lock_configuration = false").fetchall())
+step("read_csv", lambda: con.execute("SELECT count(*) FROM read_csv('/etc/passwd')").fetchall()[0][0])
+step("still_querying", lambda: con.execute({COUNT!r}).fetchall()[0][0])
 print(json.dumps({{"step": "end"}}), flush=True)
 '''
 
@@ -192,23 +233,68 @@ def test_file_logging_breaks_every_connection_of_the_process_and_aborts_it(accou
     _assert_release_untouched(account, database, before, expected_counts)
 
 
+@pytest.mark.parametrize("mode", ["helper", "sqlalchemy"])
 @pytest.mark.parametrize("account", ACCOUNTS)
-def test_connect_release_refuses_file_logging_and_every_connection_goes_on(account, published, shared_copy,
-                                                                           expected_counts):
+def test_connect_release_and_the_sqlalchemy_dialect_refuse_file_logging_and_every_connection_goes_on(
+        account, mode, published, shared_copy, expected_counts):
+    """connect_release, and the connections of a SQLAlchemy engine on duckdb+dft with
+    sqlalchemy_connect_args (Superset's), run BI_LOCKDOWN: DuckDB refuses file logging."""
     database = _database(account, published, shared_copy)
     before = folder_state(database)
-    result, steps = _run(account, FILE_LOGGING, database, "helper")
+    result, steps = _run(account, FILE_LOGGING, database, mode)
     areas = int(expected_counts.split()[1])
     _refused(steps, "enable_logging", "Error", FILE_LOGGING_REFUSED)
-    for name in ("other_connection", "same_connection", "new_connection", "other_again"):
+    for name in ("other_connection", "same_connection", "new_connection", "other_again", "still_querying"):
         _ok(steps, name, areas)
     _ok(steps, "disable_logging", [])
     _refused(steps, "absolute_path", "Error", FILE_LOGGING_REFUSED)
+    _refused(steps, "set_lock", "InvalidInputException", 'Invalid Input Error: Cannot change configuration option '
+             '"lock_configuration" - the configuration has been locked')
+    _refused(steps, "read_csv", "PermissionException",
+             "Permission Error: File system LocalFileSystem has been disabled by configuration")
     assert result.returncode == 0, result.stderr[-2000:]
     _assert_release_untouched(account, database, before, expected_counts)
 
 
-@pytest.mark.parametrize("mode", ["plain", "helper", "logging_settings"])
+def test_the_dialect_copied_alone_locks_down_as_connect_release(published, tmp_path):
+    """docs/bi.md has Superset users copy duckdb_dialect.py as dft_duckdb.py: alone, without the
+    project on the path, it carries the statements of BI_LOCKDOWN and runs them."""
+    from dagster_project.bi.connection import sqlalchemy_connect_args
+    from dagster_project.bi.duckdb_dialect import LOCKDOWN
+
+    assert LOCKDOWN == BI_LOCKDOWN
+    (tmp_path / "dft_duckdb.py").write_text(
+        (REPO_ROOT / "dagster_project" / "bi" / "duckdb_dialect.py").read_text(encoding="utf-8"), encoding="utf-8")
+    program = f'''
+import json, sys
+import sqlalchemy as sa
+import dft_duckdb
+assert not [m for m in sys.modules if m.split(".")[0] in ("dagster_project", "tests")], "imports the project"
+engine = sa.create_engine("duckdb+dft:///" + sys.argv[2], connect_args=json.loads(sys.argv[3]))
+with engine.connect() as con:
+    try:
+        con.execute(sa.text("CALL enable_logging(storage='file', storage_path='logs')"))
+        print("ANGENOMMEN")
+    except sa.exc.DBAPIError as error:
+        print(str(error.orig))
+        con.rollback()
+    print(con.execute(sa.text({COUNT!r})).scalar())
+print(list(dft_duckdb.LOCKDOWN) == {list(BI_LOCKDOWN)!r})
+'''
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("DFT_BI_")}
+    site = sysconfig.get_paths()["purelib"]
+    result = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {site!r}]; exec(sys.argv[1])",
+         program, str(published), json.dumps(sqlalchemy_connect_args())],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with duckdb.connect(str(published), read_only=True) as con:
+        areas = con.execute(COUNT).fetchone()[0]
+    assert result.stdout.splitlines() == [FILE_LOGGING_REFUSED, str(areas), "True"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dft_duckdb.py"]
+
+
+@pytest.mark.parametrize("mode", ["plain", "helper", "sqlalchemy", "logging_settings"])
 @pytest.mark.parametrize("account", ACCOUNTS)
 def test_one_connection_reads_the_sql_of_another_and_nothing_stops_it(account, mode, published, shared_copy,
                                                                       expected_counts):

@@ -127,8 +127,14 @@ def sqlalchemy_url(database: Path) -> str:
 
 
 def sqlalchemy_connect_args() -> dict:
-    """`connect_args` for duckdb-engine: Superset's "Engine Parameters" are {"connect_args": this}."""
-    return {"read_only": True, "config": dict(BI_CONFIG)}
+    """`connect_args` for duckdb-engine: Superset's "Engine Parameters" are {"connect_args": this}.
+    threads and memory_limit as connect_release's (DFT_BI_THREADS, DFT_BI_MEMORY_LIMIT); no
+    temp_directory, which DuckDB may refuse beside enable_external_access=false (docs/bi.md). The
+    dialect duckdb+dft opens with these and, as lock_configuration is asked for, then runs
+    BI_LOCKDOWN on the connection as connect_release does (dagster_project/bi/duckdb_dialect.py)."""
+    resources = bi_resource_config()
+    return {"read_only": True, "config": {"threads": resources["threads"], "memory_limit": resources["memory_limit"],
+                                          **BI_CONFIG}}
 
 
 def jdbc_url(database: Path) -> str:

@@ -15,6 +15,14 @@ This dialect is duckdb-engine's, with exactly these methods answered from DuckDB
 and view names, table comments, queries) stays duckdb-engine's. BI tools such as Apache Superset add
 a dataset through these calls.
 
+A connection whose config asks for `lock_configuration = true` (the BI settings, docs/bi.md) is
+locked down as `connect_release` (dagster_project/bi/connection.py) locks its own: the dialect opens
+the database with the rest of the config (read_only, threads, memory_limit, …) but without
+`enable_external_access` and the lock, then runs LOCKDOWN on it - no file access, DuckDB's local file
+system off, then the lock. With the local file system off DuckDB refuses
+`CALL enable_logging(storage='file', ...)`, which passes the lock and would otherwise break every
+connection of the process and abort it (DuckDB 1.5.6; docs/bi.md, "Protokollierung").
+
 It is registered as `duckdb+dft`: a SQLAlchemy URL `duckdb+dft:////path/to/warehouse.duckdb`
 picks it once this module is imported (or, with the project installed, through its entry point
 `sqlalchemy.dialects`). The module needs nothing but SQLAlchemy and duckdb-engine, so it can be
@@ -27,6 +35,7 @@ import re
 import warnings
 from typing import Any
 
+import duckdb
 import sqlalchemy
 from duckdb_engine import Dialect as DuckDBEngineDialect
 from sqlalchemy import exc, text
@@ -50,12 +59,60 @@ _DECIMAL = re.compile(r"(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)", re.IGNORECASE)
 _ARRAY = re.compile(r"(.+)\[(\d*)\]")
 _EXPRESSION_INDEXES = int(sqlalchemy.__version__.split(".")[0]) >= 2   # SQLAlchemy 1.4 reflects none
 
+# What a connection asking for lock_configuration=true runs after it opens, in this order; the same
+# statements as BI_LOCKDOWN of dagster_project/bi/connection.py (copied: this module imports nothing
+# of the project; tests/test_duckdb_logging.py checks that they are equal).
+LOCKDOWN = (
+    "SET enable_external_access = false",
+    "SET disabled_filesystems = 'LocalFileSystem'",
+    "SET lock_configuration = true",
+)
+_DEFERRED = ("enable_external_access", "lock_configuration")   # set by LOCKDOWN, not at connect
+
+
+def _true(value: Any) -> bool:
+    """A config value as given in connect_args (True) or in the URL's query (the string "true")."""
+    return value is True or str(value).strip().lower() in ("true", "1", "on", "yes", "t")
+
+
+def _locked_down(con: Any) -> bool:
+    external, locked = con.execute(
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
+    return not external and bool(locked)
+
 
 class ReleaseDuckDBDialect(DuckDBEngineDialect):
     """duckdb-engine, with columns, keys, constraints and indexes reflected from DuckDB's catalog."""
 
     driver = "dft"
     supports_statement_cache = False
+
+    # -- opening a connection --------------------------------------------------------------------
+    def connect(self, *cargs: Any, **cparams: Any):
+        """duckdb-engine's connect; with lock_configuration=true in the config (connect_args or the
+        URL's query) the database opens without enable_external_access and the lock, and LOCKDOWN
+        runs on the new connection (external access ends up off whatever the config says). DuckDB shares one database instance per file in a process: a
+        second connection gets the instance the first one locked down and runs nothing."""
+        config = {**dict(cparams.get("config") or {}), **dict(cparams.pop("url_config", None) or {})}
+        if not _true(config.get("lock_configuration", False)):
+            return super().connect(*cargs, **{**cparams, "config": config})
+        con = super().connect(*cargs, **{**cparams, "config": {k: v for k, v in config.items()
+                                                                if k not in _DEFERRED}})
+        # con is duckdb-engine's ConnectionWrapper: execute() goes to the DuckDB connection
+        try:
+            if not _locked_down(con):
+                try:
+                    for statement in LOCKDOWN:
+                        con.execute(statement)
+                except duckdb.InvalidInputException:
+                    if not _locked_down(con):   # else another thread locked the shared instance meanwhile
+                        raise
+            if not _locked_down(con):
+                raise duckdb.InvalidInputException("Die Verbindung ist nicht gesperrt (lock_configuration).")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     # -- where a table is ----------------------------------------------------------------------
     def _where(self, schema: str | None) -> tuple[str, dict]:
