@@ -25,7 +25,7 @@ import psycopg
 from dagster_project.release.postgres import publish_to_postgres, reader_role
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import REPO_ROOT, WarehousePaths
-from tests.postgres_server import postgres_server, wait_for
+from tests.postgres_server import pipeline_database, postgres_server, wait_for
 
 SUPERSET_PYTHON = REPO_ROOT / ".venv-superset" / "bin" / "python"
 PROBE = Path(__file__).resolve().parent / "superset_probe.py"
@@ -66,9 +66,7 @@ def run() -> None:
     started = time.perf_counter()
     with postgres_server() as admin_url:
         wait_for(admin_url)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"CREATE ROLE {PIPELINE} LOGIN CREATEROLE")
-            admin.execute(f"CREATE DATABASE {DATABASE} OWNER {PIPELINE}")
+        pipeline_database(admin_url)                                   # login `pipeline`, database `sozialplanung`
         server = admin_url.rsplit("/", 1)[0].split("@", 1)[1]          # 127.0.0.1:<port>
         server_seconds = time.perf_counter() - started
 

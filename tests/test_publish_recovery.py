@@ -199,3 +199,26 @@ def test_kill_9_at_ten_random_moments_of_a_publish(pg, source, tmp_path):
         assert_nothing_split_or_left(release_dir, pg["pipeline"], published)
     # the kills hit something to clean up, and the runs after them said what they removed
     assert any(cleaned_any), "kein Abbruch hat etwas hinterlassen: die Zeitpunkte treffen die Freigabe nicht"
+
+
+def test_missing_rights_are_named_before_anything_is_written(pg, source, tmp_path, monkeypatch):
+    """A pipeline login that may not create the reader role, or no schemas: the publish stops with
+    the command that fixes it, and PostgreSQL holds no new schema."""
+    from dagster_project.release.postgres import publish_to_postgres
+
+    first = _publish(source, tmp_path / "release", pg["pipeline"], "rechte-1")
+    database = ReleaseStore(tmp_path / "release").database(first.release_id)
+    with psycopg.connect(pg["admin"], autocommit=True) as admin:
+        admin.execute("CREATE ROLE ohne_createrole LOGIN")
+        admin.execute("GRANT CREATE ON DATABASE sozialplanung TO ohne_createrole")
+        admin.execute("CREATE ROLE ohne_create LOGIN CREATEROLE")
+    before = _release_schemas(pg["admin"])
+    monkeypatch.setenv("DFT_RELEASE_POSTGRES_READER_ROLE", "fehlende_leserolle")
+    with pytest.raises(PostgresPublishError, match="CREATE ROLE fehlende_leserolle NOLOGIN"):
+        publish_to_postgres(pg["pipeline"].replace("pipeline@", "ohne_createrole@"), database, "20990101T000000000",
+                            keep=[])
+    monkeypatch.delenv("DFT_RELEASE_POSTGRES_READER_ROLE")
+    with pytest.raises(PostgresPublishError, match="GRANT CREATE ON DATABASE sozialplanung TO ohne_create"):
+        publish_to_postgres(pg["pipeline"].replace("pipeline@", "ohne_create@"), database, "20990101T000000001",
+                            keep=[])
+    assert _release_schemas(pg["admin"]) == before

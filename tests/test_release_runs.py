@@ -143,7 +143,7 @@ def test_a_delivery_that_changes_no_mart_reuses_the_disclosure_control_of_the_sa
     import duckdb
 
     from dagster_project.release import publish
-    from dagster_project.release.content_cache import CACHE_FOLDER
+    from dagster_project.release.content_cache import cache_dir
     from tests.conftest import table_hashes
 
     root = released_warehouse_copy
@@ -166,11 +166,12 @@ def test_a_delivery_that_changes_no_mart_reuses_the_disclosure_control_of_the_sa
         finally:
             con.close()
 
-    shutil.rmtree(release_dir / CACHE_FOLDER, ignore_errors=True)
+    shutil.rmtree(cache_dir(release_dir), ignore_errors=True)
     redeliver(1)
     computed = publish.publish_release(db_path, release_dir, "lauf-1")
     assert computed.published and computed.manifest["geheimhaltung"]["wiederverwendet"] is False
-    assert (release_dir / CACHE_FOLDER / computed.manifest["geheimhaltung"]["inhalt_fingerabdruck"]).is_dir()
+    cached = cache_dir(release_dir) / computed.manifest["geheimhaltung"]["inhalt_fingerabdruck"]
+    assert cached.is_dir() and not (release_dir / ".inhalt").exists()   # beside the release, not in it
 
     def not_again(*args, **kwargs):
         raise AssertionError("disclosure control ran again for the same content")
