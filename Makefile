@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 ENGINE ?= duckdb
 
 # No telemetry leaves the machine (dbt, Dagster, Great Expectations).
@@ -60,8 +62,9 @@ system-packages:
 	fi
 
 ## make test: the test suite on two processes (CI calls this through .ci/run); the tests of the one
-## shared released warehouse stay in one process (tests/conftest.py)
-test: $(STAMP) $(SPARK_STAMP) system-packages
+## shared released warehouse stay in one process (tests/conftest.py); Apache Superset's own venv for
+## tests/test_superset.py
+test: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
 	$(BIN)/python -m pytest -n 2
 
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
@@ -87,8 +90,6 @@ bi: $(STAMP)
 ## requirements-superset.lock), adds the PostgreSQL publication of the current release as a database,
 ## the dataset release.fct_indicator_values and runs a chart query (tests/bi_check.py, docs/bi.md);
 ## needs a current release (`make run`)
-SUPERSET_VENV := .venv-superset
-SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 bi-check: $(STAMP) system-packages $(SUPERSET_STAMP)
 	$(BIN)/python -m tests.bi_check
 

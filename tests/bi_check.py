@@ -58,10 +58,15 @@ def _probe_environment() -> dict[str, str]:
 
 
 def run() -> None:
-    if not SUPERSET_PYTHON.exists():
-        raise BiCheckError(f"{SUPERSET_PYTHON} fehlt: `make bi-check` baut .venv-superset aus "
-                           "requirements-superset.lock.")
     release_id, release_db = _current_release()
+    check(release_id, release_db)
+
+
+def check(release_id: str, release_db: Path) -> None:
+    """Publish the release into a throwaway PostgreSQL and let Superset read it (tests/superset_probe.py)."""
+    if not SUPERSET_PYTHON.exists():
+        raise BiCheckError(f"{SUPERSET_PYTHON} fehlt: `make bi-check` (und `make test`) baut .venv-superset aus "
+                           "requirements-superset.lock.")
     print(f">> Release {release_id} ({release_db})", flush=True)
     started = time.perf_counter()
     with postgres_server() as admin_url:

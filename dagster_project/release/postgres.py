@@ -168,11 +168,19 @@ def switch_to_release(url: str, release_db: Path, release_id: str) -> None:
     publish_to_postgres(url, release_db, release_id, keep=[release_id])
 
 
-def discard_release(url: str, release_id: str) -> None:
-    """Drop a release's schema that the views no longer show (after an undone switch)."""
+def undo_switch(url: str, release_id: str, previous_id: str | None, previous_db: Path | None) -> None:
+    """The views back on the previous release (or, before the first release, no views at all) and
+    the new release's schema dropped: DuckDB's switch failed after PostgreSQL's."""
     import psycopg
 
+    if previous_id:
+        switch_to_release(url, previous_db, previous_id)
     with psycopg.connect(url) as pg:
+        if previous_id is None:
+            with pg.transaction(), pg.cursor() as cur:
+                for view in _existing_views(cur):
+                    cur.execute(f"DROP VIEW {quote(STABLE_SCHEMA)}.{quote(view)}")
+                cur.execute(f"DELETE FROM {CURRENT_TABLE}")
         _drop_from_ledger(pg, release_schema_name(release_id))
 
 

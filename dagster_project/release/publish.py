@@ -50,7 +50,7 @@ class Release:
     parquet_dir: Path
     manifest: dict
     message: str = ""
-    cleaned: list[str] = None   # what interrupted publishes had left, removed by this one
+    cleaned: list[str] | None = None   # what interrupted publishes had left, removed by this one
 
 
 def code_version() -> str:
@@ -214,38 +214,26 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
             f"die sich aus den veröffentlichten Zahlen zurückrechnen ließen (z. B. {_example(attack)}). "
             f"Release {previous_id or '–'} bleibt aktuell. Bericht: {refused}")
     staging = store.staging_folder(release_id)
+    postgres_switched = False
     try:
         _write_release_folder(staging, release_id, released, candidate, quality, deliveries, suppressed, manifest,
                               previous, store.database(previous_id) if previous_id else None)
         write_auditor_files(auditor_dir(release_dir), release_id, suppressed)
         folder = store.seal(staging, release_id)
-    except BaseException:
-        if staging.exists():
-            from dagster_project.release.store import _remove
-
-            _remove(staging)
-        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
-        raise
-    kept = [*store.release_ids()[-keep:], *([previous_id] if previous_id else [])]
-    try:
         if postgres_url:
             from dagster_project.release.postgres import publish_to_postgres
 
-            publish_to_postgres(postgres_url, folder / DATABASE, release_id, keep=kept)
-    except BaseException:
-        store.remove_release(release_id)   # never current: nothing points to it
-        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
-        raise
-    try:
+            # when it fails, PostgreSQL still shows the previous release and the new schema is gone
+            publish_to_postgres(postgres_url, folder / DATABASE, release_id,
+                                keep=[*store.release_ids()[-keep:], *([previous_id] if previous_id else [])])
+            postgres_switched = True
         current = store.switch_current(release_id)
     except BaseException:
-        # PostgreSQL already shows the new release: back to the previous one, so both agree
-        if postgres_url and previous_id:
-            from dagster_project.release.postgres import discard_release, switch_to_release
+        if postgres_switched:   # PostgreSQL already shows the new release: back, so both agree
+            from dagster_project.release.postgres import undo_switch
 
-            switch_to_release(postgres_url, store.database(previous_id), previous_id)
-            discard_release(postgres_url, release_id)
-        store.remove_release(release_id)
+            undo_switch(postgres_url, release_id, previous_id, store.database(previous_id) if previous_id else None)
+        store.discard(release_id, staging)   # never current: nothing points to it
         shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
         raise
     store.prune(keep)

@@ -160,12 +160,14 @@ class ReleaseStore:
         """A sealed release read-only again, with the release group."""
         _make_read_only(self.folder(release_id), self.access)
 
-    def remove_release(self, release_id: str) -> None:
-        """Remove a release folder that never became current (a failed publish's)."""
+    def discard(self, release_id: str, staging: Path | None = None) -> None:
+        """Remove a release that never became current (a failed publish's): its staging folder or
+        its sealed folder."""
         if release_id == self.current_id():
             raise ValueError(f"Release {release_id} ist aktuell und wird nicht entfernt.")
-        if self.folder(release_id).exists():
-            _remove(self.folder(release_id))
+        for folder in (staging, self.folder(release_id)):
+            if folder is not None and folder.exists():
+                _remove(folder)
 
     def switch_current(self, release_id: str) -> Path:
         """Point `current` at the release in one atomic step (rename of a new link over the old)."""
