@@ -70,7 +70,7 @@ test: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
 ## http://127.0.0.1:8080 (DOCS_ARGS=--no-serve only writes it)
 docs: $(STAMP)
-	$(BIN)/python -m dagster_project.dbt_docs $(DOCS_ARGS)
+	umask 077 && $(BIN)/python -m dagster_project.dbt_docs $(DOCS_ARGS)
 
 ## make ui: the Dagster UI on http://127.0.0.1:3000, with its daemon: the inbox sensor and the
 ## schedules are running from the start
@@ -80,7 +80,7 @@ ui: $(STAMP)
 
 ## make report: the planners' report (Bericht zur sozialen Lage) of the current release, if not up to date
 report: $(STAMP)
-	$(BIN)/python -m dagster_project.report
+	umask 077 && $(BIN)/python -m dagster_project.report
 
 ## make bi: the connection settings for BI tools (docs/bi.md), with this installation's paths
 bi: $(STAMP)

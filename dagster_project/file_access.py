@@ -183,9 +183,12 @@ def restrict_installation(paths, extra: list[Path] = ()) -> Tightening:
     from dagster_project.release.content_cache import cache_dir
     from dagster_project.release.publish import auditor_dir
 
+    from dagster_project.settings import REPO_ROOT
+
+    # dbt writes its log and a target folder into the project when run there (make docs, tests)
     others = [paths.db_path, paths.db_path.with_name(paths.db_path.name + ".wal"), paths.inbox_dir,
-              paths.quarantine_dir, paths.reports_dir, auditor_dir(paths.release_dir),
-              cache_dir(paths.release_dir), *extra]
+              paths.quarantine_dir, paths.reports_dir, auditor_dir(paths.db_path.parent),
+              cache_dir(paths.db_path.parent), REPO_ROOT / "dbt" / "logs", REPO_ROOT / "dbt" / "target", *extra]
     if os.environ.get("DAGSTER_HOME"):
         others.append(Path(os.environ["DAGSTER_HOME"]))
     return restrict_warehouse(paths.warehouse_dir, paths.release_dir, others)

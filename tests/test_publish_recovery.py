@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,12 +50,16 @@ def pg():
         yield urls
 
 
-@pytest.fixture(scope="module")
-def source(released_warehouse):
+@pytest.fixture
+def source(released_warehouse, tmp_path):
+    """A copy of the shared warehouse's database in this test's folder: the auditors' files and the
+    disclosure cache lie beside it, the test's own."""
     root, _ = released_warehouse
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(root / "warehouse.duckdb", database)
+    with duckdb.connect(str(database), read_only=True) as con:
         run_id = con.execute("SELECT max(run_id) FROM audit.dq_results").fetchone()[0]
-    return root / "warehouse.duckdb", run_id
+    return database, run_id
 
 
 def _publish(source, release_dir, url, label, **kwargs):
@@ -92,7 +97,7 @@ def assert_nothing_split_or_left(release_dir: Path, url: str, published: set[str
     assert set(store.release_ids()) <= published, f"Releases, die nie fertig wurden: {set(store.release_ids()) - published}"
     for release_id in store.release_ids():
         assert [p.name for p in store.folder(release_id).glob(".*")] == []
-    audit_files = {p.name for p in (release_dir.parent / "pruefakten").iterdir()}
+    audit_files = {p.name for p in (release_dir.parent / "pruefakten").iterdir()}   # beside the database
     assert audit_files <= published, f"Prüfakten ohne Release: {audit_files - published}"
     schemas = _release_schemas(url) - {"release_archiv", "release_notizen"}
     assert schemas <= {release_schema_name(i) for i in store.release_ids()}, schemas

@@ -166,11 +166,11 @@ def test_a_delivery_that_changes_no_mart_reuses_the_disclosure_control_of_the_sa
         finally:
             con.close()
 
-    shutil.rmtree(cache_dir(release_dir), ignore_errors=True)
+    shutil.rmtree(cache_dir(root), ignore_errors=True)
     redeliver(1)
     computed = publish.publish_release(db_path, release_dir, "lauf-1")
     assert computed.published and computed.manifest["geheimhaltung"]["wiederverwendet"] is False
-    cached = cache_dir(release_dir) / computed.manifest["geheimhaltung"]["inhalt_fingerabdruck"]
+    cached = cache_dir(root) / computed.manifest["geheimhaltung"]["inhalt_fingerabdruck"]
     assert cached.is_dir() and not (release_dir / ".inhalt").exists()   # beside the release, not in it
 
     def not_again(*args, **kwargs):

@@ -7,7 +7,7 @@ That is the usual month: a new SGB II, SGB XII or AsylbLG month changes no mart 
 December stock), yet it is a new delivery and gets a new release with its manifest. Disclosure
 control takes most of a release's time (about 13 s of 14 s at Dortmund scale).
 
-The content is kept beside the release folder, outside what BI accounts read, in
+The content is kept in the warehouse folder, outside what BI accounts read, in
 `<warehouse>/geheimhaltung_cache/<key>/` (Parquet per frame, the audit as JSON; owner-only like
 everything outside the release: it holds the rule of every suppressed cell); only the newest is
 kept, and only content that passed the attacker's audit. The
@@ -75,9 +75,10 @@ def _restore(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def cache_dir(release_dir: Path) -> Path:
-    """Beside the release folder (never inside it: BI accounts read that)."""
-    return release_dir.parent / CACHE_FOLDER
+def cache_dir(warehouse_dir: Path) -> Path:
+    """In the warehouse folder (the one that holds the pipeline's database), never in or beside the
+    release folder that BI accounts read."""
+    return warehouse_dir / CACHE_FOLDER
 
 
 def load(root: Path, key: str) -> CachedContent | None:
@@ -98,6 +99,7 @@ def store(root: Path, key: str, marts: dict[str, pd.DataFrame], suppressed: pd.D
     temporary = root / f".{key}.neu"
     shutil.rmtree(temporary, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root.chmod(0o700)
     temporary.mkdir(mode=0o700)
     frames = {**marts, SUPPRESSED: suppressed}
     for index, (name, frame) in enumerate(frames.items()):

@@ -43,9 +43,11 @@ def remove_leftovers(store: ReleaseStore, auditor_root: Path, cache_root: Path,
                      postgres_url: str | None = None, keep: int | None = None) -> list[str]:
     """Remove what interrupted publishes left; returns what was removed, in German."""
     removed: list[str] = []
+    gone: list[str] = []   # ids of releases that never were: their auditors' files go too
     if store.releases.is_dir():
         for staging in sorted(store.releases.glob(".*.im_aufbau")):
             _remove(staging)
+            gone.append(staging.name[1:-len(".im_aufbau")])
             removed.append(f"unfertiger Release-Ordner {staging.name}")
     if store.root.is_dir():
         for link in sorted(store.root.glob(f".{store.current_link.name}.*.neu")):
@@ -57,6 +59,7 @@ def remove_leftovers(store: ReleaseStore, auditor_root: Path, cache_root: Path,
         for release_id in store.release_ids():
             if release_id not in were and release_id > oldest:
                 _remove(store.folder(release_id))
+                gone.append(release_id)
                 removed.append(f"Release-Ordner {release_id}, der nie aktuell wurde")
         for release_id in store.release_ids():
             for hidden in sorted(store.folder(release_id).glob(".*")):
@@ -67,12 +70,10 @@ def remove_leftovers(store: ReleaseStore, auditor_root: Path, cache_root: Path,
                 finally:
                     store.restrict_folder(release_id)
                 removed.append(f"Rest {hidden.name} in Release {release_id}")
-        if auditor_root.is_dir():
-            kept = set(store.release_ids())
-            for folder in sorted(auditor_root.iterdir()):
-                if folder.is_dir() and folder.name not in kept and folder.name > oldest:
-                    shutil.rmtree(folder)
-                    removed.append(f"Prüfakten {folder.name} eines nie veröffentlichten Release")
+    for release_id in gone:
+        if (auditor_root / release_id).is_dir():
+            shutil.rmtree(auditor_root / release_id)
+            removed.append(f"Prüfakten {release_id} eines nie veröffentlichten Release")
     if cache_root.is_dir():
         for temporary in sorted(cache_root.glob(".*.neu")):
             shutil.rmtree(temporary, ignore_errors=True)

@@ -120,17 +120,20 @@ def refuse_release(store: ReleaseStore, release_id: str, manifest: dict, quality
 AUDITOR_FOLDER = "pruefakten"
 
 
-def auditor_dir(release_dir: Path) -> Path:
-    """Where the files for auditors lie, outside the release folder that BI readers share: beside
-    it, in the warehouse (docs/auditors.md); owner-only like everything outside the release."""
-    return release_dir.parent / AUDITOR_FOLDER
+def auditor_dir(warehouse_dir: Path) -> Path:
+    """Where the files for auditors lie: in the warehouse folder (the one that holds the pipeline's
+    database), never in or beside a release folder that BI readers share (docs/auditors.md);
+    owner-only like everything outside the release."""
+    return warehouse_dir / AUDITOR_FOLDER
 
 
 def write_auditor_files(folder: Path, release_id: str, suppressed: pd.DataFrame) -> Path:
     """Every suppressed cell of a release with the rule that hid it: for the statistics office's
     auditors only (a rule such as "1 or 2" tells the value; the release shows one neutral mark)."""
     target = folder / release_id / "gesperrte_zellen.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for step in (folder, target.parent):   # owner-only whatever the umask of the calling process
+        step.mkdir(parents=True, exist_ok=True, mode=0o700)
+        step.chmod(0o700)
     suppressed.to_parquet(target, index=False)
     return target
 
@@ -150,7 +153,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
                     postgres_url: str | None = None) -> Release:
     rules = rules or DisclosureRules.load()
     store = ReleaseStore(release_dir)
-    cleaned = remove_leftovers(store, auditor_dir(release_dir), content_cache.cache_dir(release_dir),
+    cleaned = remove_leftovers(store, auditor_dir(db_path.parent), content_cache.cache_dir(db_path.parent),
                                postgres_url, keep)
     previous_id = store.current_id()
     previous = store.manifest(previous_id)
@@ -171,7 +174,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     now = dt.datetime.now()
     release_id = now.strftime("%Y%m%dT%H%M%S%f")[:-3]
     key = content_cache.content_key(marts, rules)
-    cached = content_cache.load(content_cache.cache_dir(release_dir), key)
+    cached = content_cache.load(content_cache.cache_dir(db_path.parent), key)
     if cached is not None:   # same marts, rules and code as an earlier release: the same content
         released, suppressed, attack = cached.marts, cached.suppressed, cached.attack
     else:
@@ -184,7 +187,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
         attack = audit_summary(content.audit, content.model, suppressed, content.loss, content.protection,
                                search=content.search)
         if not attack["rueckrechenbar"]:
-            content_cache.store(content_cache.cache_dir(release_dir), key, released, suppressed, attack)
+            content_cache.store(content_cache.cache_dir(db_path.parent), key, released, suppressed, attack)
     released["dim_suppression_rule"] = suppression_rule_labels()
     manifest = {
         "release_id": release_id,
@@ -218,7 +221,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
     try:
         _write_release_folder(staging, release_id, released, candidate, quality, deliveries, suppressed, manifest,
                               previous, store.database(previous_id) if previous_id else None)
-        write_auditor_files(auditor_dir(release_dir), release_id, suppressed)
+        write_auditor_files(auditor_dir(db_path.parent), release_id, suppressed)
         folder = store.seal(staging, release_id)
         if postgres_url:
             from dagster_project.release.postgres import publish_to_postgres
@@ -234,7 +237,7 @@ def publish_release(db_path: Path, release_dir: Path, run_id: str,
 
             undo_switch(postgres_url, release_id, previous_id, store.database(previous_id) if previous_id else None)
         store.discard(release_id, staging)   # never current: nothing points to it
-        shutil.rmtree(auditor_dir(release_dir) / release_id, ignore_errors=True)
+        shutil.rmtree(auditor_dir(db_path.parent) / release_id, ignore_errors=True)
         raise
     store.prune(keep)
     return Release(release_id, True, folder, current, folder / "parquet", manifest,
