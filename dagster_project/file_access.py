@@ -182,7 +182,6 @@ def restrict_installation(paths, extra: list[Path] = ()) -> Tightening:
     home; what an older version or another process left open is tightened."""
     from dagster_project.release.content_cache import cache_dir
     from dagster_project.release.publish import auditor_dir
-
     from dagster_project.settings import REPO_ROOT
 
     # dbt writes its log and a target folder into the project when run there (make docs, tests)
