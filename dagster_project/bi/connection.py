@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.bi.duckdb_dialect import LOCKDOWN, lock_down
 from dagster_project.release.store import CURRENT, DATABASE
 from dagster_project.settings import WarehousePaths
 
@@ -48,12 +49,9 @@ BI_MEMORY_LIMIT_DEFAULT = "1GB"
 _MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 # What connect_release runs on its connection, in this order: no file access, DuckDB's local file
 # system off (it can only be switched off on an open database, never back on; DuckDB then refuses
-# `CALL enable_logging(storage='file', ...)`), then the lock.
-BI_LOCKDOWN = (
-    "SET enable_external_access = false",
-    "SET disabled_filesystems = 'LocalFileSystem'",
-    "SET lock_configuration = true",
-)
+# `CALL enable_logging(storage='file', ...)`), then the lock. Defined once, in the SQLAlchemy
+# dialect (which must stay importable alone), and run by its lock_down.
+BI_LOCKDOWN = LOCKDOWN
 
 
 class ReleaseNotFound(RuntimeError):
@@ -84,12 +82,6 @@ def bi_resource_config() -> dict[str, object]:
     return {"threads": int(threads), "memory_limit": memory_limit, "temp_directory": ""}
 
 
-def _locked_down(con: duckdb.DuckDBPyConnection) -> bool:
-    external, locked = con.execute(
-        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
-    return not external and bool(locked)
-
-
 def connect_release(database: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A Python connection to the release: read-only, no file access, configuration locked
     (docs/bi.md), with the resources of bi_resource_config and without DuckDB's local file system.
@@ -102,15 +94,7 @@ def connect_release(database: Path | None = None) -> duckdb.DuckDBPyConnection:
     database = database or current_release_database()
     con = duckdb.connect(str(database), read_only=True, config=bi_resource_config())
     try:
-        if not _locked_down(con):
-            try:
-                for statement in BI_LOCKDOWN:
-                    con.execute(statement)
-            except duckdb.InvalidInputException:
-                if not _locked_down(con):   # else another thread locked the shared instance meanwhile
-                    raise
-        if not _locked_down(con):
-            raise RuntimeError(f"Die Verbindung zu {database} ist nicht gesperrt.")
+        lock_down(con)
     except BaseException:
         con.close()
         raise

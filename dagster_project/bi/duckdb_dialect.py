@@ -59,9 +59,10 @@ _DECIMAL = re.compile(r"(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)", re.IGNORECASE)
 _ARRAY = re.compile(r"(.+)\[(\d*)\]")
 _EXPRESSION_INDEXES = int(sqlalchemy.__version__.split(".")[0]) >= 2   # SQLAlchemy 1.4 reflects none
 
-# What a connection asking for lock_configuration=true runs after it opens, in this order; the same
-# statements as BI_LOCKDOWN of dagster_project/bi/connection.py (copied: this module imports nothing
-# of the project; tests/test_duckdb_logging.py checks that they are equal).
+# What a BI connection runs after it opens, in this order (no file access, DuckDB's local file
+# system off - DuckDB then refuses `CALL enable_logging(storage='file', ...)` -, then the lock). The
+# one definition: dagster_project/bi/connection.py uses it as BI_LOCKDOWN (this module imports
+# nothing of the project, so that it can be copied alone into a Superset installation).
 LOCKDOWN = (
     "SET enable_external_access = false",
     "SET disabled_filesystems = 'LocalFileSystem'",
@@ -79,6 +80,20 @@ def _locked_down(con: Any) -> bool:
     external, locked = con.execute(
         "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
     return not external and bool(locked)
+
+
+def lock_down(con: Any) -> None:
+    """Run LOCKDOWN on a just opened connection, unless its database instance is locked already (DuckDB
+    shares one instance per file in a process); fails if the connection is not locked afterwards."""
+    if not _locked_down(con):
+        try:
+            for statement in LOCKDOWN:
+                con.execute(statement)
+        except duckdb.InvalidInputException:
+            if not _locked_down(con):   # else another thread locked the shared instance meanwhile
+                raise
+    if not _locked_down(con):
+        raise duckdb.InvalidInputException("Die Verbindung ist nicht gesperrt (lock_configuration).")
 
 
 class ReleaseDuckDBDialect(DuckDBEngineDialect):
@@ -100,15 +115,7 @@ class ReleaseDuckDBDialect(DuckDBEngineDialect):
                                                                 if k not in _DEFERRED}})
         # con is duckdb-engine's ConnectionWrapper: execute() goes to the DuckDB connection
         try:
-            if not _locked_down(con):
-                try:
-                    for statement in LOCKDOWN:
-                        con.execute(statement)
-                except duckdb.InvalidInputException:
-                    if not _locked_down(con):   # else another thread locked the shared instance meanwhile
-                        raise
-            if not _locked_down(con):
-                raise duckdb.InvalidInputException("Die Verbindung ist nicht gesperrt (lock_configuration).")
+            lock_down(con)
         except BaseException:
             con.close()
             raise
