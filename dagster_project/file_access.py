@@ -138,7 +138,7 @@ def _owner_only(path: Path, result: Tightening, passages: set[Path]) -> None:
         result.files += 1
 
 
-def _walk_owner_only(root: Path, skip: set[Path], passages: set[Path], result: Tightening) -> None:
+def walk_owner_only(root: Path, skip: set[Path], passages: set[Path], result: Tightening) -> None:
     if not root.exists() or root in skip:
         return
     _owner_only(root, result, passages)
@@ -169,7 +169,7 @@ def restrict_warehouse(warehouse_dir: Path, release_dir: Path, others: list[Path
     for path in [warehouse_dir, *others]:
         path = path.resolve()
         if path.exists() and path != release_dir and not _is_within(path, release_dir):
-            _walk_owner_only(path, {release_dir}, passages, result)
+            walk_owner_only(path, {release_dir}, passages, result)
     for passage in passages:
         access.apply(passage, access.passage_mode)
     if release_dir.is_dir():

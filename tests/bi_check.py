@@ -25,7 +25,7 @@ import psycopg
 from dagster_project.release.postgres import publish_to_postgres, reader_role
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import REPO_ROOT, WarehousePaths
-from tests.postgres_server import pipeline_database, postgres_server, wait_for
+from tests.postgres_server import pipeline_server
 
 SUPERSET_PYTHON = REPO_ROOT / ".venv-superset" / "bin" / "python"
 PROBE = Path(__file__).resolve().parent / "superset_probe.py"
@@ -69,10 +69,8 @@ def check(release_id: str, release_db: Path) -> None:
                            "requirements-superset.lock.")
     print(f">> Release {release_id} ({release_db})", flush=True)
     started = time.perf_counter()
-    with postgres_server() as admin_url:
-        wait_for(admin_url)
-        pipeline_database(admin_url)                                   # login `pipeline`, database `sozialplanung`
-        server = admin_url.rsplit("/", 1)[0].split("@", 1)[1]          # 127.0.0.1:<port>
+    with pipeline_server() as urls:                                    # login `pipeline`, database `sozialplanung`
+        server = urls["admin"].rsplit("/", 1)[0].split("@", 1)[1]      # 127.0.0.1:<port>
         server_seconds = time.perf_counter() - started
 
         begun = time.perf_counter()

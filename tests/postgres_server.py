@@ -81,3 +81,12 @@ def pipeline_database(admin_url: str) -> dict[str, str]:
     return {"admin": base.format(user="postgres") + "/sozialplanung",
             "pipeline": base.format(user="pipeline") + "/sozialplanung",
             "reader": base.format(user="superset_leser") + "/sozialplanung"}
+
+
+@contextmanager
+def pipeline_server():
+    """A fresh server (postgres_server) with the pipeline's database (pipeline_database): yields its
+    URLs, `admin`, `pipeline` and `reader`."""
+    with postgres_server() as admin_url:
+        wait_for(admin_url)
+        yield pipeline_database(admin_url)

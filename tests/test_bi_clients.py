@@ -28,7 +28,7 @@ from dagster_project.bi.connection import (BI_CONFIG, JDBC_PROPERTIES, jdbc_url,
 from dagster_project.release.postgres import SOURCE_SCHEMAS, publish_to_postgres
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import REPO_ROOT
-from tests.postgres_server import postgres_server, wait_for
+from tests.postgres_server import pipeline_server
 
 BI_DOC = (REPO_ROOT / "docs" / "bi.md").read_text(encoding="utf-8")
 JAVA_CLIENT = Path(__file__).resolve().parent / "jdbc" / "ReleaseQuery.java"
@@ -75,17 +75,10 @@ def pg(release):
     tests/test_postgres_release.py), the shared test release published into it, and a reader login
     that is a member of dft_bi_leser."""
     database, release_id = release
-    with postgres_server() as admin_url:
-        wait_for(admin_url)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute("CREATE ROLE pipeline LOGIN CREATEROLE")
-            admin.execute("CREATE DATABASE sozialplanung OWNER pipeline")
-        base = admin_url.rsplit("/", 1)[0]
-        host_port = base.split("@", 1)[1]
-        urls = {"admin": base + "/sozialplanung",
-                "pipeline": base.replace("postgres@", "pipeline@") + "/sozialplanung",
-                "reader": base.replace("postgres@", f"{READER}:{READER_PASSWORD}@") + "/sozialplanung",
-                "host": host_port.split(":")[0], "port": int(host_port.split(":")[1])}
+    with pipeline_server() as urls:
+        host_port = urls["admin"].rsplit("/", 1)[0].split("@", 1)[1]
+        urls["reader"] = urls["pipeline"].replace("pipeline@", f"{READER}:{READER_PASSWORD}@")
+        urls.update(host=host_port.split(":")[0], port=int(host_port.split(":")[1]))
         publish_to_postgres(urls["pipeline"], database, release_id, keep=[release_id])
         with psycopg.connect(urls["admin"], autocommit=True) as admin:
             admin.execute(f"CREATE ROLE {READER} LOGIN PASSWORD '{READER_PASSWORD}'")

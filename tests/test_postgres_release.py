@@ -15,7 +15,7 @@ from dagster_project.release.disclosure import DisclosureRules
 from dagster_project.release.postgres import release_schema_name
 from dagster_project.release.publish import publish_release
 from dagster_project.settings import REPO_ROOT
-from tests.postgres_server import pipeline_database, postgres_server, wait_for
+from tests.postgres_server import pipeline_server
 
 READER_PASSWORD = "leser-passwort"
 
@@ -24,9 +24,7 @@ READER_PASSWORD = "leser-passwort"
 def pg():
     """A server with the database `sozialplanung`, owned by the pipeline's login `pipeline` (may
     create roles, is no superuser), and a table elsewhere that BI readers must not see."""
-    with postgres_server() as admin_url:
-        wait_for(admin_url)
-        urls = pipeline_database(admin_url)
+    with pipeline_server() as urls:
         with psycopg.connect(urls["pipeline"], autocommit=True) as con:
             con.execute("CREATE SCHEMA intern")
             con.execute("CREATE TABLE intern.geheim AS SELECT 'personenbezogen' AS inhalt")

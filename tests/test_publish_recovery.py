@@ -26,7 +26,7 @@ from dagster_project.release.postgres import PostgresPublishError, release_schem
 from dagster_project.release.publish import publish_release
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import REPO_ROOT
-from tests.postgres_server import pipeline_database, postgres_server, wait_for
+from tests.postgres_server import pipeline_server
 
 KILLS = 10
 SEED = 20261206
@@ -34,9 +34,7 @@ SEED = 20261206
 
 @pytest.fixture(scope="module")
 def pg():
-    with postgres_server() as admin_url:
-        wait_for(admin_url)
-        urls = pipeline_database(admin_url)
+    with pipeline_server() as urls:
         with psycopg.connect(urls["admin"], autocommit=True) as admin:
             # a schema of another team that happens to match release_*; and one the pipeline's
             # login made by hand: neither is the publication's to drop

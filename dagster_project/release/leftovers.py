@@ -62,8 +62,8 @@ def remove_leftovers(store: ReleaseStore, auditor_root: Path, cache_root: Path,
                 gone.append(release_id)
                 removed.append(f"Release-Ordner {release_id}, der nie aktuell wurde")
         for release_id in store.release_ids():
-            for hidden in sorted(store.folder(release_id).glob(".*")):
-                folder = store.folder(release_id)
+            folder = store.folder(release_id)
+            for hidden in sorted(folder.glob(".*")):
                 folder.chmod(0o700)
                 try:
                     _remove(hidden) if hidden.is_dir() else hidden.unlink()

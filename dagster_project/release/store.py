@@ -107,7 +107,7 @@ class ReleaseStore:
     def restrict(self, result: Tightening) -> None:
         """Bring an existing release store to the access of this installation (older versions made
         every release world-readable): release folders with the group, everything else owner-only."""
-        from dagster_project.file_access import _walk_owner_only
+        from dagster_project.file_access import walk_owner_only
 
         self._open_folders()
         for entry in self.root.iterdir():
@@ -117,7 +117,7 @@ class ReleaseStore:
                 shutil.rmtree(entry)
                 result.removed.append(f"{entry} (alter Zwischenspeicher der Geheimhaltung)")
                 continue
-            _walk_owner_only(entry, set(), set(), result)
+            walk_owner_only(entry, set(), set(), result)
         for release_id in self.release_ids():
             folder = self.folder(release_id)
             info = folder.stat()
