@@ -6,17 +6,24 @@ DuckDB has one writer per file. Two settings keep Dagster to that:
 - every step that writes the database takes the one slot of the pool `warehouse_writer`, so also
   runs outside the queue (`make run`, tests) wait for each other step by step instead of failing on
   DuckDB's lock.
+
+A run that dies (kill -9, reboot) would keep both forever: the daemon's run monitoring fails runs
+that never start and frees the slots of finished runs; runs whose process is gone are found and
+marked failed before any run claims the writer (dagster_project/run_recovery.py).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from dagster_project.settings import REPO_ROOT
 
 MARKER = "# Written by dagster_project.instance"
 WAREHOUSE_RUN_TAG = "dft/schreibt_warehouse"   # runs that write the warehouse carry it (the main job)
+HOST_TAG = "dft/rechner"   # the machine a run's process runs on (its pid means something only there)
+HOST = socket.gethostname()
 DAGSTER_YAML = f"""{MARKER}: no usage statistics leave this machine; one warehouse writer.
 telemetry:
   enabled: false
@@ -27,6 +34,13 @@ concurrency:
         limit: 1
   pools:
     default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 0
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 30
 """
 
 

@@ -18,6 +18,7 @@ from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
 from dagster_project.quality.run_report import finish_run
 from dagster_project.release.store import DATABASE, ReleaseStore
+from dagster_project.run_recovery import WriterBusyError, WriterWaitSettingError, wait_for_writer
 from sample_deliveries.__main__ import generate, parse_years
 from dagster_project.settings import (PartitionSettingError, PseudonymKeyError, WarehousePaths,
                                       pseudonym_key_from_environment)
@@ -100,6 +101,9 @@ def execute_warehouse_job(instance, run_config: dict | None = None, years: list[
     from dagster_project.defs.partitions import run_tags
 
     tags = run_tags(years or run_years(WarehousePaths.from_environment()), rebuild=rebuild)
+    # a run killed before (kill -9, reboot) is marked failed and frees the writer; a live one is waited for
+    for dead_run_id in wait_for_writer(instance, log=lambda line: print(line, flush=True)):
+        finish_run(instance, dead_run_id)   # the aborted run in the run history, too
     result = defs.resolve_job_def("warehouse_job").execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config or {}, tags=tags)
     return result, finish_run(instance, result.run_id)
@@ -136,9 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         with DagsterInstance.get() as instance:
             result, entry = execute_warehouse_job(
                 instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}}, years)
-    except PartitionSettingError as error:
+    except (PartitionSettingError, WriterWaitSettingError) as error:
         print(f"FEHLER: {error}", file=sys.stderr)
         return 2
+    except WriterBusyError as error:
+        print(f"FEHLER: {error}", file=sys.stderr)
+        return 3
     print(summary(paths))
     print(f"Status des Laufs / run status: {entry['status']}. {entry.get('freigabe') or ''}")
     print(f"\nLaufzeit / run time: {time.perf_counter() - started:.0f} s")

@@ -8,6 +8,7 @@ from dagster import (DefaultScheduleStatus, Definitions, RunRequest, ScheduleEva
 
 from dagster_project.defs.automation.jobs import freshness_job, warehouse_job
 from dagster_project.defs.partitions import partition_keys, run_tags
+from dagster_project.run_recovery import recover_dead_runs
 
 TIMEZONE = "Europe/Berlin"
 
@@ -17,6 +18,7 @@ TIMEZONE = "Europe/Berlin"
           description="Monatlich am 16. um 6 Uhr: Hauptlauf für das laufende und das vorige Berichtsjahr "
                       "(die Monatslieferungen sind am 15. fällig).")
 def monthly_delivery_schedule(context: ScheduleEvaluationContext):
+    recover_dead_runs(context.instance, context.log.warning)   # a killed run would hold the queue
     year = context.scheduled_execution_time.year
     keys = {int(k) for k in partition_keys()}
     years = [y for y in (year - 1, year) if y in keys]

@@ -16,6 +16,7 @@ from dagster_project.defs.partitions import run_tags, year_of_file
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.inbox import inbox_state
 from dagster_project.quality.run_report import finish_run
+from dagster_project.run_recovery import recover_dead_runs
 from dagster_project.settings import PartitionSettingError, today
 
 
@@ -28,6 +29,8 @@ def changed_files(state: dict, cursor: str | None) -> list[str]:
 @sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
         description="Neue oder geänderte Lieferungen im Eingang starten den Hauptlauf für ihre Berichtsjahre.")
 def inbox_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    # a run killed before (kill -9, reboot) would hold the run queue and the writer: marked failed here
+    recover_dead_runs(context.instance, context.log.warning)
     state = inbox_state(warehouse.inbox)
     if not state:
         return SkipReason("Eingang ist leer.")
