@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -18,9 +19,9 @@ from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
 from dagster_project.quality.run_report import finish_run
 from dagster_project.release.store import DATABASE, ReleaseStore
-from dagster_project.run_recovery import WriterBusyError, WriterWaitSettingError, wait_for_writer
+from dagster_project.run_recovery import WriterBusyError, wait_for_writer
 from sample_deliveries.__main__ import generate, parse_years
-from dagster_project.settings import (PartitionSettingError, PseudonymKeyError, WarehousePaths,
+from dagster_project.settings import (PseudonymKeyError, SettingError, WarehousePaths,
                                       pseudonym_key_from_environment)
 from dagster_project.warehouse_lock import connect_when_free
 
@@ -109,6 +110,14 @@ def execute_warehouse_job(instance, run_config: dict | None = None, years: list[
     return result, finish_run(instance, result.run_id)
 
 
+def log_level() -> str:
+    """What the console shows of the run (DFT_LOG_LEVEL): INFO, or DEBUG with every step's start."""
+    level = os.environ.get("DFT_LOG_LEVEL", "INFO").strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingError(f"DFT_LOG_LEVEL muss DEBUG, INFO, WARNING oder ERROR sein, nicht {level!r}.")
+    return level
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagster_project.main")
     parser.add_argument("--scale", type=float, default=1.0, help="Maßstab der Beispieldaten")
@@ -139,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Hauptlauf / main job: warehouse_job, Berichtsjahre {years[0]}–{years[-1]} …")
         with DagsterInstance.get() as instance:
             result, entry = execute_warehouse_job(
-                instance, {"loggers": {"console": {"config": {"log_level": "INFO"}}}}, years)
-    except (PartitionSettingError, WriterWaitSettingError) as error:
+                instance, {"loggers": {"console": {"config": {"log_level": log_level()}}}}, years)
+    except SettingError as error:
         print(f"FEHLER: {error}", file=sys.stderr)
         return 2
     except WriterBusyError as error:

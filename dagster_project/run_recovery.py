@@ -30,6 +30,7 @@ from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 from dagster_project.instance import HOST, HOST_TAG, WAREHOUSE_RUN_TAG
+from dagster_project.settings import SettingError
 
 ABORT_REASON = "abgebrochen: Prozess beendet, vermutlich Absturz oder Neustart"
 WRITER_POOL = "warehouse_writer"   # = defs.resources.WAREHOUSE_WRITER_POOL (no Dagster definitions imported here)
@@ -41,7 +42,7 @@ WAIT_LOG_EVERY_S = 5.0
 POLL_S = 1.0
 
 
-class WriterWaitSettingError(ValueError):
+class WriterWaitSettingError(SettingError):
     """DFT_WRITER_WAIT_S is not a number of seconds."""
 
 

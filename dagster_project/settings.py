@@ -27,6 +27,8 @@ runs without configuration; a deployment points the variables elsewhere.
 | DFT_DUCKDB_MEMORY_LIMIT    | memory DuckDB may use in the pipeline and in dbt; beyond it, it spills to <database>.tmp/ | 3GB |
 | DFT_FIRST_YEAR             | first reference year (partition) of the warehouse  | 2014                         |
 | DFT_TODAY                  | the day the delivery calendar is checked against (YYYY-MM-DD) | today             |
+| DFT_LOG_LEVEL              | what `make run` prints of the run: INFO, or DEBUG (each step's start and end) | INFO |
+| DFT_WRITER_WAIT_S          | how long a run waits for another run that writes the warehouse, then gives up | 7200 |
 | DFT_ENGINE                 | duckdb or spark: which engine builds the dbt project (docs/spark.md) | duckdb     |
 | DFT_SPARK_CORES            | cores of the local Spark session                   | all                          |
 | DFT_SPARK_DRIVER_MEMORY    | memory of the local Spark session (its JVM)        | 4g                           |
@@ -188,7 +190,11 @@ def today() -> dt.date:
 DEFAULT_FIRST_YEAR = 2014
 
 
-class PartitionSettingError(ValueError):
+class SettingError(ValueError):
+    """A setting (environment variable) has a value the warehouse cannot use; the message says which."""
+
+
+class PartitionSettingError(SettingError):
     pass
 
 
