@@ -24,6 +24,7 @@ import duckdb
 
 from dagster_project.html_report import Number, german_datetime, page, status, table, verdict
 from dagster_project.quality.suites import load_suites
+from dagster_project.whole_files import append_line, replace_text
 
 SEVERITY_DE = {"critical": "Fehler", "warning": "Warnung", "info": "Hinweis"}
 HISTORY_FILE = "laufhistorie.jsonl"
@@ -141,8 +142,8 @@ def _write_run_page(rows: list[tuple], outcome: GateOutcome, state: RunState, fo
     html = page("Datenqualität: Prüfbericht der Freigabeprüfung", "".join(body), NAVIGATION)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"lauf_{state.run_id}.html"
-    target.write_text(html, encoding="utf-8")
-    (folder / "index.html").write_text(html, encoding="utf-8")
+    replace_text(target, html)
+    replace_text(folder / "index.html", html)
     if not (folder / HISTORY_PAGE).exists():
         write_history_page(folder)
     return target
@@ -164,8 +165,7 @@ def record_run(con: duckdb.DuckDBPyConnection | None, state: RunState, folder: P
         "zusammenfassung": failure_summary or [],
     }
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / HISTORY_FILE, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    append_line(folder / HISTORY_FILE, json.dumps(entry, ensure_ascii=False))
     write_history_page(folder)
     return entry
 
@@ -174,7 +174,9 @@ def read_history(folder: Path) -> list[dict]:
     path = folder / HISTORY_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # the last line is torn if a kill or a full disk stopped its write: it is not an entry
+    return [json.loads(line) for line in lines[:-1] if line.strip()]
 
 
 def _failed_steps(entry: dict) -> str:
@@ -199,7 +201,7 @@ def write_history_page(folder: Path) -> Path:
                             "Freigabe"], rows or [["–"] * 8], raw_columns={0, 2})
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / HISTORY_PAGE
-    target.write_text(page("Datenqualität: Laufhistorie", body, NAVIGATION), encoding="utf-8")
+    replace_text(target, page("Datenqualität: Laufhistorie", body, NAVIGATION))
     return target
 
 

@@ -9,9 +9,11 @@ in the UI or by the sensor, by the run-status sensors (dagster_project.defs.auto
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import pandas as pd
 
+from dagster_project.disk_space import is_disk_full, path_in
 from dagster_project.html_report import german_datetime, page, table, verdict
 from dagster_project.ingest.freshness import delivery_calendar
 from dagster_project.ingest.raw_layer import raw_dir_of_database
@@ -21,6 +23,7 @@ from dagster_project.release.audit_report import audit_report_body, delivery_cal
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import WarehousePaths, first_year, today
 from dagster_project.warehouse_lock import connect_when_free
+from dagster_project.whole_files import replace_text
 
 RELEASE_STEP = "release__warehouse_release"
 
@@ -94,10 +97,20 @@ def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> di
     try:
         entry = record_run(con, state, folder, started, release.get("release_id"),
                            failure_summary(state.failures))
+        write_current_audit_report(paths, entry)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        # the run itself is over (its outcome is in Dagster's history): say so, do not crash
+        print(f"WARNUNG: Speicherplatz voll: Der Prüfbericht des Laufs {run_id} konnte nicht geschrieben "
+              f"werden ({path_in(error) or paths.reports_dir}). Nach dem Freimachen von Platz schreibt ihn "
+              "der nächste Lauf nicht nach; sein Ergebnis steht in der Dagster-Oberfläche (make ui).",
+              file=sys.stderr)
+        entry = {"run_id": run_id, "status": "fehlgeschlagen" if state.failures else "ohne Prüfbericht",
+                 "freigabe": state.release_message, "fehlgeschlagene_schritte": state.failures}
     finally:
         if con is not None:
             con.close()
-    write_current_audit_report(paths, entry)
     return entry
 
 
@@ -130,6 +143,5 @@ def write_current_audit_report(paths: WarehousePaths, entry: dict) -> None:
         body += [f"<h2>Gültiges Release {current}</h2>", release_body]
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
     target = paths.reports_dir / "pruefbericht_aktuell.html"
-    if target.exists():
-        target.chmod(0o600)   # writable again for the owner only (dagster_project/file_access.py)
-    target.write_text(page("Prüfbericht: aktueller Stand", "".join(body)), encoding="utf-8")
+    replace_text(target, page("Prüfbericht: aktueller Stand", "".join(body)))
+    target.chmod(0o600)   # for the owner only (dagster_project/file_access.py)

@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.dbt_state import build_args, project_files, record_build
+from dagster_project.disk_space import reporting_full_disk
 from dagster_project.engine import selected_engine
 from dagster_project.engine import spark as spark_engine
 from dagster_project.ingest.raw_layer import raw_dir_of_database
@@ -133,9 +134,10 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
     os.environ.update(environment)
     events = []
     try:
-        invocation = dbt.cli(args, context=context, target_path=target_path)
-        # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
-        events.extend(invocation.stream())
+        with reporting_full_disk("dbt-Modelle bauen", warehouse.database.parent):
+            invocation = dbt.cli(args, context=context, target_path=target_path)
+            # dbt holds the DuckDB file while it runs: the row counts are read when it has finished
+            events.extend(invocation.stream())
     except Exception:
         yield from events   # what dbt did build is recorded, then the failure
         raise

@@ -10,6 +10,7 @@ run ends, dagster_project/quality/run_report.py).
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
                      AssetKey, Definitions, MetadataValue, asset_check)
 
+from dagster_project.disk_space import reporting_full_disk
 from dagster_project.quality.data_docs import RunState, write_data_docs
 from dagster_project.quality.gate import run_suite, store_results
 from dagster_project.quality.suites import Suite, load_suites
@@ -25,7 +26,7 @@ def _check_for(suite: Suite) -> AssetChecksDefinition:
         description=f"{suite.title_de} (Great Expectations, {suite.source_file})",
     )
     def gx_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-        with warehouse.connect() as con:
+        with reporting_full_disk(f"Prüfung {suite.check_name}", warehouse.reports), warehouse.connect() as con:
             result = run_suite(con, suite, context.run.run_id)
             store_results(con, result)
             state = RunState.from_instance(context.instance, context.run.run_id)

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, MetadataValue, asset
 
 from dagster_project.defs.dbt_models.assets import mart_asset_keys
+from dagster_project.disk_space import reporting_full_disk
 from dagster_project.release.publish import publish_release
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import release_keep, release_postgres_url
@@ -20,8 +21,9 @@ RELEASE_KEY = AssetKey(["release", "warehouse_release"])
                 "Parquet, Manifest, Prüfbericht, Änderungsnachweis; ohne neue Eingaben kein neues Release.",
 )
 def warehouse_release(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    release = publish_release(warehouse.database, warehouse.release, context.run.run_id,
-                              keep=release_keep(), postgres_url=release_postgres_url())
+    with reporting_full_disk("Freigabe", warehouse.release):
+        release = publish_release(warehouse.database, warehouse.release, context.run.run_id,
+                                  keep=release_keep(), postgres_url=release_postgres_url())
     if release.cleaned:
         context.log.warning("Reste unterbrochener Freigaben entfernt: " + "; ".join(release.cleaned))
     context.log.info(release.message)

@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, MetadataValue, asset
 
 from dagster_project.defs.release.assets import RELEASE_KEY
+from dagster_project.disk_space import reporting_full_disk
 from dagster_project.report.build import boundaries_from_environment, publish_report, report_enabled
 from dagster_project.defs.resources import WarehouseResource
 
@@ -22,7 +23,8 @@ def planners_report(context: AssetExecutionContext, warehouse: WarehouseResource
     if not report_enabled():
         context.log.warning("Bericht zur sozialen Lage nicht erzeugt: DFT_REPORT=0 (nachholen mit `make report`).")
         return MaterializeResult(metadata={"erzeugt": False, "grund": "DFT_REPORT=0"})
-    report = publish_report(warehouse.release, boundaries=boundaries_from_environment(), progress=context.log.info)
+    with reporting_full_disk("Bericht zur sozialen Lage", warehouse.release):
+        report = publish_report(warehouse.release, boundaries=boundaries_from_environment(), progress=context.log.info)
     metadata = {"release_id": report.release_id, "neu_erzeugt": report.built,
                 "startseite": MetadataValue.path(str(report.start_page))}
     if report.summary is not None:
