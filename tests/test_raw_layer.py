@@ -335,3 +335,122 @@ def test_slices_end_at_line_ends_and_give_back_the_whole_file(tmp_path, monkeypa
     slices = list(delivery_file._slices(path))
     assert b"".join(slices) == content
     assert all(piece.endswith(b"\n") for piece in slices[:-1]) and all(slices)
+
+
+# ---------------------------------------------------------------- after a kill: the next run puts it right
+# The states a `kill -9` can leave between two steps of a load, made by hand (a kill runs no
+# handler); tests/test_crash_recovery.py kills the real job.
+
+def _load_twice(warehouse):
+    """2023 loaded with ROWS, then redelivered with three rows: (con, path, old bytes, new bytes)."""
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
+    old = target.read_bytes()
+    write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS[:3]])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    return con, path, target, old, target.read_bytes()
+
+
+def _recover(con, warehouse) -> list[str]:
+    from dagster_project.ingest.recovery import recover_quarantine_folder, recover_raw_layer
+
+    return (recover_raw_layer(con, warehouse / "raw", "einwohner")
+            + recover_quarantine_folder(con, warehouse / "quarantine", "einwohner"))
+
+
+def _load_log(con):
+    return con.execute("SELECT period, file_sha256 FROM audit.load_log ORDER BY finished_at").fetchall()
+
+
+def test_killed_between_the_two_moves_the_loaded_file_is_put_back(warehouse):
+    con, path, target, old, new = _load_twice(warehouse)
+    # the log names the new delivery; a third delivery was being put in place: target moved aside
+    backup = target.with_name(".2023-12-31.0123456789abcdef0123456789abcdef.parquet.bak")
+    target.rename(backup)
+    (target.parent / ".2023-12-31.fedcba9876543210fedcba9876543210.parquet.tmp").write_bytes(b"halb")
+    done = _recover(con, warehouse)
+    assert target.read_bytes() == new
+    assert sorted(p.name for p in target.parent.iterdir()) == ["2023-12-31.parquet"]
+    assert any("zurückgelegt" in line for line in done) and any("unfertige Datei" in line for line in done)
+
+
+def test_killed_before_the_commit_the_old_delivery_stays(warehouse):
+    con, path, target, old, new = _load_twice(warehouse)
+    log = _load_log(con)
+    # the state of a kill after the new file took the place and before the commit: the log names
+    # the second delivery (new), the period file holds a third, the second is moved aside
+    third = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, ROWS[2], ROWS[3]])
+    backup = target.with_name(".2023-12-31.0123456789abcdef0123456789abcdef.parquet.bak")
+    target.rename(backup)
+    scratch = warehouse / "scratch"
+    scratch_con = duckdb.connect(str(scratch.with_suffix(".duckdb")))
+    load_delivery(scratch_con, third, TEST_KEY, scratch / "quarantine", raw_dir=scratch / "raw")
+    shutil.copy(scratch / "raw" / "einwohner" / "2023-12-31.parquet", target)
+    assert target.read_bytes() not in (old, new)
+    done = _recover(con, warehouse)
+    assert target.read_bytes() == new and not backup.exists()
+    assert _load_log(con) == log
+    assert any("nicht übernommene" in line for line in done)
+
+
+def test_killed_after_the_commit_the_old_file_goes(warehouse):
+    con, path, target, old, new = _load_twice(warehouse)
+    backup = target.with_name(".2023-12-31.0123456789abcdef0123456789abcdef.parquet.bak")
+    backup.write_bytes(old)
+    _recover(con, warehouse)
+    assert target.read_bytes() == new and not backup.exists()
+
+
+def test_a_first_load_killed_before_its_commit_loads_again(warehouse):
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
+    # a 2022 file in place whose load was never committed
+    orphan = target.with_name("2022-12-31.parquet")
+    shutil.copy(target, orphan)
+    done = _recover(con, warehouse)
+    assert not orphan.exists() and target.exists()
+    assert any("2022-12-31.parquet gelöscht" in line for line in done)
+
+
+def test_a_loaded_delivery_whose_file_is_gone_is_loaded_again(warehouse):
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
+    content = target.read_bytes()
+    target.unlink()
+    assert load_delivery(con, path, TEST_KEY, warehouse / "quarantine").status == "geladen"
+    assert target.read_bytes() == content
+
+
+def test_the_quarantine_files_follow_the_committed_quarantine(warehouse):
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
+    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    csv_file = warehouse / "quarantine" / "einwohner" / "einwohner_2023-12-31.quarantaene.csv"
+    written = csv_file.read_bytes()
+    assert b"999" in written
+    assert _recover(con, warehouse) == []    # nothing to do after a whole load
+    csv_file.unlink()                         # killed between the commit and the file
+    stale = csv_file.with_name("einwohner_2021-12-31.quarantaene.csv")
+    stale.write_bytes(written)
+    (csv_file.parent / f".{csv_file.name}.0123.tmp").write_bytes(b"ZEILE;SP")
+    done = _recover(con, warehouse)
+    assert csv_file.read_bytes() == written
+    assert sorted(p.name for p in csv_file.parent.iterdir()) == [csv_file.name]
+    assert len(done) == 3
+
+
+def test_a_torn_refusal_line_is_cut_before_the_next_is_added(tmp_path):
+    import json
+
+    from dagster_project.whole_files import append_line
+
+    log = tmp_path / "abgelehnte_lieferungen.jsonl"
+    log.write_text('{"datei": "a.csv"}\n{"datei": "b.c', encoding="utf-8")   # power lost mid-line
+    append_line(log, json.dumps({"datei": "c.csv"}))
+    assert [json.loads(line)["datei"] for line in log.read_text(encoding="utf-8").splitlines()] == ["a.csv", "c.csv"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -28,6 +29,7 @@ from dagster_project.ingest.validation import (first_time_on_connection, registe
                                                 violations_sql)
 from dagster_project.settings import PseudonymKey
 from dagster_project.sql_quoting import quote
+from dagster_project.whole_files import append_line, replace_bytes
 
 AUDIT_SCHEMA = "audit"
 MAX_OUT_OF_PERIOD_SHARE = 0.01   # more rows outside the period than this: wrong period, refused
@@ -197,16 +199,29 @@ def write_quarantine_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, fo
     rows = con.execute(
         "SELECT line_no, column_name, rule, message_de, value FROM delivery_violations "
         "ORDER BY line_no, column_name").fetchall()
-    target = folder / delivery.contract.register / f"{delivery.path.stem}.quarantaene.csv"
+    return write_quarantine_rows(quarantine_file(folder, delivery.contract.register, delivery.path.name), rows)
+
+
+def quarantine_file(folder: Path, register: str, delivery_name: str) -> Path:
+    return folder / register / f"{Path(delivery_name).stem}.quarantaene.csv"
+
+
+def write_quarantine_rows(target: Path, rows: list[tuple]) -> Path | None:
+    """The quarantine file (line, column, rule, message, value), replaced whole; none without rows."""
     if not rows:
         target.unlink(missing_ok=True)
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["ZEILE", "SPALTE", "REGEL", "MELDUNG", "WERT"])
-        writer.writerows(rows)
+    replace_bytes(target, quarantine_csv(rows))   # whole or not at all, also after a kill
     return target
+
+
+def quarantine_csv(rows: list[tuple]) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, delimiter=";")
+    writer.writerow(["ZEILE", "SPALTE", "REGEL", "MELDUNG", "WERT"])
+    writer.writerows(rows)
+    return text.getvalue().encode("utf-8-sig")
 
 
 def log_refusal(folder: Path, refusal: Refusal, sha256: str | None) -> None:
@@ -214,8 +229,7 @@ def log_refusal(folder: Path, refusal: Refusal, sha256: str | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     entry = {"zeit": dt.datetime.now().isoformat(timespec="seconds"), "sha256": sha256,
              **refusal.as_dict()}
-    with (folder / REFUSAL_LOG).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    append_line(folder / REFUSAL_LOG, json.dumps(entry, ensure_ascii=False))
 
 
 def _record_load(con: duckdb.DuckDBPyConnection, delivery: Delivery, load_id: str, key_mode: str,
@@ -255,9 +269,11 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     contract, period = identify(path)
     scan = scan_file(path) if contract.file_extension == "csv" else None  # hash and structure, slice by slice
     sha256 = scan.sha256 if scan else file_sha256(path)
-    if not force and already_loaded(con, contract.register, period.label, sha256):
-        return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     raw_dir = raw_dir or raw_dir_of(con)
+    target = delivery_file(raw_dir, contract.register, period.label)
+    # the file must be there too: a load log entry without its file (lost, removed by hand) loads again
+    if not force and target.exists() and already_loaded(con, contract.register, period.label, sha256):
+        return LoadResult(contract.register, period.label, path.name, sha256, "unveraendert")
     delivery = read_delivery(path, scan, sha256)
     del scan  # its copy of a small file now belongs to the delivery's lines
     register_reference_tables(con)
@@ -266,7 +282,6 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
     _check_period(con, delivery, rows_read)
     quarantined = con.execute("SELECT count(DISTINCT line_no) FROM delivery_violations").fetchone()[0]
     load_id = f"{contract.register}:{period.label}:{started_at:%Y%m%dT%H%M%S%f}"
-    target = delivery_file(raw_dir, contract.register, period.label)
     new_file = temporary_file(target)
     try:
         if any(c.handling == "pseudonymise" for c in contract.kept_columns):
@@ -290,6 +305,8 @@ def load_delivery(con: duckdb.DuckDBPyConnection, path: Path, key: PseudonymKey,
                 raise
     finally:
         new_file.unlink(missing_ok=True)
+    # after the commit (a kill in between: the next run's ingest writes it from audit.quarantine,
+    # dagster_project/ingest/recovery.py)
     write_quarantine_file(con, delivery, quarantine_dir)
     con.execute("DROP VIEW IF EXISTS delivery_rows")
     for table in ("delivery_fields", "delivery_violations", "delivery_pseudonyms"):

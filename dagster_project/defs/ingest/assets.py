@@ -8,11 +8,13 @@ from dagster import (AssetExecutionContext, AssetKey, AssetsDefinition, Definiti
                      MetadataValue, asset)
 
 from dagster_project.contracts import Contract, load_contracts
+from dagster_project.disk_space import reporting_full_disk
 from dagster_project.file_access import restrict_installation
 from dagster_project.inbox import delivery_files
 from dagster_project.ingest.batch import Outcome, load_deliveries
 from dagster_project.ingest.load import LoadResult, log_refusal
 from dagster_project.ingest.raw_layer import raw_dir_of_database, register_files
+from dagster_project.ingest.recovery import recover_quarantine_folder, recover_raw_layer
 from dagster_project.defs.partitions import reference_years, single_run, year_of_file
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 from dagster_project.settings import WarehousePaths
@@ -63,7 +65,11 @@ def _raw_register_asset(contract: Contract) -> AssetsDefinition:
                     f"[{number}/{len(files)}] {outcome.path.name}: {result.rows_read:,} Zeilen gelesen, "
                     f"{result.rows_quarantined:,} in Quarantäne ({result.seconds:.1f} s)")
 
-        with warehouse.connect() as con:
+        with reporting_full_disk(f"Laden {contract.register}", warehouse.database.parent), warehouse.connect() as con:
+            raw_dir = raw_dir_of_database(warehouse.database)
+            for done in (recover_raw_layer(con, raw_dir, contract.register)
+                         + recover_quarantine_folder(con, warehouse.quarantine, contract.register)):
+                context.log.warning(f"Nach einem abgebrochenen Lauf: {done}")
             load_deliveries(con, files, key, warehouse.quarantine, on_outcome=report)
         loaded = [r for r in results if r.status == "geladen"]
         raw_folder = raw_dir_of_database(warehouse.database) / contract.register
