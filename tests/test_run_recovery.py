@@ -133,3 +133,32 @@ def test_a_wrong_wait_setting_is_named(tmp_path, value):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "DFT_WRITER_WAIT_S muss eine Zahl von Sekunden ab 0 sein" in done.stderr
+
+
+def test_the_inbox_sensor_starts_a_dead_run_of_its_own_again_over_the_same_years(instance, tmp_path, monkeypatch):
+    """The daemon path: a run the inbox sensor had started dies; the sensor's next tick marks it
+    failed and asks for the same run again (same years), a run started by hand is not repeated.
+    The full cycle with a real daemon: `python -m tests.crash_harness --kills 0 --daemon`."""
+    from dagster import RunRequest, build_sensor_context
+
+    from dagster_project.defs.automation.sensors import inbox_sensor
+    from dagster_project.defs.resources import WarehouseResource
+
+    years = {"dagster/asset_partition_range_start": "2022", "dagster/asset_partition_range_end": "2023"}
+    by_sensor = instance.add_run(DagsterRun(job_name="warehouse_job", status=DagsterRunStatus.STARTED,
+                                            tags={WAREHOUSE_RUN_TAG: "1", HOST_TAG: HOST, "ausloeser": "eingang",
+                                                  **years}))
+    by_hand = instance.add_run(DagsterRun(job_name="warehouse_job", status=DagsterRunStatus.STARTED,
+                                          tags={WAREHOUSE_RUN_TAG: "1", HOST_TAG: HOST}))
+    for run in (by_sensor, by_hand):
+        instance.report_engine_event(f"Executing steps in process (pid: {_dead_pid()})", run,
+                                     EngineEventData(metadata={"pid": MetadataValue.text(str(_dead_pid()))}))
+    monkeypatch.setenv("DFT_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    context = build_sensor_context(instance=instance, resources={"warehouse": WarehouseResource()})
+    requests = list(inbox_sensor(context))
+    assert [type(r) for r in requests] == [RunRequest]
+    request = requests[0]
+    assert request.tags["wiederholt_lauf"] == by_sensor.run_id and request.tags["ausloeser"] == "wiederholung"
+    assert {k: request.tags[k] for k in years} == years
+    assert instance.get_run_by_id(by_sensor.run_id).status == DagsterRunStatus.FAILURE
+    assert instance.get_run_by_id(by_hand.run_id).status == DagsterRunStatus.FAILURE

@@ -12,7 +12,7 @@ from dagster import (DagsterRunStatus, DefaultSensorStatus, Definitions, RunFail
                      run_status_sensor, sensor)
 
 from dagster_project.defs.automation.jobs import warehouse_job
-from dagster_project.defs.partitions import run_tags, year_of_file
+from dagster_project.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, REBUILD_TAG, run_tags, year_of_file
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.inbox import inbox_state
 from dagster_project.quality.run_report import finish_run
@@ -26,11 +26,30 @@ def changed_files(state: dict, cursor: str | None) -> list[str]:
     return sorted(name for name, stat in state.items() if before.get(name) != list(stat))
 
 
+SENSOR_TRIGGERS = {"eingang", "wiederholung"}
+
+
+def repeat_requests(instance, dead_run_ids: list[str]) -> list[RunRequest]:
+    """A new run for each dead run this sensor had started, over the same reference years."""
+    requests = []
+    for run_id in dead_run_ids:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.job_name != warehouse_job.name or run.tags.get("ausloeser") not in SENSOR_TRIGGERS:
+            continue
+        years = {k: v for k, v in run.tags.items() if k in (RANGE_START_TAG, RANGE_END_TAG, REBUILD_TAG)}
+        requests.append(RunRequest(run_key=f"nach-abbruch-{run_id}",
+                                   tags={**years, "ausloeser": "wiederholung", "wiederholt_lauf": run_id}))
+    return requests
+
+
 @sensor(job=warehouse_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
         description="Neue oder geänderte Lieferungen im Eingang starten den Hauptlauf für ihre Berichtsjahre.")
 def inbox_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
-    # a run killed before (kill -9, reboot) would hold the run queue and the writer: marked failed here
-    recover_dead_runs(context.instance, context.log.warning)
+    # a run killed before (kill -9, reboot) would hold the run queue and the writer: marked failed
+    # here; one this sensor had started is started again (the inbox has not changed since)
+    repeats = repeat_requests(context.instance, recover_dead_runs(context.instance, context.log.warning))
+    if repeats:
+        return repeats
     state = inbox_state(warehouse.inbox)
     if not state:
         return SkipReason("Eingang ist leer.")
