@@ -1,0 +1,72 @@
+"""kill -9 at ten moments spread over ingest, dbt, gate, release and report: the next run recovers
+by itself, and the end result equals an uninterrupted run, with nothing left over.
+
+The main job runs as `python -m dagster_project.main` in its own process group on a small sample;
+tests/crash_harness.py starts it, kills the whole group with SIGKILL, and compares the warehouses
+as an outsider (files, DuckDB catalogs, the release folder; no product code).
+
+To fit the CI's time, the ten kills are chained on one warehouse: run 1 is killed in the ingest,
+run 2 must find run 1 dead ("abgebrochen: Prozess beendet"), clean up after it and get at least as
+far as its own kill, and so on through dbt, gate, release and report; run 11 must complete within
+the time limit. The damage of all ten kills adds up before the one run that must repair it. At the
+end every mart cell, every raw file, the quarantine, the load log and the release content equal
+those of an uninterrupted run (EXCEPT ALL both ways). `make chaos` does the slower, literal version:
+each kill on a fresh warehouse, followed by a run that must complete, 50 times with a new seed.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sample_deliveries.__main__ import generate
+from tests.crash_harness import (PHASES, compare_warehouses, fresh_workspace, leftovers, phase_lengths,
+                                 phase_of, run_main)
+
+SEED = 2812
+KILLS_PER_PHASE = 2
+COMPLETE_WITHIN_S = 420   # the run after the kills, on CI's two busy cores
+DEAD_RUN_FOUND = "abgebrochen: Prozess beendet"
+
+
+@pytest.fixture(scope="module")
+def crash_sample(tmp_path_factory) -> Path:
+    inbox = tmp_path_factory.mktemp("absturz") / "eingang"
+    generate(inbox, [2022, 2023], scale=0.01, seed=7, clean=True, progress=lambda _: None)
+    return inbox
+
+
+def test_ten_kills_over_all_phases_then_the_next_run_completes_and_equals_an_uninterrupted_run(
+        crash_sample, tmp_path):
+    reference = fresh_workspace(tmp_path / "referenz", crash_sample)
+    uninterrupted = run_main(reference)
+    assert uninterrupted.returncode == 0, uninterrupted.log[-3000:]
+    lengths = phase_lengths(uninterrupted)
+    assert set(PHASES) <= lengths.keys(), (lengths, uninterrupted.log[-2000:])
+
+    rng = random.Random(SEED)
+    plan = [(phase, rng.uniform(0.05, 0.8) * lengths[phase][1]) for phase in PHASES for _ in range(KILLS_PER_PHASE)]
+    root = fresh_workspace(tmp_path / "abbruch", crash_sample)
+    journal = []
+    for number, (phase, delay) in enumerate(plan, start=1):
+        killed = run_main(root, phase, delay)
+        journal.append(f"Abbruch {number}: Phase {phase} + {delay:.1f} s -> "
+                       f"{phase_of(killed.last_step) if killed.last_step else 'Start'} ({killed.last_step}), "
+                       f"Rückgabe {killed.returncode}")
+        # the kill hit a running job, and that job got there although the run before it was killed
+        assert killed.killed_at is not None and killed.returncode != 0, "\n".join(journal) + killed.log[-3000:]
+        assert phase in killed.phase_starts, "\n".join(journal) + killed.log[-3000:]
+        if number > 1:
+            assert DEAD_RUN_FOUND in killed.log, "\n".join(journal) + killed.log[-3000:]
+
+    final = run_main(root, timeout=COMPLETE_WITHIN_S)
+    assert final.returncode == 0, "\n".join(journal) + final.log[-4000:]
+    assert DEAD_RUN_FOUND in final.log
+    assert final.seconds < COMPLETE_WITHIN_S
+    differences = compare_warehouses(reference, root)
+    assert not differences, "\n".join(journal + differences)
+    assert not leftovers(root), leftovers(root)
+    shutil.rmtree(tmp_path, ignore_errors=True)
