@@ -341,11 +341,17 @@ def test_slices_end_at_line_ends_and_give_back_the_whole_file(tmp_path, monkeypa
 # The states a `kill -9` can leave between two steps of a load, made by hand (a kill runs no
 # handler); tests/test_crash_recovery.py kills the real job.
 
-def _load_twice(warehouse):
-    """2023 loaded with ROWS, then redelivered with three rows: (con, path, old bytes, new bytes)."""
+def _load_once(warehouse):
+    """2023 loaded with ROWS: (con, the delivery's path)."""
     con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
     path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
     load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    return con, path
+
+
+def _load_twice(warehouse):
+    """2023 loaded with ROWS, then redelivered with three rows: (con, path, old bytes, new bytes)."""
+    con, path = _load_once(warehouse)
     target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
     old = target.read_bytes()
     write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS[:3]])
@@ -404,9 +410,7 @@ def test_killed_after_the_commit_the_old_file_goes(warehouse):
 
 
 def test_a_first_load_killed_before_its_commit_loads_again(warehouse):
-    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
-    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
-    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    con, path = _load_once(warehouse)
     target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
     # a 2022 file in place whose load was never committed
     orphan = target.with_name("2022-12-31.parquet")
@@ -417,9 +421,7 @@ def test_a_first_load_killed_before_its_commit_loads_again(warehouse):
 
 
 def test_a_loaded_delivery_whose_file_is_gone_is_loaded_again(warehouse):
-    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
-    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
-    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    con, path = _load_once(warehouse)
     target = warehouse / "raw" / "einwohner" / "2023-12-31.parquet"
     content = target.read_bytes()
     target.unlink()
@@ -428,9 +430,7 @@ def test_a_loaded_delivery_whose_file_is_gone_is_loaded_again(warehouse):
 
 
 def test_the_quarantine_files_follow_the_committed_quarantine(warehouse):
-    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
-    path = write_file(warehouse / "inbox", "einwohner", "einwohner_2023-12-31.csv", [HEADER, *ROWS])
-    load_delivery(con, path, TEST_KEY, warehouse / "quarantine")
+    con, path = _load_once(warehouse)
     csv_file = warehouse / "quarantine" / "einwohner" / "einwohner_2023-12-31.quarantaene.csv"
     written = csv_file.read_bytes()
     assert b"999" in written
