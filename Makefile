@@ -61,11 +61,12 @@ system-packages:
 		fi; \
 	fi
 
-## make test: the test suite on two processes (CI calls this through .ci/run); the tests of the one
-## shared released warehouse stay in one process (tests/conftest.py); Apache Superset's own venv for
-## tests/test_superset.py
+## make test: the test suite on three processes (CI calls this through .ci/run; two cores, but many
+## tests wait on subprocesses); the tests of the one shared released warehouse stay in one process
+## (tests/conftest.py); Apache Superset's own venv for tests/test_superset.py
+TEST_WORKERS ?= 3
 test: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
 ## http://127.0.0.1:8080 (DOCS_ARGS=--no-serve only writes it)

@@ -56,13 +56,28 @@ def _modules_of_the_shared_warehouse() -> set[str]:
             if any(name in path.read_text(encoding="utf-8") for name in SHARED_WAREHOUSE_FIXTURES)}
 
 
+# the longest modules start first, so that none of them starts last and runs alone at the end
+LONGEST_FIRST = ("tests/test_crash_recovery.py", "tests/test_spark_engine.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest modules first (the same order in every process: xdist checks it)."""
+    def rank(item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)   # stable: the order within a module stays
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """`make test` runs on two processes (pytest-xdist): the tests of a module stay together (its
-    module fixtures are built once), and all modules of the shared released warehouse go to one
-    process (it is built once, in about a minute). xdist's own --dist loadgroup would need its
-    markers in the test ids, which pytest 9 no longer lets it change."""
+    """`make test` runs on three processes (pytest-xdist; many tests wait on subprocesses, so three
+    keep two cores busy): the tests of a module stay together (its module fixtures are built once),
+    and all modules of the shared released warehouse go to one process (it is built once, in about
+    a minute). Modules go out in collection order, the longest first (LONGEST_FIRST). xdist's own
+    --dist loadgroup would need its markers in the test ids, which pytest 9 no longer lets it change."""
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False   # keep LONGEST_FIRST's order (xdist would sort by test count)
     shared = _modules_of_the_shared_warehouse()
 
     class ModuleAndSharedWarehouseScheduling(LoadScopeScheduling):
