@@ -58,10 +58,10 @@ def phase_of(step_key: str) -> str:
     return "gate"
 
 
-def environment(root: Path) -> dict[str, str]:
+def environment(root: Path, report: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DFT_") and k != "DAGSTER_HOME"}
     env.update({"DFT_WAREHOUSE_DIR": str(root / "warehouse"), "DAGSTER_HOME": str(root / "dagster_home"),
-                "DFT_DEMO_MODE": "1", "DFT_REPORT": "1", "DFT_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(REPO),
+                "DFT_DEMO_MODE": "1", "DFT_REPORT": "1" if report else "0", "DFT_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(REPO),
                 "DFT_WRITER_WAIT_S": "60", "PYTHONUNBUFFERED": "1"})
     return env
 
@@ -85,14 +85,14 @@ class RunOutcome:
 
 
 def run_main(root: Path, kill_phase: str | None = None, kill_delay: float = 0.0,
-             timeout: float = RUN_TIMEOUT_S) -> RunOutcome:
+             timeout: float = RUN_TIMEOUT_S, report: bool = True) -> RunOutcome:
     """Run the main job on `root`; with `kill_phase`, kill its process group `kill_delay` seconds
     after the first step of that phase started (if the run gets there)."""
     log_path = root / f"lauf_{time.time_ns()}.log"
     started = time.monotonic()
     outcome = RunOutcome(None, 0.0)
     with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dagster_project.main"], cwd=REPO, env=environment(root),
+        process = subprocess.Popen([sys.executable, "-m", "dagster_project.main"], cwd=REPO, env=environment(root, report),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    start_new_session=True)
         timer: threading.Timer | None = None
@@ -247,7 +247,9 @@ def current_release(warehouse: Path) -> Path:
 
 
 def compare_warehouses(reference: Path, got: Path) -> list[str]:
-    """Everything a kill could have lost or doubled, as German lines (empty: equal)."""
+    """Everything a kill could have lost or doubled, as German lines (empty: equal). The report's
+    files are compared when the reference has a report; else `got`'s current release must have a
+    whole one (its stamp, written last)."""
     ref_wh, got_wh = reference / "warehouse", got / "warehouse"
     differences = compare_databases(ref_wh / "warehouse.duckdb", got_wh / "warehouse.duckdb",
                                     ("marts",), "Marts")
@@ -262,7 +264,10 @@ def compare_warehouses(reference: Path, got: Path) -> list[str]:
     differences += compare_parquet_folders(ref_release / "parquet", got_release / "parquet", "Release-Parquet")
     ref_report = {p.relative_to(ref_release) for p in (ref_release / "bericht").rglob("*")}
     got_report = {p.relative_to(got_release) for p in (got_release / "bericht").rglob("*")}
-    if ref_report != got_report:
+    if not ref_report:
+        if not (got_release / "bericht" / "erzeugung.json").is_file():
+            differences.append("Bericht: das aktuelle Release hat keinen vollständigen Bericht (erzeugung.json fehlt)")
+    elif ref_report != got_report:
         differences.append(f"Bericht: Dateien verschieden ({len(ref_report ^ got_report)}, "
                            f"z. B. {sorted(map(str, ref_report ^ got_report))[:3]})")
     return differences

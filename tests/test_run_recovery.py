@@ -11,6 +11,7 @@ tests/test_crash_recovery.py kills real runs.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -96,7 +97,8 @@ def test_a_live_writer_is_waited_for_by_name_and_the_wait_ends_with_a_clear_mess
         says = [line for line in output.splitlines() if f"wartet auf Lauf {run.run_id}, gestartet" in line]
         assert len(says) >= 2, output    # at the start and again after 5 s
         assert f"Prozess {writer.pid}" in says[0]
-        assert "Nach 7 s Warten aufgegeben (DFT_WRITER_WAIT_S=7)" in output
+        gave_up = re.search(r"Nach (\d+) s Warten aufgegeben \(DFT_WRITER_WAIT_S=7\)", output)
+        assert gave_up and int(gave_up.group(1)) >= 7, output   # a busy machine may overshoot by a poll
         assert waited >= 7
         assert not (tmp_path / "warehouse" / "raw").exists()   # it wrote nothing
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED   # the writer is left alone
