@@ -100,12 +100,16 @@ class LoadResult:
     seconds: float = 0.0
 
 
+def has_audit_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when audit.<table> exists in the connection's own database (not yet before the first load)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = ? AND table_name = ?", [AUDIT_SCHEMA, table]).fetchone()[0])
+
+
 def already_loaded(con: duckdb.DuckDBPyConnection, register: str, period: str, sha256: str) -> bool:
     """True when the latest load of this register and period was this very file."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'load_log'",
-        [AUDIT_SCHEMA]).fetchone()[0]
-    if not exists:
+    if not has_audit_table(con, "load_log"):
         return False
     row = con.execute(f"""
         SELECT file_sha256 FROM {AUDIT_SCHEMA}.load_log

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.ingest.load import (AUDIT_SCHEMA, has_audit_table, quarantine_csv, quarantine_file,
+                                         write_quarantine_rows)
 from dagster_project.sql_quoting import literal
 
-AUDIT_SCHEMA = "audit"
 _TEMPORARY = re.compile(r"^\.(?P<period>.+)\.[0-9a-f]{32}\.parquet\.tmp$")
 _MOVED_ASIDE = re.compile(r"^\.(?P<period>.+)\.[0-9a-f]{32}\.parquet\.bak$")
 
@@ -34,7 +35,7 @@ _MOVED_ASIDE = re.compile(r"^\.(?P<period>.+)\.[0-9a-f]{32}\.parquet\.bak$")
 def loaded_deliveries(con: duckdb.DuckDBPyConnection, register: str) -> dict[str, str] | None:
     """period → SHA-256 of the delivery the newest 'geladen' entry of the load log names (None:
     no load log yet)."""
-    if not _has_audit_table(con, "load_log"):
+    if not has_audit_table(con, "load_log"):
         return None
     return dict(con.execute(f"""
         SELECT period, arg_max(file_sha256, finished_at) FROM {AUDIT_SCHEMA}.load_log
@@ -91,15 +92,13 @@ def recover_quarantine_folder(con: duckdb.DuckDBPyConnection, quarantine_dir: Pa
     """The register's quarantine files brought in line with audit.quarantine (a kill between the
     commit of a load and the writing of its file): one file per period with quarantined lines, of
     the delivery the load log names; temporary files of an interrupted write are deleted."""
-    from dagster_project.ingest.load import quarantine_csv, quarantine_file, write_quarantine_rows
-
     folder = quarantine_dir / register
     done = []
     if folder.is_dir():
         for path in sorted(folder.glob(".*.tmp")):
             path.unlink()
             done.append(f"unfertige Quarantänedatei {register}/{path.name} gelöscht")
-    if not _has_audit_table(con, "quarantine"):
+    if not has_audit_table(con, "quarantine"):
         return done
     expected: dict[Path, list[tuple]] = {}
     for file_name, line_no, column, rule, message, value in con.execute(f"""
@@ -118,9 +117,3 @@ def recover_quarantine_folder(con: duckdb.DuckDBPyConnection, quarantine_dir: Pa
                 done.append(f"veraltete Quarantänedatei {register}/{path.name} gelöscht "
                             "(ihre Lieferung ist ersetzt oder nie fertig geladen)")
     return done
-
-
-def _has_audit_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_schema = ? AND table_name = ?", [AUDIT_SCHEMA, table]).fetchone()[0])
