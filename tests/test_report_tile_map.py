@@ -46,3 +46,27 @@ def test_a_district_without_centroid_is_named(districts):
     broken.loc[broken.statistical_district_code == "010", "centroid_lat"] = None
     with pytest.raises(ValueError, match="ohne Mittelpunkt.*010"):
         schematic_tiles(broken)
+
+
+def test_the_locator_map_is_drawn_directly_with_one_named_square_per_district(districts):
+    """Profiles' locator maps are written as SVG without Vega: read as a browser would (XML), one
+    square per district, the chosen ones dark, every square titled with code and name in German."""
+    import xml.etree.ElementTree as ET
+
+    from dagster_project.report.maps import DistrictMap
+
+    frame = districts.rename(columns={"statistical_district_code": "area_code", "statistical_district_name": "area_name"})
+    chosen = set(frame.area_code[frame.city_district_code == frame.city_district_code.iloc[0]])
+    svg = ET.fromstring(DistrictMap(frame).locator_svg(chosen, "Lage von X in der Stadt"))
+    ns = "{http://www.w3.org/2000/svg}"
+    assert svg.get("role") == "img" and svg.get("aria-label") == "Lage von X in der Stadt"
+    squares = [r for r in svg.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert len(squares) == 62
+    titles = {r.find(f"{ns}title").text: r.get("fill") for r in squares}
+    names = dict(zip(frame.area_code, frame.area_name))
+    for code, name in names.items():
+        key = f"{code} {name}" + (" (gewähltes Gebiet)" if code in chosen else "")
+        assert key in titles, key
+        assert titles[key] == ("#3b528b" if code in chosen else "#e0e0e0")
+    assert len(list(svg.iter(f"{ns}line"))) > 20     # the city districts' outlines
+    assert DistrictMap(frame, features=[]).locator_svg(chosen, "x") is None   # boundaries: drawn by Vega

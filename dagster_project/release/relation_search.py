@@ -105,17 +105,18 @@ def _identities_on(table: pd.DataFrame, usable: list[str], rows: np.ndarray) -> 
     n = len(usable)
     small: dict[bytes, list] = {}
     for size in range(1, MAX_TERMS_SIDE[1] + 1):
+        # every sign pattern of a combination at once: (patterns x size) @ (size x rows)
+        patterns = np.array([(1, *signs) for signs in itertools.product((1, -1), repeat=size - 1)], dtype=np.int64)
         for combo in itertools.combinations(range(n), size):
-            for signs in itertools.product((1, -1), repeat=size - 1):
-                coefficients = (1, *signs)
-                fingerprint = sum(c * sample[i] for c, i in zip(coefficients, combo))
-                small.setdefault(fingerprint.tobytes(), []).append(tuple(zip(combo, coefficients)))
+            for coefficients, fingerprint in zip(patterns, patterns @ sample[list(combo)]):
+                small.setdefault(fingerprint.tobytes(), []).append(tuple(zip(combo, map(int, coefficients))))
     found = set()
     full = table[usable].to_numpy()
     for size in range(1, MAX_TERMS_SIDE[0] + 1):
+        patterns = np.array(list(itertools.product((1, -1), repeat=size)), dtype=np.int64)
         for combo in itertools.combinations(range(n), size):
-            for signs in itertools.product((1, -1), repeat=size):
-                fingerprint = -sum(c * sample[i] for c, i in zip(signs, combo))
+            for signs, fingerprint in zip(patterns, -(patterns @ sample[list(combo)])):
+                signs = tuple(map(int, signs))
                 for other in small.get(fingerprint.tobytes(), []):
                     if {i for i, _ in other} & set(combo):
                         continue

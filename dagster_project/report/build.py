@@ -10,9 +10,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster_project.release.store import ReleaseStore
-from dagster_project.report.site import SiteSummary, build_site
+
+if TYPE_CHECKING:   # the site's modules (Altair, vl-convert, mapclassify) load only when a report is drawn
+    from dagster_project.report.site import SiteSummary
 
 REPORT_FOLDER = "bericht"
 STAMP = "erzeugung.json"
@@ -73,6 +76,8 @@ def publish_report(release_dir: Path, release_id: str | None = None, boundaries:
         shutil.rmtree(staging)
     progress(f"Bericht zur sozialen Lage für Release {release_id} wird erzeugt …")
     try:
+        from dagster_project.report.site import build_site
+
         summary = build_site(folder, staging, boundaries, progress=progress, workers=workers)
         stamp_text = json.dumps({"release_id": release_id, "fingerabdruck": fingerprint,
                                  "seiten": summary.pages, "diagramme": summary.charts, "exporte": summary.exports,

@@ -30,7 +30,7 @@ TIME_FORMAT_LOCALE = "de-DE"
 
 def svg(chart: alt.TopLevelMixin, description: str) -> str:
     """The chart as an inline SVG element with a German text alternative (role="img")."""
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=False)   # the chart functions below are fixed; validating each costs 10 %
     spec.setdefault("config", {}).update(CONFIG)
     spec["description"] = description
     text = vl_convert.vegalite_to_svg(spec, format_locale=FORMAT_LOCALE, time_format_locale=TIME_FORMAT_LOCALE,

@@ -10,9 +10,9 @@ suppressed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
+from html import escape
 
 import altair as alt
 import numpy as np
@@ -135,6 +135,31 @@ class DistrictMap:
         return alt.Chart(alt.Data(values=features)).mark_geoshape(stroke="white", strokeWidth=0.6).encode(
             color=alt.Color("properties.klasse:N", scale=scale, legend=legend, sort=domain),
         ).project(type="mercator").properties(width=width, height=int(width * 0.8), title=heading)
+
+    def locator_svg(self, highlight: set[str], description: str, scale_factor: float = 0.6) -> str | None:
+        """The locator map of a profile drawn directly as SVG (tile map only; None with boundaries,
+        which need Vega's projection): the same squares and city-district lines as `chart`, without
+        Vega's layout pass (75 of them per report). Every square has a German tooltip."""
+        if not self.schematic:
+            return None
+        tile, margin = TILE * scale_factor, 6
+        cols, rows = int(self.tiles.col.max()) + 1, int(self.tiles.row.max()) + 1
+        width, height = cols * tile + 2 * margin, rows * tile + 2 * margin
+        parts = [f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" '
+                 f'version="1.1" class="lagekarte" width="{width:.1f}" height="{height:.1f}" '
+                 f'viewBox="0 0 {width:.1f} {height:.1f}"><rect width="100%" height="100%" fill="white"/>'
+                 f'<g transform="translate({margin},{margin})">']
+        for code, name, row, col in zip(self.tiles.statistical_district_code, self.tiles.area_name,
+                                        self.tiles.row, self.tiles.col):
+            chosen = code in highlight
+            parts.append(f'<rect x="{col * tile:.2f}" y="{row * tile:.2f}" width="{tile:.2f}" height="{tile:.2f}" '
+                         f'fill="{"#3b528b" if chosen else "#e0e0e0"}" stroke="white" stroke-width="0.8">'
+                         f'<title>{escape(f"{code} {name}" + (" (gewähltes Gebiet)" if chosen else ""))}</title></rect>')
+        for x, y, x2, y2 in self.outlines.itertuples(index=False):
+            parts.append(f'<line x1="{x * tile:.2f}" y1="{y * tile:.2f}" x2="{x2 * tile:.2f}" y2="{y2 * tile:.2f}" '
+                         f'stroke="#222222" stroke-width="{1.6 * scale_factor:.2f}" stroke-linecap="square"/>')
+        parts.append("</g></svg>")
+        return "".join(parts)
 
     def _tile_chart(self, frame: pd.DataFrame, colour: alt.Color, heading: alt.Title,
                     scale_factor: float, dark: list[str]) -> alt.LayerChart:

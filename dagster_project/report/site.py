@@ -28,7 +28,7 @@ from dagster_project.report import charts
 from dagster_project.report.boundaries import load_boundaries
 from dagster_project.report.cells import Footnotes, german_date
 from dagster_project.report.exports import Table, write_csv, write_xlsx
-from dagster_project.report.maps import DistrictMap
+from dagster_project.report.maps import Classes, DistrictMap
 from dagster_project.report.release_data import ReleaseData
 
 HERE = Path(__file__).parent
@@ -85,6 +85,15 @@ class Site:
     def chart(self, chart, description: str) -> str:
         self.charts += 1
         return charts.svg(chart, description)
+
+    def locator(self, members: set[str], description: str) -> str:
+        """A locator map with `members` dark: drawn directly on the tile map, through Vega with boundaries."""
+        self.charts += 1
+        drawn = self.map.locator_svg(members, description)
+        if drawn is not None:
+            return drawn
+        return charts.svg(self.map.chart(Classes({}, [], []), "", "", highlight=members, scale_factor=0.6),
+                          description)
 
     def render_pages(self, function, items: list, *args) -> None:
         """`function(site, item, *args)` for every item: in the worker processes when there are some

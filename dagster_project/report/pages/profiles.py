@@ -9,7 +9,6 @@ import pandas as pd
 
 from dagster_project.report import charts
 from dagster_project.report.exports import Table
-from dagster_project.report.maps import Classes
 from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
 from dagster_project.report.site import area_page
 
@@ -78,8 +77,7 @@ def page(site, area: dict, downloads) -> None:
             trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=short, reihe=other["area_name"]))
     trends_svg = site.chart(charts.small_trends(pd.concat(trends)), f"Entwicklung aller Indikatoren: {area['area_name']}")
     members = district_codes(site, area)
-    locator = site.chart(site.map.chart(Classes({}, [], []), "", "", highlight=members, scale_factor=0.6),
-                         f"Lage von {area['area_name']} in der Stadt")
+    locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
     site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
                     area=area, parent=parent, city=city, latest=latest, compare=[label for label, _ in compare],
                     compare_names=[other["area_name"] for _, other in compare], rows=rows, trends_svg=trends_svg,
