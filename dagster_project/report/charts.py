@@ -11,6 +11,8 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
+from dagster_project.report.small_multiples import small_multiples_svg
+
 FONT = "DejaVu Sans, Verdana, sans-serif"
 GREY = "#6b6b6b"
 CITY_COLOUR = "#b2182b"
@@ -94,19 +96,12 @@ def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd
     return alt.layer(*layers).properties(width=width, height=height)
 
 
-def district_panels(frame: pd.DataFrame, decimals: int) -> alt.FacetChart:
+def district_panels(frame: pd.DataFrame, description: str) -> str:
     """Small multiples: one panel per city district (`panel`) with the district's line and the
-    city's line (`reihe`: district first, city second) for comparison."""
-    domain = list(dict.fromkeys(frame["reihe"]))
-    chart = alt.Chart(with_year(frame)).mark_line().encode(
-        x=year_axis(None, tickCount=3),
-        y=alt.Y("wert:Q", title=None, axis=alt.Axis(format=number_format(decimals), tickCount=3),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("reihe:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=domain, range=[LINE_COLOUR, CITY_COLOUR])),
-    ).properties(width=150, height=80)
-    return chart.facet(facet=alt.Facet("panel:N", title=None, header=alt.Header(labelFontSize=11)),
-                       columns=4).resolve_scale(y="independent")
+    city's line (`reihe`: district first, city second), all on one y scale so that the districts
+    compare by eye; a district whose values are all suppressed says so in its panel."""
+    return small_multiples_svg(with_year(frame).rename(columns={"panel": "kurz"}), description,
+                               [LINE_COLOUR, CITY_COLOUR], columns=4, shared_scale=True)
 
 
 def ranking(frame: pd.DataFrame, value_title: str, decimals: int, city_value: float | None,
@@ -127,21 +122,11 @@ def ranking(frame: pd.DataFrame, value_title: str, decimals: int, city_value: fl
     return alt.layer(*layers).properties(width=420, height=height)
 
 
-def small_trends(frame: pd.DataFrame) -> alt.FacetChart:
-    """One small trend per indicator (`kurz`, `stichtag`, `wert`, `reihe`: area and city), independent
-    y axes; used on the area profiles."""
-    domain = list(dict.fromkeys(frame["reihe"]))
-    return alt.Chart(with_year(frame)).mark_line().encode(
-        x=year_axis(None, tickCount=3, labelFontSize=9),
-        y=alt.Y("wert:Q", title=None, scale=alt.Scale(zero=False),
-                axis=alt.Axis(tickCount=3, labelFontSize=9, format=",.4~r")),
-        color=alt.Color("reihe:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=domain, range=[LINE_COLOUR, CITY_COLOUR, "#999999"][:len(domain)])),
-    ).properties(width=130, height=55).facet(
-        facet=alt.Facet("kurz:N", title=None, sort=list(dict.fromkeys(frame["kurz"])),
-                        header=alt.Header(labelFontSize=10, labelLimit=150)),
-        columns=5,
-    ).resolve_scale(y="independent")
+def small_trends(frame: pd.DataFrame, description: str) -> str:
+    """One small trend per indicator (`kurz`, `stichtag`, `wert`, `reihe`: area and city), each on
+    its own y scale; used on the area profiles, the overview and the goals page. Drawn directly as
+    SVG (small_multiples.py), not through Vega."""
+    return small_multiples_svg(with_year(frame), description, [LINE_COLOUR, CITY_COLOUR, "#999999"])
 
 
 def bars_over_years(frame: pd.DataFrame, value_title: str, colour_title: str) -> alt.Chart:

@@ -86,6 +86,11 @@ class Site:
         self.charts += 1
         return charts.svg(chart, description)
 
+    def drawn(self, svg: str) -> str:
+        """A chart drawn without Vega (small_multiples.py), counted like the others."""
+        self.charts += 1
+        return svg
+
     def locator(self, members: set[str], description: str) -> str:
         """A locator map with `members` dark: drawn directly on the tile map, through Vega with boundaries."""
         self.charts += 1

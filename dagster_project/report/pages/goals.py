@@ -62,7 +62,7 @@ def build(site) -> None:
                                           "wert": own.actual_value, "reihe": "Istwert"}))
         trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),
                                           "wert": goal.target_value, "reihe": "Zielwert"}))
-    trends_svg = site.chart(charts.small_trends(pd.concat(trend_frames)), "Istwerte der Ziele und Zielwerte") \
+    trends_svg = site.drawn(charts.small_trends(pd.concat(trend_frames), "Istwerte der Ziele und Zielwerte")) \
         if trend_frames else None
 
     gaps = data.marts["fct_measure_gaps"]

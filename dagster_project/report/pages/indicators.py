@@ -80,8 +80,8 @@ def page(site, indicator: dict, downloads) -> None:
         label = f"{district.area_code} {district.area_name}"
         panels.append(own.assign(reihe="Stadtbezirk", panel=label))
         panels.append(city_series.assign(reihe=city["area_name"], panel=label))
-    panels_svg = site.chart(charts.district_panels(pd.concat(panels), decimals),
-                            f"Zeitreihen {indicator['label_de']} je Stadtbezirk im Vergleich zur Stadt")
+    panels_svg = site.drawn(charts.district_panels(
+        pd.concat(panels), f"Zeitreihen {indicator['label_de']} je Stadtbezirk im Vergleich zur Stadt"))
 
     years = data.years
     upper = values[values.area_level.isin(["city", "city_district"])]

@@ -71,7 +71,7 @@ def build(site) -> None:
                             "before_hidden": before_value is None and latest - 1 in rows.index,
                             "five_hidden": five_value is None and latest - 5 in rows.index})
     trends = pd.concat(trend_frames)[["kurz", "stichtag", "wert", "reihe"]]
-    trend_svg = site.chart(charts.small_trends(trends), f"Entwicklung der Kennzahlen {latest - 5}–{latest}")
+    trend_svg = site.drawn(charts.small_trends(trends, f"Entwicklung der Kennzahlen {latest - 5}–{latest}"))
     downloads = site.write_exports("uebersicht", [export_table(export_rows, latest)],
                                    [*site.release_notes(), *site.breaks_note()])
     manifest = data.manifest

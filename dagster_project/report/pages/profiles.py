@@ -75,7 +75,7 @@ def page(site, area: dict, downloads) -> None:
         for _, other in compare:
             series = data.series(indicator_id, other["area_level"], other["area_code"])
             trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=short, reihe=other["area_name"]))
-    trends_svg = site.chart(charts.small_trends(pd.concat(trends)), f"Entwicklung aller Indikatoren: {area['area_name']}")
+    trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
     site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
