@@ -70,3 +70,47 @@ def test_the_locator_map_is_drawn_directly_with_one_named_square_per_district(di
         assert titles[key] == ("#3b528b" if code in chosen else "#e0e0e0")
     assert len(list(svg.iter(f"{ns}line"))) > 20     # the city districts' outlines
     assert DistrictMap(frame, features=[]).locator_svg(chosen, "x") is None   # boundaries: drawn by Vega
+
+
+def _fill_luminance(colour: str) -> float:
+    # WCAG relative luminance, written out here rather than taken from the product
+    c = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def test_a_class_map_names_links_and_labels_every_district_readably(districts):
+    import xml.etree.ElementTree as ET
+
+    from dagster_project.report.maps import DistrictMap, classify
+
+    frame = districts.rename(columns={"statistical_district_code": "area_code", "statistical_district_name": "area_name"})
+    codes = list(frame.area_code)
+    values = pd.DataFrame({"statistical_district_code": codes, "wert": [float(i) for i in range(len(codes))],
+                           "is_suppressed": [i % 10 == 3 for i in range(len(codes))]})
+    values.loc[values.is_suppressed, "wert"] = float("nan")
+    classes = classify(values, 0)
+    texts = {c: ("• gesperrt" if s else f"{w:.0f} %") for c, w, s in zip(codes, values.wert, values.is_suppressed)}
+    svg = ET.fromstring(DistrictMap(frame).class_map_svg(classes, "Quote 2023", "in %", "Karte", texts,
+                                                        lambda code: f"../gebiete/bezirk-{code}.html", "niedrig: günstig"))
+    ns = "{http://www.w3.org/2000/svg}"
+    links = list(svg.iter(f"{ns}a"))
+    assert sorted(a.get("href") for a in links) == sorted(f"../gebiete/bezirk-{c}.html" for c in codes)
+    names = dict(zip(frame.area_code, frame.area_name))
+    hatched = 0
+    for link in links:
+        code = link.get("href")[-8:-5]
+        title = link.find(f"{ns}title").text
+        assert title.startswith(f"{code} {names[code]}: {texts[code]}"), title
+        fill, label = link.find(f"{ns}rect").get("fill"), link.find(f"{ns}text")
+        assert label.text == code and float(label.get("font-size")) >= 11
+        if fill.startswith("url("):
+            hatched += 1
+            assert "gesperrt" in title
+            continue
+        assert fill not in {"#bdbdbd"}                       # suppressed is not a grey like a class
+        light, dark = sorted((_fill_luminance(fill), _fill_luminance(label.get("fill"))), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (code, fill, label.get("fill"))
+    assert hatched == int(values.is_suppressed.sum())
+    legend = [t.text for t in svg.iter(f"{ns}text")]
+    assert "niedrig: günstig" in legend and "• gesperrt" in legend

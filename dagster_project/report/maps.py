@@ -2,7 +2,9 @@
 
 Two geometries: the city's own boundaries (boundaries.py, GeoJSON) or, without them, the schematic
 tile map (tile_map.py: one square per district, city districts outlined, every map labelled
-"schematische Darstellung"). Class breaks come from mapclassify (Fisher-Jenks natural breaks, at
+"schematische Darstellung"). Tile maps are written as SVG directly (every square with its code, a
+tooltip with name, value and class, and a link to the district's profile; suppressed districts
+hatched); maps on boundaries are drawn by Vega-Lite (projection). Class breaks come from mapclassify (Fisher-Jenks natural breaks, at
 most five classes); colours are from viridis, which colour-blind readers can tell apart and which
 prints in grey scale in order. The legend states every class; `•` marks districts whose value is
 suppressed.
@@ -10,6 +12,7 @@ suppressed.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 from html import escape
@@ -28,12 +31,31 @@ with warnings.catch_warnings():   # mapclassify warns that the optional numba is
 VIRIDIS = {1: ["#21918c"], 2: ["#fde725", "#31688e"], 3: ["#fde725", "#21918c", "#440154"],
            4: ["#fde725", "#35b779", "#31688e", "#440154"],
            5: ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]}
-DARK = {"#440154", "#3b528b", "#31688e", "#21918c"}   # fills on which a tile's label is white
 SUPPRESSED_CLASS = "• gesperrt"
 NO_VALUE_CLASS = "keine Angabe"
 NO_VALUE_COLOUR = "#d9d9d9"
 SCHEMATIC = "schematische Darstellung: ein Feld je statistischer Bezirk, Lage genähert; Linien: Stadtbezirke"
 TILE = 24   # pixels per tile
+CLASS_TILE = 30   # pixels per tile of a class map drawn directly (room for an 11 px code)
+LEGEND_WIDTH = 270
+FONT = "DejaVu Sans, Verdana, sans-serif"
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable_ink(fill: str) -> str:
+    """Near-black or white, whichever contrasts more with `fill`."""
+    return max(("#111111", "#ffffff"), key=lambda ink: contrast(ink, fill))
 
 
 @dataclass
@@ -103,32 +125,25 @@ class DistrictMap:
     def note(self) -> str:
         return SCHEMATIC if self.schematic else "Gebietsgrenzen der Stadt (statistische Bezirke)"
 
-    def _data(self, classes: Classes, highlight: set[str] | None) -> pd.DataFrame:
-        base = self.tiles if self.schematic else self.districts
-        frame = base.assign(klasse=base.statistical_district_code.map(classes.by_code))
-        if highlight is not None:
-            frame["klasse"] = np.where(frame.statistical_district_code.isin(highlight), "gewähltes Gebiet",
-                                       "übrige Bezirke")
-        return frame
-
     def chart(self, classes: Classes, title: str, legend_title: str, highlight: set[str] | None = None,
               scale_factor: float = 1.0) -> alt.TopLevelMixin:
-        """A map coloured by `classes`; with `highlight` a locator map (the given districts dark)."""
-        frame = self._data(classes, highlight)
+        """A map on the city's boundaries coloured by `classes` (Vega-Lite, projected); with
+        `highlight` a locator map (the given districts dark). The tile map is drawn directly
+        (class_map_svg, locator_svg)."""
+        if self.schematic:
+            raise ValueError("Die Kachelkarte wird direkt gezeichnet (class_map_svg, locator_svg).")
         if highlight is not None:
+            klasse = {code: "gewähltes Gebiet" if code in highlight else "übrige Bezirke"
+                      for code in self.districts.statistical_district_code}
             domain, colours, legend = ["gewähltes Gebiet", "übrige Bezirke"], ["#3b528b", "#e0e0e0"], None
         else:
+            klasse = {code: classes.by_code.get(code) for code in self.districts.statistical_district_code}
             domain, colours = classes.labels, classes.colours
             legend = alt.Legend(title=legend_title, orient="right", labelLimit=260, symbolType="square")
         scale = alt.Scale(domain=domain, range=colours)
-        colour = alt.Color("klasse:N", scale=scale, legend=legend, sort=domain)
-        dark = [label for label, fill in zip(domain, colours) if fill in DARK]
-        subtitle = SCHEMATIC if self.schematic else "Gebietsgrenzen der Stadt"
+        subtitle = "Gebietsgrenzen der Stadt"
         heading = alt.Title(title, subtitle=subtitle, subtitleFontSize=10, subtitleColor="#555") if title else \
             alt.Title("", subtitle=subtitle if highlight is None else "", subtitleFontSize=9)
-        if self.schematic:
-            return self._tile_chart(frame, colour, heading, scale_factor, dark)
-        klasse = dict(zip(frame.statistical_district_code, frame.klasse))
         features = [f | {"properties": f["properties"] | {"klasse": klasse[f["properties"]["statistical_district_code"]]}}
                     for f in self.features]
         width = int(420 * scale_factor)
@@ -161,29 +176,62 @@ class DistrictMap:
         parts.append("</g></svg>")
         return "".join(parts)
 
-    def _tile_chart(self, frame: pd.DataFrame, colour: alt.Color, heading: alt.Title,
-                    scale_factor: float, dark: list[str]) -> alt.LayerChart:
+    def class_map_svg(self, classes: Classes, title: str, legend_title: str, description: str,
+                      texts: dict[str, str] | None = None, href_of=None, legend_note: str | None = None) -> str | None:
+        """A class map on the tile map drawn directly as SVG (None with boundaries: Vega's projection
+        draws those). Every square carries its code in a colour readable on its fill (contrast at
+        least 4.5:1), a tooltip with code, name, value and class, and a link to the district's
+        profile (`href_of(code)`); suppressed districts are hatched, unlike any class colour."""
+        if not self.schematic:
+            return None
+        tile, margin, head = CLASS_TILE, 6, 40
         cols, rows = int(self.tiles.col.max()) + 1, int(self.tiles.row.max()) + 1
-        tile = TILE * scale_factor
-        x = alt.Scale(domain=[0, cols], nice=False, zero=True)
-        y = alt.Scale(domain=[0, rows], nice=False, zero=True, reverse=True)
-        rects = frame.assign(x2=frame.col + 1, y2=frame.row + 1)
-        tiles = alt.Chart(rects).mark_rect(stroke="white", strokeWidth=0.8).encode(
-            x=alt.X("col:Q", scale=x, axis=None), x2="x2:Q",
-            y=alt.Y("row:Q", scale=y, axis=None), y2="y2:Q",
-            color=colour,
-        )
-        outlines = alt.Chart(self.outlines).mark_rule(color="#222222", strokeWidth=1.6 * scale_factor).encode(
-            x=alt.X("x:Q", scale=x, axis=None), x2="x2:Q", y=alt.Y("y:Q", scale=y, axis=None), y2="y2:Q")
-        layers = [tiles, outlines]
-        if scale_factor >= 1:
-            labels = frame.assign(cx=frame.col + 0.5, cy=frame.row + 0.5)
-            layers.append(alt.Chart(labels).mark_text(fontSize=8, color="#111111").encode(
-                x=alt.X("cx:Q", scale=x, axis=None), y=alt.Y("cy:Q", scale=y, axis=None),
-                text="statistical_district_code:N",
-                color=alt.condition(alt.FieldOneOfPredicate("klasse", dark), alt.value("white"),
-                                    alt.value("#111111"))))
-        return alt.layer(*layers).properties(width=cols * tile, height=rows * tile, title=heading)
+        colour_of = dict(zip(classes.labels, classes.colours))
+        hatch = "gesperrt-" + hashlib.sha1(description.encode()).hexdigest()[:8]   # one id per map of a page
+        colour_of[SUPPRESSED_CLASS] = f"url(#{hatch})"
+        legend_left = margin + cols * tile + 18
+        legend_rows = len(classes.labels) + (2 if legend_note else 0)
+        width = legend_left + LEGEND_WIDTH
+        height = max(head + rows * tile, head + 22 + 18 * legend_rows) + margin
+        out = [f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" '
+               f'version="1.1" class="klassenkarte" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+               f'font-family="{FONT}"><defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
+               f'patternTransform="rotate(45)"><rect width="6" height="6" fill="white"/>'
+               f'<line x1="0" y1="0" x2="0" y2="6" stroke="#767676" stroke-width="2"/></pattern></defs>'
+               f'<rect width="100%" height="100%" fill="white"/>',
+               f'<text x="{margin}" y="16" font-size="13" font-weight="bold" fill="#222222">{escape(title)}</text>',
+               f'<text x="{margin}" y="31" font-size="11" fill="#555555">{escape(SCHEMATIC)}</text>',
+               f'<g transform="translate({margin},{head})">']
+        texts = texts or {}
+        for code, name, row, col in zip(self.tiles.statistical_district_code, self.tiles.area_name,
+                                        self.tiles.row, self.tiles.col):
+            label = classes.by_code.get(code, NO_VALUE_CLASS)
+            fill = colour_of.get(label, NO_VALUE_COLOUR)
+            value = texts.get(code)
+            tooltip = f"{code} {name}" + (f": {value}" if value else "") + f" ({label})"
+            ink = "#111111" if fill.startswith("url") else readable_ink(fill)
+            tile_svg = (f'<title>{escape(tooltip)}</title>'
+                        f'<rect x="{col * tile}" y="{row * tile}" width="{tile}" height="{tile}" fill="{fill}" '
+                        f'stroke="white" stroke-width="1"/>'
+                        f'<text x="{col * tile + tile / 2}" y="{row * tile + tile / 2 + 4}" font-size="11" '
+                        f'text-anchor="middle" fill="{ink}">{code}</text>')
+            href = href_of(code) if href_of else None
+            out.append(f'<a href="{escape(href)}">{tile_svg}</a>' if href else f"<g>{tile_svg}</g>")
+        for x, y, x2, y2 in self.outlines.itertuples(index=False):
+            out.append(f'<line x1="{x * tile}" y1="{y * tile}" x2="{x2 * tile}" y2="{y2 * tile}" stroke="#222222" '
+                       f'stroke-width="2" stroke-linecap="square"/>')
+        out.append("</g>")
+        out.append(f'<g transform="translate({legend_left},{head})"><text x="0" y="10" font-size="11" '
+                   f'font-weight="bold" fill="#222222">{escape(legend_title)}</text>')
+        for i, label in enumerate(classes.labels):
+            y = 20 + 18 * i
+            out.append(f'<rect x="0" y="{y}" width="14" height="14" fill="{colour_of[label]}" stroke="#767676" '
+                       f'stroke-width="0.5"/><text x="20" y="{y + 11}" font-size="11" fill="#222222">{escape(label)}</text>')
+        if legend_note:
+            out.append(f'<text x="0" y="{20 + 18 * len(classes.labels) + 14}" font-size="11" fill="#222222">'
+                       f'{escape(legend_note)}</text>')
+        out.append("</g></svg>")
+        return "".join(out)
 
 
 def _city_district_outlines(tiles: pd.DataFrame) -> pd.DataFrame:

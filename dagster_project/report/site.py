@@ -91,6 +91,17 @@ class Site:
         self.charts += 1
         return svg
 
+    def class_map(self, classes: Classes, title: str, legend_title: str, description: str, root: str,
+                  texts: dict[str, str] | None = None, legend_note: str | None = None) -> str:
+        """A map of classes: drawn directly on the tile map (names, values and links to the profiles in
+        each square), through Vega with boundaries. `root`: the page's way back to the site's root."""
+        self.charts += 1
+        drawn = self.map.class_map_svg(classes, title, legend_title, description, texts,
+                                       lambda code: root + area_page("statistical_district", code), legend_note)
+        if drawn is not None:
+            return drawn
+        return charts.svg(self.map.chart(classes, title, legend_title), description)
+
     def locator(self, members: set[str], description: str) -> str:
         """A locator map with `members` dark: drawn directly on the tile map, through Vega with boundaries."""
         self.charts += 1

@@ -63,8 +63,12 @@ def page(site, indicator: dict, downloads) -> None:
     city_row = values[(values.area_level == "city") & (values.reference_year == latest)].iloc[0]
     city_value = None if city_row.is_suppressed else float(city_row.indicator_value)
     classes = classify(districts.rename(columns={"area_code": "statistical_district_code"}), decimals)
-    map_svg = site.chart(site.map.chart(classes, f"{indicator['label_de']} {latest}", unit_label(indicator)),
-                         f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken")
+    unit = indicator["unit"] if indicator["unit"] == "%" else ""
+    texts = {row.area_code: "• gesperrt" if row.is_suppressed else german_number(row.wert, decimals, unit)
+             for row in districts.itertuples() if row.is_suppressed or pd.notna(row.wert)}
+    map_svg = site.class_map(classes, f"{indicator['label_de']} {latest}", unit_label(indicator),
+                             f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken", root="../",
+                             texts=texts)
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
     ranking_svg = site.chart(charts.ranking(ranked, unit_label(indicator), decimals, city_value,
                                             f"{city['area_name']}: {german_number(city_value, decimals)}"),

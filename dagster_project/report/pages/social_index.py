@@ -12,7 +12,7 @@ TITLE = "Sozialindex"
 STATUS = ["hoch", "mittel", "niedrig", "sehr niedrig"]
 STATUS_COLOURS = ["#fde725", "#5ec962", "#3b528b", "#440154"]
 DYNAMICS = ["positiv", "stabil", "negativ"]
-DYNAMICS_COLOURS = ["#1b9e77", "#d9d9d9", "#d95f02"]
+DYNAMICS_COLOURS = ["#1b9e77", "#a6cee3", "#d95f02"]   # "stabil" unlike the grey of "keine Angabe"
 RATES = [("s1_unemployment_sgb2_rate", "S1 SGB-II-Arbeitslosenquote (%)"),
          ("s2_transfer_rate", "S2 Transferbezug (%)"), ("s3_sgb2_child_rate", "S3 SGB-II-Quote unter 15 (%)"),
          ("d1_change_unemployment_pp", "D1 Veränderung S1 (Prozentpunkte)"),
@@ -25,8 +25,9 @@ def status_map(site, title: str | None = None) -> str:
     year = site.data.social_index_year
     frame = rows.assign(klasse=rows.status_class.where(rows.is_classified.astype(bool)))
     classes = categorical(frame, STATUS, STATUS_COLOURS)
-    return site.chart(site.map.chart(classes, title or f"Status-Index {year}", "Statusklasse"),
-                      f"Karte der Statusklassen des Sozialindex {year}")
+    return site.class_map(classes, title or f"Status-Index {year}", "Statusklasse",
+                          f"Karte der Statusklassen des Sozialindex {year}", root="",
+                          legend_note="„hoch“: günstigste soziale Lage")
 
 
 def build(site) -> None:
@@ -34,8 +35,9 @@ def build(site) -> None:
     year = site.data.social_index_year
     dynamics = categorical(rows.assign(klasse=rows.dynamics_class.where(rows.is_classified.astype(bool))),
                            DYNAMICS, DYNAMICS_COLOURS)
-    dynamics_svg = site.chart(site.map.chart(dynamics, f"Dynamik-Index {year}", "Dynamikklasse"),
-                              f"Karte der Dynamikklassen des Sozialindex {year}")
+    dynamics_svg = site.class_map(dynamics, f"Dynamik-Index {year}", "Dynamikklasse",
+                                  f"Karte der Dynamikklassen des Sozialindex {year}", root="",
+                                  legend_note="„positiv“: Lage verbessert sich")
     fn = site.footnotes()
     table_rows = []
     for row in rows.itertuples():
