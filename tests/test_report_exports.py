@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from openpyxl import load_workbook
 
@@ -41,8 +43,19 @@ def test_xlsx_numbers_formats_header_and_notes(tmp_path):
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     assert [c.value for c in sheet[1]] == ["Bezirk", "SGB-II-Quote (%)", "Einwohner"]
     assert sheet["A2"].value == "010"                                       # codes stay text
-    assert sheet["B2"].value == 17.8412 and sheet["B2"].number_format == "#,##0.0"   # number, shown as 17,8
+    # a number, rounded to the declared decimals (what the page shows), shown as 17,8
+    assert sheet["B2"].value == 17.8 and sheet["B2"].number_format == "#,##0.0"
     assert sheet["B3"].value == SUPPRESSED                                  # never the hidden value
     assert sheet["C4"].value == 1_234_567 and sheet["C4"].number_format == "#,##0"
     notes = {row[0]: row[1] for row in book["Hinweise"].iter_rows(min_row=2, values_only=True)}
     assert "Geheimhaltung" in notes[SUPPRESSED] and notes["SGB-II-Quote"].startswith("SGB-II")
+
+
+def test_numbers_are_written_as_published_never_minus_zero(tmp_path):
+    frame = pd.DataFrame({"gebiet": ["A", "B", "C"], "veraenderung": [-0.001, 0.1999999999999993, -1.25]})
+    table = Table("Änderungen", frame, decimals={"veraenderung": 2}, labels={"veraenderung": "Veränderung"})
+    csv = write_csv(table, tmp_path / "x.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert csv[1:] == ["A;0,00", "B;0,20", "C;-1,25"]
+    sheet = load_workbook(write_xlsx([table], [], tmp_path / "x.xlsx"))["Änderungen"]
+    assert [sheet.cell(row=r, column=2).value for r in (2, 3, 4)] == [0.0, 0.2, -1.25]
+    assert math.copysign(1, sheet.cell(row=2, column=2).value) == 1     # not -0.0

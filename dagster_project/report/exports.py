@@ -9,6 +9,7 @@ flag column marks a value column as suppressed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,12 @@ def write_csv(table: Table, path: Path) -> Path:
     out = table.shown()
     for column in table.decimals:
         header = table.labels.get(column, column)
-        out[header] = [v if isinstance(v, str) or pd.isna(v) else f"{float(v):.{d}f}".replace(".", ",")
+        # rounded to the declared decimals, never "-0,00"; the ASCII minus stays (Excel reads it as a number)
+        out[header] = [v if isinstance(v, str) or pd.isna(v) else f"{round(float(v), d) + 0.0:.{d}f}".replace(".", ",")
                        for v, d in zip(out[header], table.row_decimals(column))]
+    for header in out.columns:   # dates as German Excel reads them
+        if any(isinstance(v, dt.date) for v in out[header]):
+            out[header] = [v.strftime("%d.%m.%Y") if isinstance(v, dt.date) else v for v in out[header]]
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
@@ -79,11 +84,16 @@ def write_xlsx(tables: list[Table], notes: list[tuple[str, str]], path: Path) ->
         for row in out.itertuples(index=False):
             sheet.append([None if not isinstance(v, str) and pd.isna(v) else
                           (v.item() if hasattr(v, "item") else v) for v in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, dt.date):    # a date, shown as 31.12.2023
+                    cell.number_format = "DD.MM.YYYY"
         for column in table.decimals:
             letter = get_column_letter(list(out.columns).index(table.labels.get(column, column)) + 1)
             cells = sheet[f"{letter}2:{letter}{sheet.max_row}"] if sheet.max_row > 1 else []
             for (cell,), decimals in zip(cells, table.row_decimals(column)):
                 if not isinstance(cell.value, str):
+                    if isinstance(cell.value, float):   # the value as published, not 0.1999999999999993
+                        cell.value = round(cell.value, decimals) + 0.0
                     cell.number_format = _number_format(decimals)
         for index, header in enumerate(out.columns, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, min(45, len(str(header)) + 2))

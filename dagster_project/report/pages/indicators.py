@@ -129,7 +129,7 @@ def export_table(site) -> Table:
         "indicator_label": values.label_de, "indicator_id": values.indicator_id,
         "area_level": values.area_level.map(LEVEL_DE), "area_code": values.area_code,
         "area_name": values.area_name, "reference_year": values.reference_year,
-        "stichtag": values.stichtag.map(german_date), "indicator_value": values.indicator_value,
+        "stichtag": pd.to_datetime(values.stichtag).dt.date, "indicator_value": values.indicator_value,
         "unit": values.unit, "numerator": values.numerator, "denominator": values.denominator,
         "time_series_break_de": values.time_series_break_de.fillna(""),
         "suppression_de": neutral_marks(values.is_suppressed),

@@ -145,7 +145,7 @@ def export_table(site) -> Table:
     frame = profile[["area_level", "area_code", "area_name", "city_district_code", "city_district_name",
                      "reference_year", "stichtag", *ids, *[f"{i}_is_suppressed" for i in ids]]].copy()
     frame["area_level"] = frame.area_level.map(LEVEL_DE)
-    frame["stichtag"] = pd.to_datetime(frame.stichtag).dt.strftime("%d.%m.%Y")
+    frame["stichtag"] = pd.to_datetime(frame.stichtag).dt.date
     labels = dict(zip(indicators.indicator_id, indicators.label_de))
     decimals = dict(zip(indicators.indicator_id, indicators.decimals.astype(int)))
     return Table("Gebietsprofile", frame, decimals={i: decimals[i] for i in ids},
