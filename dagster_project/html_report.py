@@ -45,11 +45,13 @@ class Number:
 
 
 def german_number(value: float | int | None, decimals: int = 0, unit: str = "") -> str:
-    """`1.234,5`; `17,8 %`; '–' for no value."""
+    """`1.234,5`; `17,8 %`; `−3,2` (the minus sign, never `−0,0`); '–' for no value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    text = format_decimal(value, format=pattern, locale=LOCALE)
+    value = round(value, decimals) + 0 if isinstance(value, float) else value
+    text = format_decimal(abs(value), format=pattern, locale=LOCALE)
+    text = "\u2212" + text if value < 0 else text
     return f"{text} {unit}".strip() if unit else text
 
 

@@ -99,13 +99,14 @@ def test_twenty_random_cells_on_the_page_and_in_the_workbook_are_the_releases(re
     sheet = load_workbook(site / "downloads" / "indikatoren.xlsx", read_only=True)["Indikatorwerte"]
     rows = sheet.iter_rows(values_only=True)
     header = list(next(rows))
-    at = {name: header.index(name) for name in ("Kennung", "Gebietskode", "Jahr", "Wert", "Zähler")}
-    workbook = {(r[at["Kennung"]], r[at["Gebietskode"]], r[at["Jahr"]]): (r[at["Wert"]], r[at["Zähler"]]) for r in rows}
+    at = {name: header.index(name) for name in ("Indikator", "Gebietskode", "Jahr", "Wert", "Zähler")}
+    workbook = {(r[at["Indikator"]], r[at["Gebietskode"]], r[at["Jahr"]]): (r[at["Wert"]], r[at["Zähler"]]) for r in rows}
+    names = dict(zip(released["dim_indicator"].indicator_id, released["dim_indicator"].label_de))
     for cell in cells.itertuples():
         key = f"{cell.indicator_id}|{cell.area_code}|{cell.reference_year}"
         page = value_cells(site / area_page(cell.area_level, cell.area_code))
         shown = page[key]
-        in_book, numerator = workbook[(cell.indicator_id, cell.area_code, int(cell.reference_year))]
+        in_book, numerator = workbook[(names[cell.indicator_id], cell.area_code, int(cell.reference_year))]
         if cell.is_suppressed:
             assert shown == "•", (key, shown)
             assert in_book == "•" and numerator == "•", (key, in_book, numerator)
@@ -176,7 +177,8 @@ def test_a_boundary_file_with_the_right_codes_draws_every_district(released, tmp
     assert sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])) < 0
     values = pd.DataFrame({"statistical_district_code": codes, "wert": range(len(codes)), "is_suppressed": False})
     drawn = svg(DistrictMap(districts, features).chart(classify(values, 0), "Test", "Klasse"), "Testkarte")
-    shapes = re.findall(r'<path[^>]*aria-roledescription="geoshape"[^>]*>', drawn)
+    marks = re.search(r'<g class="mark-shape role-mark[^"]*"[^>]*>(.*?)</g>', drawn).group(1)
+    shapes = re.findall(r"<path[^>]*>", marks)
     assert len(shapes) == 62
     # a district wound the wrong way is drawn as the whole world minus itself: as wide as the map
     for shape in shapes:

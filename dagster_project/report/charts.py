@@ -18,6 +18,9 @@ GREY = "#6b6b6b"
 CITY_COLOUR = "#b2182b"
 LINE_COLOUR = "#2166ac"
 CONFIG = {
+    # no generated ARIA texts per mark ("jahr: 2021,41643836; reihe: …" are field names, not German):
+    # every chart has its German description on the <svg> element instead
+    "aria": False,
     "font": FONT,
     "view": {"stroke": None},
     "axis": {"labelFontSize": 11, "titleFontSize": 11, "gridColor": "#e6e6e6"},

@@ -24,6 +24,14 @@ MARTS = (
     "fct_measure_overlaps", "fct_funding_programmes",
 )
 LEVEL_ORDER = {"city": 0, "city_district": 1, "statistical_district": 2}
+# code column of an export -> (label table, its code column, its German name column)
+CODE_NAMES = {
+    "field_of_action_id": ("dim_field_of_action", "field_of_action_id", "field_of_action_de"),
+    "target_group": ("dim_target_group", "target_group", "target_group_de"),
+    "funder": ("dim_funder", "funder", "funder_de"),
+    "indicator_id": ("dim_indicator", "indicator_id", "label_de"),
+    "need_indicator_id": ("dim_indicator", "indicator_id", "label_de"),
+}
 
 
 class ReleaseNotReadable(RuntimeError):
@@ -75,6 +83,17 @@ class ReleaseData:
         """One area's values of one indicator, indexed by reference year (empty if none)."""
         return self.series_index.get((indicator_id, level, code), self.values.iloc[0:0].set_index(
             "reference_year", drop=False))
+
+    def with_names(self, table):
+        """`table` (exports.Table) with code columns replaced by the German names of the label tables."""
+        from dataclasses import replace
+
+        frame = table.frame.copy()
+        for column, (mart, code, name) in CODE_NAMES.items():
+            if column in frame.columns and mart in self.marts:
+                names = dict(zip(self.marts[mart][code], self.marts[mart][name]))
+                frame[column] = frame[column].map(lambda value: names.get(value, value))
+        return replace(table, frame=frame)
 
     @property
     def latest_year(self) -> int:

@@ -139,29 +139,38 @@ class Site:
         return target
 
     def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The family's workbook and one CSV per table; returns the download links."""
-        links = [(f"{stem}.xlsx (Excel)", f"downloads/{stem}.xlsx")]
+        """The family's workbook and one CSV per table; returns the download links. Codes of the
+        catalogue (fields of action, target groups, funders, indicators) are written as their German
+        names: planners read the files, BI tools have the codes in the release."""
+        tables = [self.data.with_names(table) for table in tables]
+        # link texts in German (the table's name); the files keep ASCII names for every server and share
+        links = [("Alle Tabellen (Excel)" if len(tables) > 1 else f"{tables[0].name} (Excel)", f"downloads/{stem}.xlsx")]
         write_xlsx(tables, notes, self.out / "downloads" / f"{stem}.xlsx")
         self.exports += 1
         for table in tables:
             name = f"{stem}_{_slug(table.name)}.csv" if len(tables) > 1 else f"{stem}.csv"
             write_csv(table, self.out / "downloads" / name)
             self.exports += 1
-            links.append((f"{name} (CSV)", f"downloads/{name}"))
+            links.append((f"{table.name} (CSV)", f"downloads/{name}"))
         return links
 
     def release_notes(self) -> list[tuple[str, str]]:
         """Lines of every workbook's notes sheet that say where the numbers come from."""
         return [("Quelle", f"{self.globals['city_name']}, Daten für Taten, Release {self.data.release_id} vom "
-                           f"{self.globals['release_date']} (freigegebene Marts, Freigabeprüfung "
+                           f"{self.globals['release_date']} (freigegebene Tabellen, Freigabeprüfung "
                            f"{self.globals['gate']})."),
                 ("Stichtag", "31.12. des Berichtsjahres (Bestände); Bewegungen im Laufe des Jahres."),
                 ("Zahlenformat", "Dezimalkomma; Anteile in Prozent, Raten je 100 bzw. je 1.000 wie angegeben.")]
 
+    def indicator_names(self, ids: str | None) -> str:
+        """"elb_rate, sgb2_rate" -> "ELB-Quote, SGB-II-Quote" (the catalogue's German names)."""
+        names = dict(zip(self.data.indicators.indicator_id, self.data.indicators.label_de))
+        return ", ".join(names.get(i.strip(), i.strip()) for i in str(ids or "").split(",") if i.strip())
+
     def breaks_note(self) -> list[tuple[str, str]]:
         breaks = self.data.marts["dim_time_series_break"]
         return [(f"Zeitreihenbruch {german_date(b.break_date)}",
-                 f"{b.description_de} Betroffen: {b.affected_indicator_ids}. Quelle: {b.source_de}")
+                 f"{b.description_de} Betroffen: {self.indicator_names(b.affected_indicator_ids)}. Quelle: {b.source_de}")
                 for b in breaks.itertuples()]
 
 

@@ -84,8 +84,9 @@ def build(site) -> None:
                 for g in current[current.is_gap.fillna(False).astype(bool)].sort_values(
                     ["field_of_action_id", "need_value"], ascending=[True, False]).itertuples()]
     overlaps = data.marts["fct_measure_overlaps"].sort_values(["statistical_district_code", "field_of_action_id"])
+    groups = dict(zip(data.marts["dim_target_group"].target_group, data.marts["dim_target_group"].target_group_de))
     overlap_rows = [{"code": o.statistical_district_code, "name": o.area_name, "field": field_names.get(
-        o.field_of_action_id, o.field_of_action_id), "group": o.target_group, "a": f"{o.measure_id_a} ({o.carrier_a})",
+        o.field_of_action_id, o.field_of_action_id), "group": groups.get(o.target_group, o.target_group), "a": f"{o.measure_id_a} ({o.carrier_a})",
         "b": f"{o.measure_id_b} ({o.carrier_b})", "from": german_date(o.overlap_starts_on),
         "to": "offen" if str(o.overlap_ends_on).startswith("9999") else german_date(o.overlap_ends_on)}
         for o in overlaps.itertuples()]

@@ -126,11 +126,11 @@ def notes(site) -> list[tuple[str, str]]:
     measures = site.data.marts["dim_monitoring_measure"]
     groups = site.data.marts["dim_monitoring_group"]
     return ([(m.label_de, f"{m.definition_de} ({m.unit}).") for m in measures.itertuples()]
-            + [("Gruppen", "; ".join(f"{g.monitoring_group} = {g.monitoring_group_de}" for g in groups.itertuples())),
+            + [("Gruppen", "; ".join(g.monitoring_group_de for g in groups.itertuples())),
                ("Verbleib", "Anteil einer Zuzugskohorte, der 1, 3 bzw. 5 Jahre nach dem Zuzugsjahr noch mit "
                             "Hauptwohnsitz in der Stadt lebt."),
-               ("Vollständige Tabellen", "Alle Gruppen und Gebiete: Parquet-Dateien des Release "
-                                         "(fct_immigration_monitoring, fct_immigration_retention).")])
+               ("Vollständige Tabellen", "Alle Gruppen und Gebiete: in den Tabellen des Release zum "
+                                         "Zuwanderungsmonitoring und zum Verbleib (für BI-Werkzeuge).")])
 
 
 def export_tables(site) -> list[Table]:
@@ -145,7 +145,7 @@ def export_tables(site) -> list[Table]:
     chosen = chosen.assign(_o=order).sort_values(["monitoring_group", "measure_id", "_o", "area_code",
                                                   "reference_year"])
     frame = pd.DataFrame({"group": chosen.monitoring_group_de, "measure": chosen.label_de,
-                          "measure_id": chosen.measure_id, "area_level": chosen.area_level.map(LEVEL_DE),
+                          "area_level": chosen.area_level.map(LEVEL_DE),
                           "area_code": chosen.area_code, "area_name": chosen.area_name,
                           "reference_year": chosen.reference_year, "measure_value": chosen.measure_value,
                           "numerator": chosen.numerator, "denominator": chosen.denominator,
@@ -154,7 +154,7 @@ def export_tables(site) -> list[Table]:
     monitoring_table = Table("Monitoring", frame, decimals={"measure_value": "decimals", "numerator": 0,
                                                             "denominator": 0},
                              suppressed_by={c: "is_suppressed" for c in ("measure_value", "numerator", "denominator")},
-                             labels={"group": "Gruppe", "measure": "Kennzahl", "measure_id": "Kennung",
+                             labels={"group": "Gruppe", "measure": "Kennzahl",
                                      "area_level": "Gebietsebene", "area_code": "Gebietskode", "area_name": "Gebiet",
                                      "reference_year": "Jahr", "measure_value": "Wert", "numerator": "Zähler",
                                      "denominator": "Nenner", "suppression_de": "Geheimhaltung"})

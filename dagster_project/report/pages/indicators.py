@@ -126,7 +126,7 @@ def export_table(site) -> Table:
     data = site.data
     values = data.values.merge(data.indicators[["indicator_id", "label_de", "decimals"]], on="indicator_id")
     frame = pd.DataFrame({
-        "indicator_label": values.label_de, "indicator_id": values.indicator_id,
+        "indicator_label": values.label_de,
         "area_level": values.area_level.map(LEVEL_DE), "area_code": values.area_code,
         "area_name": values.area_name, "reference_year": values.reference_year,
         "stichtag": pd.to_datetime(values.stichtag).dt.date, "indicator_value": values.indicator_value,
@@ -138,18 +138,23 @@ def export_table(site) -> Table:
     return Table("Indikatorwerte", frame, decimals={"indicator_value": "decimals", "numerator": 0, "denominator": 0},
                  suppressed_by={"indicator_value": "is_suppressed", "numerator": "is_suppressed",
                                 "denominator": "is_suppressed"},
-                 labels={"indicator_label": "Indikator", "indicator_id": "Kennung", "area_level": "Gebietsebene",
+                 labels={"indicator_label": "Indikator", "area_level": "Gebietsebene",
                          "area_code": "Gebietskode", "area_name": "Gebiet", "reference_year": "Jahr",
                          "stichtag": "Stichtag", "indicator_value": "Wert", "unit": "Einheit",
                          "numerator": "Zähler", "denominator": "Nenner",
                          "time_series_break_de": "Zeitreihenbruch", "suppression_de": "Geheimhaltung"})
 
 
+def _sentence(text: str) -> str:
+    """A catalogue text as a sentence: one full stop at the end (texts ending in "31.12." keep theirs)."""
+    return text if text.endswith(".") else text + "."
+
+
 def notes(site) -> list[tuple[str, str]]:
-    definitions = [(i.label_de, f"{i.definition_de}. Zähler: {i.numerator_de}. "
-                                + (f"Nenner: {i.denominator_de}. " if isinstance(i.denominator_de, str)
+    definitions = [(i.label_de, f"{_sentence(i.definition_de)} Zähler: {_sentence(i.numerator_de)} "
+                                + (f"Nenner: {_sentence(i.denominator_de)} " if isinstance(i.denominator_de, str)
                                    and i.denominator_de else "")
-                                + f"Einheit: {i.unit}. Quelle: {i.source_de}.")
+                                + f"Einheit: {i.unit}. Quelle: {_sentence(i.source_de)}")
                    for i in site.data.indicators.itertuples()]
     return [*site.release_notes(), *definitions, *site.breaks_note()]
 

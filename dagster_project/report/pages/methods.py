@@ -8,7 +8,8 @@ TITLE = "Methodik"
 def build(site) -> None:
     data = site.data
     rules = data.marts["dim_suppression_rule"].to_dict("records")
-    breaks = data.marts["dim_time_series_break"].to_dict("records")
+    breaks = [b | {"affected_de": site.indicator_names(b["affected_indicator_ids"])}
+              for b in data.marts["dim_time_series_break"].to_dict("records")]
     site.write_page("methodik.html", "methods.html.j2", "Methodik und Hinweise", site.footnotes(), "methodik.html",
                     None, rules=rules, breaks=breaks, schematic=site.map.schematic,
                     indicators=data.indicators.to_dict("records"))
