@@ -38,10 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 PHASES = ("ingest", "dbt", "gate", "release", "report")
 STEP_START = re.compile(r' - ([a-z0-9_]+) - STEP_START - ')
 RUN_TIMEOUT_S = 600
-# Columns that name a run or a moment, not content: they differ between any two runs.
+# Columns that name a run or a moment, not content: they differ between any two runs ("stand": the
+# day the delivery calendar in a release's manifest was read, which changes at midnight between
+# the reference run and a later one).
 VOLATILE_COLUMNS = {"load_id", "started_at", "finished_at", "loaded_at", "built_at", "created_at", "checked_at",
                     "release_id", "run_id", "dagster_run_id", "seconds", "sekunden", "published_at",
-                    "veroeffentlicht_am", "zeit", "zeitpunkt"}
+                    "veroeffentlicht_am", "zeit", "zeitpunkt", "stand"}
 JSON_COLUMNS = {"manifest"}   # compared as JSON without the run's times and ids
 LEFTOVER = re.compile(r"(\.tmp|\.bak|\.im_aufbau|\.neu|\.partial)$|^\.current\.|__dbt_(tmp|backup)")
 

@@ -60,8 +60,9 @@ class Footnotes:
         return [(1, "gesperrt", SUPPRESSED_LABEL)] if self.used else []
 
     def value(self, value, decimals: int, unit: str | None = None, suppressed: bool = False,
-              key: str | None = None, signed: bool = False) -> Markup:
-        """A table cell: the German number, or `•` with the page's footnote on secrecy."""
+              key: str | None = None, signed: bool = False, after: str | None = None) -> Markup:
+        """A table cell: the German number, or `•` with the page's footnote on secrecy; `after`: a
+        small note behind the number (e.g. its year)."""
         attribute = f' data-cell="{escape(key)}"' if key else ""
         if suppressed:
             number = self.mark()
@@ -75,4 +76,5 @@ class Footnotes:
             text = "\u2212" + text          # the minus sign, not a hyphen
         elif signed and number > 0:
             text = "+" + text
-        return Markup(f'<td class="zahl"{attribute}><span class="wert">{escape(text)}</span></td>')
+        note = f' <span class="klein">({escape(after)})</span>' if after else ""
+        return Markup(f'<td class="zahl"{attribute}><span class="wert">{escape(text)}</span>{note}</td>')

@@ -20,7 +20,8 @@ def latest_goals(site) -> pd.DataFrame:
 
 
 def trend(site, goal: pd.Series) -> str:
-    """Did the actual value move towards the target since the year before?"""
+    """The change since the year before: the arrow shows where the value went (up, down), the words
+    whether that is towards the target; e.g. "↗ steigt, gegen die Zielrichtung"."""
     goals = site.data.marts["fct_goal_achievement"]
     before = goals[(goals.goal_id == goal.goal_id) & (goals.reference_year == goal.reference_year - 1)]
     if before.empty or pd.isna(goal.actual_value) or pd.isna(before.actual_value.iloc[0]):
@@ -29,7 +30,8 @@ def trend(site, goal: pd.Series) -> str:
     wanted = float(goal.target_value) - float(goal.baseline_value)
     if step == 0:
         return "→ unverändert"
-    return "↗ in Zielrichtung" if step * wanted > 0 else "↘ gegen die Zielrichtung"
+    direction = "↗ steigt" if step > 0 else "↘ sinkt"
+    return f"{direction}, {'in' if step * wanted > 0 else 'gegen die'} Zielrichtung"
 
 
 def build(site) -> None:
@@ -50,7 +52,8 @@ def build(site) -> None:
             "area": goal.area_name, "indicator": indicators.label_de.get(goal.indicator_id, goal.indicator_id),
             "indicator_id": goal.indicator_id, "baseline_year": goal.baseline_year, "target_year": goal.target_year,
             "year": goal.reference_year,
-            "baseline": fn.value(goal.baseline_value, decimals, unit), "target": fn.value(goal.target_value, decimals, unit),
+            "baseline": fn.value(goal.baseline_value, decimals, unit, after=str(int(goal.baseline_year))),
+            "target": fn.value(goal.target_value, decimals, unit, after=str(int(goal.target_year))),
             "actual": fn.value(goal.actual_value, decimals, unit, hidden,
                                key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
             "progress": fn.value(goal.progress_pct, 1, "%"), "elapsed": fn.value(goal.period_elapsed_pct, 1, "%"),

@@ -49,6 +49,10 @@ def _domains(indicators: pd.DataFrame) -> list[tuple[str, list[dict]]]:
             for domain, group in indicators.groupby("domain", sort=False)]
 
 
+# what the map's legend says about its ends (the catalogue's need_direction)
+NEED_NOTE = {"higher": "höhere Werte: mehr Bedarf", "lower": "niedrigere Werte: mehr Bedarf"}
+
+
 def page(site, indicator: dict, downloads) -> None:
     data = site.data
     indicator_id, decimals = indicator["indicator_id"], int(indicator["decimals"])
@@ -68,7 +72,7 @@ def page(site, indicator: dict, downloads) -> None:
              for row in districts.itertuples() if row.is_suppressed or pd.notna(row.wert)}
     map_svg = site.class_map(classes, f"{indicator['label_de']} {latest}", unit_label(indicator),
                              f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken", root="../",
-                             texts=texts)
+                             texts=texts, legend_note=NEED_NOTE.get(indicator.get("need_direction")))
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
     ranking_svg = site.chart(charts.ranking(ranked, unit_label(indicator), decimals, city_value,
                                             f"{city['area_name']}: {german_number(city_value, decimals)}"),

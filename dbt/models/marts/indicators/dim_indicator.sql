@@ -11,5 +11,7 @@ select
     is_additive,
     first_year_offset,
     domain,
-    decimals
+    decimals,
+    need_direction,
+    need_direction_de
 from {{ ref('indicator_catalogue') }}

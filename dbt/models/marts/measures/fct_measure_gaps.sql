@@ -1,9 +1,16 @@
--- Angebotslücken: a district is in the top quartile of the districts on the field's need
--- indicator, and no active measure of that field serves it (on 31 December of the year).
+-- Angebotslücken: a district is in the quartile of highest need among the districts on the
+-- field's need indicator, and no active measure of that field serves it (on 31 December of the
+-- year). Which end of the indicator is high need comes from the catalogue (need_direction):
+-- higher (a high SGB II rate), lower (a low share of residents at their address for 5+ years);
+-- a neutral indicator ranks no district.
 with
 
 fields as (
-    select * from {{ ref('fields_of_action') }}
+    select
+        f.*,
+        c.need_direction
+    from {{ ref('fields_of_action') }} as f
+    left join {{ ref('indicator_catalogue') }} as c on f.need_indicator_id = c.indicator_id
 ),
 
 need as (
@@ -15,9 +22,14 @@ need as (
         v.indicator_value as need_value,
         -- districts with equal values are ordered by code, so that the quartile boundary falls
         -- the same way on every run and engine; bigint on both engines (Spark's ntile is int)
-        cast(ntile(4) over (
-            partition by f.field_of_action_id, v.reference_year order by v.indicator_value desc, v.area_code asc
-        ) as bigint) as need_quartile
+        case when f.need_direction in ('higher', 'lower') then
+            cast(ntile(4) over (
+                partition by f.field_of_action_id, v.reference_year
+                order by
+                    case when f.need_direction = 'lower' then v.indicator_value else -v.indicator_value end asc,
+                    v.area_code asc
+            ) as bigint)
+        end as need_quartile
     from fields as f
     inner join {{ ref('fct_indicator_values') }} as v on f.need_indicator_id = v.indicator_id
     where v.area_level = 'statistical_district' and v.indicator_value is not null
@@ -47,6 +59,6 @@ select
     n.need_value,
     n.need_quartile,
     s.statistical_district_code is not null as is_served,
-    n.need_quartile = 1 and s.statistical_district_code is null as is_gap
+    coalesce(n.need_quartile = 1, false) and s.statistical_district_code is null as is_gap
 from need as n
 left join served as s using (field_of_action_id, statistical_district_code, reference_year)
