@@ -222,3 +222,44 @@ def test_a_release_without_planning_data_still_gets_its_pages(release, tmp_path)
     assert "Keine Ziele in den Planungsdaten" in (out / "ziele.html").read_text(encoding="utf-8")
     profile = (out / area_page(data.areas.iloc[-1].area_level, data.areas.iloc[-1].area_code)).read_text(encoding="utf-8")
     assert "Keine laufende Maßnahme" in profile and "Nicht klassifiziert" in profile
+
+
+def _measure_rows(page: Path) -> list[list[str]]:
+    """The rows of the table under "Maßnahmen im Gebiet" as a reader sees them (cell texts)."""
+    text = page.read_text(encoding="utf-8")
+    section = text.split("<h2>Maßnahmen im Gebiet</h2>", 1)[1].split("<h3>", 1)[0]
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in section else ""
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)]
+
+
+def test_every_profile_lists_the_measures_the_coverage_counts(release, released):
+    """For all 75 areas: a statistical district lists as many measures as the coverage mart counts
+    for it; a city district and the city list exactly the fields of action the coverage has a
+    measure in for any of their districts."""
+    con = duckdb.connect(str(release / "warehouse.duckdb"), read_only=True)
+    try:
+        coverage = con.execute("SELECT c.statistical_district_code, f.field_of_action_de, c.active_measures "
+                               "FROM marts.fct_measure_coverage c JOIN marts.dim_field_of_action f USING "
+                               "(field_of_action_id) WHERE c.reference_year = (SELECT max(reference_year) "
+                               "FROM marts.fct_measure_coverage)").df()
+    finally:
+        con.close()
+    areas = released["dim_area"]
+    districts = areas[areas.area_level == "statistical_district"]
+    site = release / "bericht"
+    checked = 0
+    for area in areas.itertuples():
+        rows = _measure_rows(site / area_page(area.area_level, area.area_code))
+        if area.area_level == "statistical_district":
+            members = {area.area_code}
+        elif area.area_level == "city_district":
+            members = set(districts[districts.city_district_code == area.area_code].area_code)
+        else:
+            members = set(districts.area_code)
+        own = coverage[coverage.statistical_district_code.isin(members) & (coverage.active_measures > 0)]
+        if area.area_level == "statistical_district":
+            assert len(rows) == int(own.active_measures.sum()), (area.area_code, rows)
+        assert {row[1] for row in rows} == set(own.field_of_action_de), (area.area_code, rows)
+        checked += 1
+    assert checked == len(areas) == 75

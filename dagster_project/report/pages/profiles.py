@@ -13,6 +13,7 @@ from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
 from dagster_project.report.site import area_page
 
 TITLE = "Gebietsprofile"
+CITY_WIDE = "GESAMTSTADT"   # districts_served of a measure for the whole city
 
 
 def build(site) -> None:
@@ -114,13 +115,18 @@ def measures(site, members: set[str]) -> list[dict]:
     data = site.data
     catalogue = data.marts["dim_measure"]
     day = pd.Timestamp(f"{data.latest_year}-12-31")
-    running = catalogue[(pd.to_datetime(catalogue.starts_on) <= day) & (pd.to_datetime(catalogue.ends_on) >= day)]
-    reach = running.districts_served.fillna("").map(lambda s: bool(members & {c.strip() for c in s.split(",")})).astype(bool)
+    # the coverage mart's rule (int_planning__measure_districts, fct_measure_coverage): running on
+    # 31 December, an open end runs on; GESAMTSTADT serves every district
+    ends = pd.to_datetime(catalogue.ends_on)
+    running = catalogue[(pd.to_datetime(catalogue.starts_on) <= day) & (ends.isna() | (ends >= day))]
+    reach = running.districts_served.fillna("").map(
+        lambda s: s.strip() == CITY_WIDE or bool(members & {c.strip() for c in s.split(",")})).astype(bool)
     fields = dict(zip(data.marts["dim_field_of_action"].field_of_action_id,
                       data.marts["dim_field_of_action"].field_of_action_de))
     chosen = running[reach].sort_values(["field_of_action_id", "measure_id"])
     return [{"id": m.measure_id, "title": m.title, "field": fields.get(m.field_of_action_id, m.field_of_action_id),
-             "carrier": m.carrier, "programme": m.funding_programme, "ends": m.ends_on}
+             "carrier": m.carrier, "programme": m.funding_programme,
+             "ends": m.ends_on if pd.notna(m.ends_on) else None}
             for m in chosen.itertuples()]
 
 
