@@ -6,6 +6,7 @@ that reach the area and the fields of action without one; the list page and the 
 from __future__ import annotations
 
 import pandas as pd
+from markupsafe import Markup
 
 from dagster_project.report import charts
 from dagster_project.report.exports import Table
@@ -71,9 +72,12 @@ def page(site, area: dict, downloads) -> None:
             if not now.is_suppressed and not before.is_suppressed:
                 change = float(now.indicator_value) - float(before.indicator_value)
         change_cell = fn.value(change, decimals, None, signed=True)
-        rows.append({"indicator": indicator, "unit": unit_label(indicator), "cells": cells, "change": change_cell})
+        rank_cell, gap_cell = rank_and_gap(site, fn, indicator, area, latest)
+        rows.append({"indicator": indicator, "unit": unit_label(indicator), "cells": cells, "change": change_cell,
+                     "rank": rank_cell, "gap": gap_cell})
         short = indicator["label_de"] if len(indicator["label_de"]) <= 32 else indicator["label_de"][:30] + "…"
-        for _, other in compare:
+        # a count (residents) is drawn for the area alone: on the city's axis it would be a flat line
+        for _, other in (compare[:1] if unit == "Personen" else compare):
             series = data.series(indicator_id, other["area_level"], other["area_code"])
             trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=short, reihe=other["area_name"]))
     trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
@@ -84,7 +88,36 @@ def page(site, area: dict, downloads) -> None:
                     compare_names=[other["area_name"] for _, other in compare], rows=rows, trends_svg=trends_svg,
                     locator_svg=locator, social=social_index(site, area, members),
                     measures=measures(site, members), open_fields=open_fields(site, members),
-                    level_de=LEVEL_DE[level])
+                    level_de=LEVEL_DE[level], ranked=level != "city",
+                    level_de_plural="statistischen Bezirken" if level == "statistical_district" else "Stadtbezirken")
+
+
+def rank_and_gap(site, fn, indicator: dict, area: dict, year: int):
+    """Two cells: the area's rank among the areas of its level by need (1 = highest need, from the
+    catalogue's need_direction; by value for a neutral indicator), counted over the values shown
+    (a suppressed value has no rank and takes none); and its distance to the city (percentage
+    points for shares). Empty for the city and for counts."""
+    level, code = area["area_level"], area["area_code"]
+    if level == "city" or indicator["unit"] == "Personen":
+        return fn.value(None, 0), fn.value(None, 0)
+    decimals = int(indicator["decimals"])
+    values = site.data.values
+    peers = values[(values.indicator_id == indicator["indicator_id"]) & (values.area_level == level)
+                   & (values.reference_year == year)]
+    shown = peers[~peers.is_suppressed.astype(bool) & peers.indicator_value.notna()]
+    own = shown[shown.area_code == code]
+    if own.empty:
+        hidden = bool(peers[peers.area_code == code].is_suppressed.astype(bool).any())
+        return fn.value(None, 0, suppressed=hidden), fn.value(None, decimals, suppressed=hidden)
+    value = float(own.indicator_value.iloc[0])
+    lower_is_need = indicator.get("need_direction") == "lower"
+    ahead = (shown.indicator_value < value) if lower_is_need else (shown.indicator_value > value)
+    rank = Markup(f'<td class="zahl">{int(ahead.sum()) + 1} von {len(shown)}</td>')
+    city = values[(values.indicator_id == indicator["indicator_id"]) & (values.area_level == "city")
+                  & (values.reference_year == year)]
+    if city.empty or bool(city.is_suppressed.astype(bool).iloc[0]):
+        return rank, fn.value(None, decimals)
+    return rank, fn.value(value - float(city.indicator_value.iloc[0]), decimals, None, signed=True)
 
 
 def _title(area: dict) -> str:
