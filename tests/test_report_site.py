@@ -263,3 +263,16 @@ def test_every_profile_lists_the_measures_the_coverage_counts(release, released)
         assert {row[1] for row in rows} == set(own.field_of_action_de), (area.area_code, rows)
         checked += 1
     assert checked == len(areas) == 75
+
+
+def test_a_city_district_profile_compares_all_its_statistical_districts(release, released):
+    areas = released["dim_area"]
+    districts = areas[areas.area_level == "statistical_district"]
+    site = release / "bericht"
+    for area in areas[areas.area_level == "city_district"].itertuples():
+        text = (site / area_page("city_district", area.area_code)).read_text(encoding="utf-8")
+        section = text.split("<h2>Statistische Bezirke im Vergleich</h2>", 1)[1].split("</table>", 1)[0]
+        links = set(re.findall(r'href="\.\./(gebiete/[^"]+)"', section))
+        members = districts[districts.city_district_code == area.area_code].area_code
+        assert {area_page("statistical_district", code) for code in members} <= links, area.area_code
+        assert len(re.findall(r"<tr", section)) == len(members) + 3      # header, members, city district, city

@@ -83,13 +83,42 @@ def page(site, area: dict, downloads) -> None:
     trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
+    member_table = members_table(site, fn, area, latest) if level == "city_district" else None
     site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
                     area=area, parent=parent, city=city, latest=latest, compare=[label for label, _ in compare],
                     compare_names=[other["area_name"] for _, other in compare], rows=rows, trends_svg=trends_svg,
                     locator_svg=locator, social=social_index(site, area, members),
                     measures=measures(site, members), open_fields=open_fields(site, members),
-                    level_de=LEVEL_DE[level], ranked=level != "city",
+                    level_de=LEVEL_DE[level], ranked=level != "city", member_table=member_table,
                     level_de_plural="statistischen Bezirken" if level == "statistical_district" else "Stadtbezirken")
+
+
+def members_table(site, fn, area: dict, year: int) -> dict:
+    """A city district's statistical districts side by side on the key indicators (latest year),
+    with the city district and the city as the last rows for comparison."""
+    from dagster_project.report.pages.overview import KEY_INDICATORS
+
+    data = site.data
+    indicators = data.indicators.set_index("indicator_id")
+    chosen = [i for i in KEY_INDICATORS if i in indicators.index]
+    districts = data.areas[(data.areas.area_level == "statistical_district")
+                           & (data.areas.city_district_code == area["area_code"])]
+    rows = []
+    for other in [*districts.to_dict("records"), area, data.city()]:
+        cells = []
+        for indicator_id in chosen:
+            decimals, unit = int(indicators.decimals[indicator_id]), indicators.unit[indicator_id]
+            series = data.series(indicator_id, other["area_level"], other["area_code"])
+            if year not in series.index:
+                cells.append(fn.value(None, decimals))
+                continue
+            row = series.loc[year]
+            # keyed like every value cell, except the rows the indicator table above already keys
+            key = f"{indicator_id}|{other['area_code']}|{year}" if other["area_level"] == "statistical_district" else None
+            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), key))
+        rows.append({"area": other, "cells": cells, "page": area_page(other["area_level"], other["area_code"]),
+                     "summary": other["area_level"] != "statistical_district"})
+    return {"headers": [indicators.label_de[i] for i in chosen], "rows": rows}
 
 
 def rank_and_gap(site, fn, indicator: dict, area: dict, year: int):
