@@ -10,7 +10,7 @@ from dagster_project.html_report import german_number
 from dagster_project.report import charts
 from dagster_project.report.cells import german_date, neutral_marks
 from dagster_project.report.exports import Table
-from dagster_project.report.maps import classify
+from dagster_project.report.maps import VIRIDIS, classify, readable_ink
 
 TITLE = "Indikatoren"
 BREAK_TYPES = {"rechtskreiswechsel": "Rechtskreiswechsel", "definition": "Definitionsänderung",
@@ -47,6 +47,31 @@ def _domains(indicators: pd.DataFrame) -> list[tuple[str, list[dict]]]:
              "wanderung": "Wanderung und Wohndauer", "sozialleistungen": "Sozialleistungen"}
     return [(names.get(domain, domain), group.to_dict("records"))
             for domain, group in indicators.groupby("domain", sort=False)]
+
+
+def heat_table(values: pd.DataFrame, data, years: list[int], decimals: int, unit: str) -> list[dict]:
+    """Every statistical district over every year (a heat table): the value as text and a
+    background from five classes over all shown values of all years (so a colour means the same
+    value in every year), readable ink on every fill; `•` where suppressed."""
+    shown = values[~values.is_suppressed.astype(bool) & values.indicator_value.notna()]
+    fills = VIRIDIS[5]   # light = low, dark = high
+    edges = shown.indicator_value.quantile([0.2, 0.4, 0.6, 0.8]).to_list() if len(shown) >= 5 else []
+    by_key = {(r.area_code, r.reference_year): r for r in values.itertuples()}
+    rows = []
+    for area in data.areas[data.areas.area_level == "statistical_district"].itertuples():
+        cells = []
+        for year in years:
+            row = by_key.get((area.area_code, year))
+            if row is None or pd.isna(row.indicator_value) and not row.is_suppressed:
+                cells.append({"text": "–", "fill": None, "ink": None})
+            elif row.is_suppressed:
+                cells.append({"text": "•", "fill": None, "ink": None})
+            else:
+                fill = fills[sum(float(row.indicator_value) > edge for edge in edges)] if edges else None
+                cells.append({"text": german_number(float(row.indicator_value), decimals, "%" if unit == "%" else ""),
+                              "fill": fill, "ink": readable_ink(fill) if fill else None})
+        rows.append({"code": area.area_code, "name": area.area_name, "cells": cells})
+    return rows
 
 
 # what the map's legend says about its ends (the catalogue's need_direction)
@@ -106,7 +131,9 @@ def page(site, indicator: dict, downloads) -> None:
                 cells.append(fn.value(None, decimals))
         series_rows.append({"area": area, "cells": cells})
     ranking_rows = []
-    ordered = districts.assign(rang=districts.wert.rank(ascending=False, method="min")).sort_values(
+    # rank by need: 1 = the highest need (the lowest value where a low value is the need)
+    lower_is_need = indicator.get("need_direction") == "lower"
+    ordered = districts.assign(rang=districts.wert.rank(ascending=lower_is_need, method="min")).sort_values(
         ["rang", "area_code"], na_position="last")
     for row in ordered.itertuples():
         ranking_rows.append({
@@ -116,11 +143,12 @@ def page(site, indicator: dict, downloads) -> None:
             "numerator": fn.value(row.numerator, 0, None, bool(row.is_suppressed)),
             "denominator": fn.value(row.denominator, 0, None, bool(row.is_suppressed)),
         })
+    heat = heat_table(values[values.area_level == "statistical_district"], data, years, decimals, indicator["unit"])
     site.write_page(f"indikatoren/{indicator_id}.html", "indicator.html.j2", indicator["label_de"], fn,
                     "indikatoren/index.html", downloads, indicator=indicator, latest=latest, title_value=title,
                     unit=unit_label(indicator), breaks=breaks.to_dict("records"), map_svg=map_svg,
                     ranking_svg=ranking_svg, series_svg=series_svg, panels_svg=panels_svg, years=years,
-                    series_rows=series_rows, ranking_rows=ranking_rows, classes=classes,
+                    series_rows=series_rows, ranking_rows=ranking_rows, classes=classes, heat=heat,
                     city_value=fn.value(city_value, decimals, indicator["unit"]), city=city,
                     has_denominator=indicator["denominator_de"] not in (None, "") and not pd.isna(
                         indicator["denominator_de"]))
