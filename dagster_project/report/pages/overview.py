@@ -7,6 +7,7 @@ import pandas as pd
 
 from dagster_project.report import charts
 from dagster_project.report.exports import Table
+from dagster_project.report.pages.findings import key_findings
 from dagster_project.report.pages import social_index
 
 TITLE = "Überblick"
@@ -82,7 +83,7 @@ def build(site) -> None:
                     status_svg=social_index.status_map(site, f"Sozialindex {latest}: Statusklassen"),
                     indicators=data.indicators.to_dict("records"), manifest=manifest,
                     suppressed=sum(secrecy.values()), attack=attack,
-                    checks=len(manifest.get("pruefungen") or []))
+                    checks=len(manifest.get("pruefungen") or []), findings=key_findings(data))
 
 
 def export_table(rows: list[dict], latest: int) -> Table:
