@@ -76,3 +76,24 @@ def test_start_page_indicator_pages_and_profiles_render_offline_without_errors(s
                 page.close()
         finally:
             browser.close()
+
+
+def test_on_a_phone_no_page_scrolls_sideways_and_the_navigation_is_whole(site):
+    """At 390 px (a phone): the page is no wider than the screen (wide tables scroll inside
+    themselves), and every link of the main navigation lies on the screen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            for page_file in pages(site):
+                page.goto(page_file.as_uri(), wait_until="load")
+                width, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                assert width <= screen, (page_file.name, width, screen)
+                outside = page.eval_on_selector_all("nav.haupt a", """links => links.filter(a => {
+                    const b = a.getBoundingClientRect(); return b.left < 0 || b.right > window.innerWidth;
+                }).map(a => a.textContent)""")
+                assert outside == [], (page_file.name, outside)
+        finally:
+            browser.close()
