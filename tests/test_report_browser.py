@@ -97,3 +97,44 @@ def test_on_a_phone_no_page_scrolls_sideways_and_the_navigation_is_whole(site):
                 assert outside == [], (page_file.name, outside)
         finally:
             browser.close()
+
+
+def test_axe_core_finds_no_serious_or_critical_accessibility_problem(site):
+    """axe-core (the rules of the WCAG checkers, bundled with axe-playwright-python, no network)
+    on the same seven pages in Chromium: nothing serious or critical."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    axe = Axe()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            problems = []
+            for page_file in pages(site):
+                page.goto(page_file.as_uri(), wait_until="load")
+                result = axe.run(page).response
+                assert result["passes"], page_file.name          # the rules ran
+                problems += [f"{page_file.name}: {v['id']} ({v['impact']}) {v['nodes'][0]['target']}"
+                             for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            assert problems == [], "\n".join(problems)
+        finally:
+            browser.close()
+
+
+def test_a_keyboard_reaches_the_content_first_and_the_page_says_where_it_is(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto((site / "indikatoren" / "sgb2_rate.html").as_uri(), wait_until="load")
+            page.keyboard.press("Tab")
+            first = page.evaluate("[document.activeElement.textContent, document.activeElement.getAttribute('href')]")
+            assert first == ["Zum Inhalt springen", "#inhalt"]
+            assert page.is_visible("a.sprung")            # shown while it has the focus
+            current = page.eval_on_selector_all("nav a[aria-current=page]", "links => links.map(a => a.textContent)")
+            assert current == ["Indikatoren"]
+        finally:
+            browser.close()

@@ -7,6 +7,8 @@ Suppressed values (`•`) are not drawn: a line has a gap where a value is suppr
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import vl_convert
@@ -41,7 +43,13 @@ def svg(chart: alt.TopLevelMixin, description: str) -> str:
     text = vl_convert.vegalite_to_svg(spec, format_locale=FORMAT_LOCALE, time_format_locale=TIME_FORMAT_LOCALE,
                                       allowed_base_urls=[])
     text = text.split("?>", 1)[-1].strip() if text.startswith("<?xml") else text
+    # the chart is one image with its German description; Vega's roles for its marks would make
+    # each mark an unnamed image of its own for screen readers
+    text = INNER_ROLES.sub("", text)
     return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
+
+
+INNER_ROLES = re.compile(r' (?:role="graphics-[a-z-]+"|aria-roledescription="[^"]*")')
 
 
 def _attribute(text: str) -> str:

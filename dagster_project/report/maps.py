@@ -193,7 +193,8 @@ class DistrictMap:
         legend_rows = len(classes.labels) + (2 if legend_note else 0)
         width = legend_left + LEGEND_WIDTH
         height = max(head + rows * tile, head + 22 + 18 * legend_rows) + margin
-        out = [f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" '
+        # role group, not img: the squares are links a keyboard reaches
+        out = [f'<svg role="group" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" '
                f'version="1.1" class="klassenkarte" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
                f'font-family="{FONT}"><defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
                f'patternTransform="rotate(45)"><rect width="6" height="6" fill="white"/>'
