@@ -51,12 +51,19 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+NEED_DE = {"higher": "höher = mehr Bedarf", "lower": "niedriger = mehr Bedarf", "neutral": "neutral"}
+
+
 def indicators() -> str:
     rows = [[f"**{r['label_de']}** (`{r['indicator_id']}`)", r["definition_de"], r["numerator_de"],
              r["denominator_de"], r["unit"] + ("" if r["multiplier"] in ("1", "") else f" (×{r['multiplier']})"),
-             r["source_de"]] for r in _rows("indicator_catalogue.csv")]
-    return ("Stichtag aller Bestände ist der 31.12. des Berichtsjahres; Bewegungen zählen im Kalenderjahr.\n\n"
-            + _table(["Indikator", "Definition", "Zähler", "Nenner", "Einheit", "Quelle (Register)"], rows))
+             r["source_de"], NEED_DE[r["need_direction"]] + ": " + r["need_direction_de"]]
+            for r in _rows("indicator_catalogue.csv")]
+    return ("Stichtag aller Bestände ist der 31.12. des Berichtsjahres; Bewegungen zählen im Kalenderjahr. "
+            "Die Bedarfsrichtung sagt, welches Ende eines Indikators mehr Bedarf bedeutet; Bedarfsquartile, "
+            "Angebotslücken, Ränge und Kartenlegenden folgen ihr (neutral: kein Bedarfsmaß).\n\n"
+            + _table(["Indikator", "Definition", "Zähler", "Nenner", "Einheit", "Quelle (Register)",
+                      "Bedarfsrichtung"], rows))
 
 
 def monitoring_measures() -> str:
