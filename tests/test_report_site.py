@@ -243,8 +243,12 @@ def test_every_profile_lists_the_measures_the_coverage_counts(release, released)
                                "FROM marts.fct_measure_coverage c JOIN marts.dim_field_of_action f USING "
                                "(field_of_action_id) WHERE c.reference_year = (SELECT max(reference_year) "
                                "FROM marts.fct_measure_coverage)").df()
+        funded = con.execute("SELECT sum(active_measures) FROM marts.fct_funding_programmes WHERE reference_date = "
+                             "(SELECT max(reference_date) FROM marts.fct_funding_programmes)").fetchone()[0]
     finally:
         con.close()
+    # the city's profile and the funding table count the same running measures
+    assert len(_measure_rows(release / "bericht" / area_page("city", "05913000"))) == funded
     areas = released["dim_area"]
     districts = areas[areas.area_level == "statistical_district"]
     site = release / "bericht"
