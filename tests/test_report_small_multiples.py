@@ -54,13 +54,19 @@ def test_panels_lines_gaps_and_german_labels():
     assert {"−0,2", "−0,1", "0,0", "0,1", "0,2"} <= set(labels_b) and not any("-" in t for t in labels_b)
 
 
-def test_a_long_title_is_cut_to_its_panel_and_kept_whole_as_tooltip():
-    long = "Anteil der Alleinerziehendenhaushalte an allen Haushalten mit Kindern"
+def test_a_long_title_wraps_into_two_lines_and_stays_whole_as_tooltip():
+    long = "SGB-II-Arbeitslosenquote (einwohnerbezogen)"
     svg = ET.fromstring(small_multiples_svg(frame().replace({"Quote A": long}), "x", ["#000000"]))
     panel = next(g for g in svg.iter(f"{NS}g") if g.get("class") == "feld")
-    shown = panel.find(f"{NS}text").text
     assert panel.find(f"{NS}title").text == long
-    assert shown.endswith("…") and len(shown) <= 28 and long.startswith(shown[:-1])
+    lines = [t.text for t in panel.findall(f"{NS}text")[:2]]
+    assert " ".join(lines) == long                      # nothing cut, two lines
+    assert all(float(t.get("font-size")) >= 11 for t in svg.iter(f"{NS}text"))
+    longer = "Anteil der Alleinerziehendenhaushalte an allen Haushalten mit minderjährigen Kindern im Bezirk"
+    svg = ET.fromstring(small_multiples_svg(frame().replace({"Quote A": longer}), "x", ["#000000"]))
+    panel = next(g for g in svg.iter(f"{NS}g") if g.get("class") == "feld")
+    shown = [t.text for t in panel.findall(f"{NS}text")[:2]]
+    assert shown[-1].endswith("…") and panel.find(f"{NS}title").text == longer
 
 
 def test_district_panels_share_one_scale_and_a_suppressed_district_says_so():

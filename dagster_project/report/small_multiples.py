@@ -20,10 +20,11 @@ from dagster_project.html_report import german_number
 FONT = "DejaVu Sans, Verdana, sans-serif"
 COLUMNS = 5
 PLOT_WIDTH, PLOT_HEIGHT = 130, 55
-AXIS_WIDTH, TITLE_HEIGHT, YEARS_HEIGHT = 46, 17, 15
+AXIS_WIDTH, TITLE_HEIGHT, YEARS_HEIGHT = 52, 32, 17
 GAP_X, GAP_Y, LEGEND_HEIGHT = 14, 10, 24
 GRID, AXIS_TEXT, TITLE_TEXT = "#e6e6e6", "#555555", "#222222"
-TITLE_CHAR_WIDTH = 6.4
+TITLE_CHAR_WIDTH = 7.0   # bold 11 px DejaVu Sans, on average
+TEXT = 11                # every text at least 11 px
 
 
 def nice_ticks(low: float, high: float, count: int = 3) -> tuple[list[float], int]:
@@ -106,18 +107,21 @@ def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[st
     def y_of(value: float) -> float:
         return top + PLOT_HEIGHT - (value - y_low) / y_span * PLOT_HEIGHT
 
-    out = [f'<g class="feld"><title>{escape(title)}</title>',
-           f'<text x="{left - AXIS_WIDTH + 4:.1f}" y="{top - 5:.1f}" font-size="10" font-weight="bold" '
-           f'fill="{TITLE_TEXT}">{escape(_fitted(title))}</text>']
+    out = [f'<g class="feld"><title>{escape(title)}</title>']
+    lines = _wrapped(title)
+    for number, line in enumerate(lines):
+        y = top - 6 - 13 * (len(lines) - 1 - number)
+        out.append(f'<text x="{left - AXIS_WIDTH + 4:.1f}" y="{y:.1f}" font-size="{TEXT}" font-weight="bold" '
+                   f'fill="{TITLE_TEXT}">{escape(line)}</text>')
     for tick in ticks:
         y = y_of(tick)
         out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + PLOT_WIDTH:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
-                   f'<text x="{left - 4:.1f}" y="{y + 3:.1f}" font-size="9" text-anchor="end" '
+                   f'<text x="{left - 4:.1f}" y="{y + 4:.1f}" font-size="{TEXT}" text-anchor="end" '
                    f'fill="{AXIS_TEXT}">{axis_number(tick, decimals)}</text>')
     bottom = top + PLOT_HEIGHT
     out.append(f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{left + PLOT_WIDTH:.1f}" y2="{bottom:.1f}" stroke="#888888"/>')
     for year, anchor in ((x_low, "start"), (x_low + x_span, "end")):
-        out.append(f'<text x="{x_of(year):.1f}" y="{bottom + 11:.1f}" font-size="9" text-anchor="{anchor}" '
+        out.append(f'<text x="{x_of(year):.1f}" y="{bottom + 13:.1f}" font-size="{TEXT}" text-anchor="{anchor}" '
                    f'fill="{AXIS_TEXT}">{year}</text>')
     notes = 0
     for name in series:
@@ -125,18 +129,32 @@ def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[st
         out.append(_line(line, colour_of[name], f"{title} – {name}", x_of, y_of))
         if len(line) and line["wert"].isna().all() and "is_suppressed" in line and line["is_suppressed"].astype(bool).any():
             # a series with every value suppressed says so instead of vanishing
-            out.append(f'<text x="{left + 3:.1f}" y="{top + 10 + 11 * notes:.1f}" font-size="9" '
+            out.append(f'<text x="{left + 3:.1f}" y="{top + 12 + 13 * notes:.1f}" font-size="{TEXT}" '
                        f'fill="{colour_of[name]}">{escape(name)}: • gesperrt</text>')
             notes += 1
     out.append("</g>")
     return "".join(out)
 
 
-def _fitted(title: str) -> str:
-    """The panel title cut to the panel's width (bold 10 px: about 6.4 px a character); the whole
-    title is the panel's tooltip."""
+def _wrapped(title: str, lines: int = 2) -> list[str]:
+    """The panel title in at most two lines of the panel's width (words kept whole); only what is
+    longer still is cut, with "…" (the whole title is the panel's tooltip)."""
     room = int((AXIS_WIDTH + PLOT_WIDTH - 4) / TITLE_CHAR_WIDTH)
-    return title if len(title) <= room else title[:room - 1].rstrip() + "…"
+    out, current = [], ""
+    for word in title.split():
+        if current and len(current) + 1 + len(word) > room:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    out.append(current)
+    if len(out) > lines or any(len(line) > room for line in out):
+        kept = out[:lines]
+        kept = [line if len(line) <= room else line[:room - 1] + "…" for line in kept]
+        if len(out) > lines and not kept[-1].endswith("…"):
+            kept[-1] = kept[-1][:room - 1].rstrip() + "…"
+        return kept
+    return out
 
 
 def _line(line: pd.DataFrame, colour: str, label: str, x_of, y_of) -> str:

@@ -60,7 +60,7 @@ def build(site) -> None:
             "status": goal.goal_status, "status_class": STATUS_CLASS.get(goal.goal_status, "keine-daten"),
             "trend": trend(site, goal), "example": bool(goal.is_example)})
         own = history[history.goal_id == goal.goal_id]
-        label = f"{goal.goal_id}: {indicators.label_de.get(goal.indicator_id, '')}"[:32]
+        label = f"{goal.goal_id}: {indicators.label_de.get(goal.indicator_id, '')}"
         trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),
                                           "wert": own.actual_value, "reihe": "Istwert"}))
         trend_frames.append(pd.DataFrame({"kurz": label, "stichtag": pd.to_datetime(own.stichtag),

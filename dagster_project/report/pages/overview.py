@@ -65,7 +65,7 @@ def build(site) -> None:
                       "change5": fn.value(change5, decimals, None, signed=True),
                       "points": "Prozentpunkte" if unit == "%" else ("Personen" if unit == "Personen" else unit)})
         recent = figure["rows"][figure["rows"].reference_year >= latest - 5]
-        trend_frames.append(charts.plotted(recent).assign(kurz=figure["label"][:32], reihe=city["area_name"]))
+        trend_frames.append(charts.plotted(recent).assign(kurz=figure["label"], reihe=city["area_name"]))
         export_rows.append({"label": figure["label"], "unit": unit, "now": now_value, "before": before_value,
                             "change": change, "five": five_value, "change5": change5, "decimals": decimals,
                             "now_hidden": now_value is None and latest in rows.index,

@@ -75,11 +75,10 @@ def page(site, area: dict, downloads) -> None:
         rank_cell, gap_cell = rank_and_gap(site, fn, indicator, area, latest)
         rows.append({"indicator": indicator, "unit": unit_label(indicator), "cells": cells, "change": change_cell,
                      "rank": rank_cell, "gap": gap_cell})
-        short = indicator["label_de"] if len(indicator["label_de"]) <= 32 else indicator["label_de"][:30] + "…"
         # a count (residents) is drawn for the area alone: on the city's axis it would be a flat line
         for _, other in (compare[:1] if unit == "Personen" else compare):
             series = data.series(indicator_id, other["area_level"], other["area_code"])
-            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=short, reihe=other["area_name"]))
+            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=indicator["label_de"], reihe=other["area_name"]))
     trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
