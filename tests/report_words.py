@@ -1,7 +1,7 @@
 """Reading every page and download of the planners' report for words and typography a reader must
 not meet: programme identifiers, setting and table names, delivery file names, code words in
-capitals, English words, and numbers typed wrongly ("..", "-0,00", a hyphen for a minus sign, more
-decimals than a report shows, a change without its sign).
+capitals, English words, numbers typed wrongly ("..", "-0,00", a hyphen for a minus sign, more
+decimals than a report shows, a change without its sign) and chart text under 11 px.
 
 Written from the reader's side: it knows nothing of the report's code or catalogue, it reads the
 files as a browser and a spreadsheet program do (visible text, tooltips and labels of charts, CSV
@@ -115,13 +115,19 @@ class _Reader(HTMLParser):
             self._cell.append(data)
 
 
+SMALL_TEXT = re.compile(r'font-size(?:="|:\s*)(\d+(?:\.\d+)?)(?:px)?')
+
+
 def scan_page(path: Path, name: str) -> list[Finding]:
+    text = path.read_text(encoding="utf-8")
     reader = _Reader()
-    reader.feed(path.read_text(encoding="utf-8"))
+    reader.feed(text)
+    small = [Finding("Schrift unter 11 px", name, m.group(0)) for m in SMALL_TEXT.finditer(text)
+             if float(m.group(1)) < 11]
     found = [f for kind, text in reader.texts for f in check_text(text, f"{name} ({kind})")]
     found += [Finding("Veränderung ohne Vorzeichen", name, cell) for cell in reader.changes
               if not SIGNED.match(cell.replace("\u00a0", " "))]
-    return found
+    return found + small
 
 
 def scan_csv(path: Path, name: str) -> list[Finding]:

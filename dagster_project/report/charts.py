@@ -103,7 +103,7 @@ def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd
         marks = breaks.assign(jahr=breaks.break_date.map(break_position))
         layers.append(alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=GREY).encode(x="jahr:Q"))
         layers.append(alt.Chart(marks).mark_text(align="right", dx=-3, dy=2, baseline="top", color=GREY,
-                                                 fontSize=10).encode(x="jahr:Q", y=alt.value(0), text="kurz:N"))
+                                                 fontSize=11).encode(x="jahr:Q", y=alt.value(0), text="kurz:N"))
     return alt.layer(*layers).properties(width=width, height=height)
 
 
@@ -118,10 +118,10 @@ def district_panels(frame: pd.DataFrame, description: str) -> str:
 def ranking(frame: pd.DataFrame, value_title: str, decimals: int, city_value: float | None,
             city_label: str) -> alt.LayerChart:
     """Horizontal bars of the districts (`gebiet`, `wert`) sorted by value, the city's value as a rule."""
-    height = max(120, 11 * len(frame))
-    bars = alt.Chart(frame).mark_bar(color=LINE_COLOUR, height=8).encode(
+    height = max(120, 14 * len(frame))   # 11 px labels need 14 px a row
+    bars = alt.Chart(frame).mark_bar(color=LINE_COLOUR, height=10).encode(
         x=alt.X("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals), orient="top")),
-        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=9, labelLimit=180)),
+        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=11, labelLimit=220)),
     )
     layers = [bars]
     if city_value is not None:
@@ -163,10 +163,10 @@ def retention_lines(frame: pd.DataFrame) -> alt.Chart:
 
 def comparison_bars(frame: pd.DataFrame, value_title: str, decimals: int) -> alt.Chart:
     """Municipalities (`gebiet`, `wert`, `eigene`) of the comparison group, the own city highlighted."""
-    return alt.Chart(frame).mark_bar(height=9).encode(
+    return alt.Chart(frame).mark_bar(height=10).encode(
         x=alt.X("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals))),
-        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=9, labelLimit=200)),
+        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=11, labelLimit=220)),
         color=alt.Color("eigene:N", title=None, scale=alt.Scale(domain=["eigene Stadt", "Vergleichsstadt"],
                                                               range=[CITY_COLOUR, "#9ecae1"]),
                         legend=alt.Legend(orient="bottom")),
-    ).properties(width=380, height=max(100, 12 * len(frame)))
+    ).properties(width=380, height=max(100, 14 * len(frame)))

@@ -142,8 +142,8 @@ class DistrictMap:
             legend = alt.Legend(title=legend_title, orient="right", labelLimit=260, symbolType="square")
         scale = alt.Scale(domain=domain, range=colours)
         subtitle = "Gebietsgrenzen der Stadt"
-        heading = alt.Title(title, subtitle=subtitle, subtitleFontSize=10, subtitleColor="#555") if title else \
-            alt.Title("", subtitle=subtitle if highlight is None else "", subtitleFontSize=9)
+        heading = alt.Title(title, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555") if title else \
+            alt.Title("", subtitle=subtitle if highlight is None else "", subtitleFontSize=11)
         features = [f | {"properties": f["properties"] | {"klasse": klasse[f["properties"]["statistical_district_code"]]}}
                     for f in self.features]
         width = int(420 * scale_factor)
