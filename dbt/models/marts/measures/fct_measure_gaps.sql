@@ -22,13 +22,14 @@ need as (
         v.indicator_value as need_value,
         -- districts with equal values are ordered by code, so that the quartile boundary falls
         -- the same way on every run and engine; bigint on both engines (Spark's ntile is int)
-        case when f.need_direction in ('higher', 'lower') then
-            cast(ntile(4) over (
-                partition by f.field_of_action_id, v.reference_year
-                order by
-                    case when f.need_direction = 'lower' then v.indicator_value else -v.indicator_value end asc,
-                    v.area_code asc
-            ) as bigint)
+        case
+            when f.need_direction in ('higher', 'lower') then
+                cast(ntile(4) over (
+                    partition by f.field_of_action_id, v.reference_year
+                    order by
+                        case when f.need_direction = 'lower' then v.indicator_value else -v.indicator_value end asc,
+                        v.area_code asc
+                ) as bigint)
         end as need_quartile
     from fields as f
     inner join {{ ref('fct_indicator_values') }} as v on f.need_indicator_id = v.indicator_id
