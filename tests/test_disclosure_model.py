@@ -147,6 +147,34 @@ def test_the_social_index_shows_no_residents_of_a_suppressed_cell():
     assert not accounting_problems(released)                                              # fixed
 
 
+def test_a_goal_baseline_from_a_suppressed_year_is_caught_and_hidden():
+    """A goal's baseline is the indicator cell of its baseline year: where that cell is suppressed,
+    the baseline (and the progress worked from it) must not be released; the decided value may."""
+    from dagster_project.release.content import _released_planning
+
+    fact = pd.DataFrame({"indicator_id": "eu2_sgb2_rate", "area_level": "statistical_district", "area_code": "450",
+                         "reference_year": [2018, 2024], "indicator_value": [np.nan, 11.0],
+                         "is_suppressed": [True, False]})
+    goals = pd.DataFrame({"goal_id": ["Z12"], "indicator_id": ["eu2_sgb2_rate"], "area_level": ["statistical_district"],
+                          "area_code": ["450"], "baseline_year": [2018], "baseline_value": [12.7],
+                          "baseline_value_decided": [12.0], "target_year": [2030], "target_value": [10.0],
+                          "reference_year": [2024], "actual_value": [11.0], "progress_pct": [63.0],
+                          "period_elapsed_pct": [50.0], "goal_status": ["auf Kurs"]})
+    gaps = pd.DataFrame(columns=["need_indicator_id", "statistical_district_code", "reference_year", "need_value",
+                                 "need_quartile", "is_gap"])
+    released = {"fct_indicator_values": fact, "dim_indicator": pd.DataFrame({"indicator_id": ["eu2_sgb2_rate"]}),
+                "fct_goal_achievement": goals}
+    problems = accounting_problems(released)
+    assert any("fct_goal_achievement.baseline_value" in p and "gesperrt" in p for p in problems)   # caught
+    assert any("fct_goal_achievement.progress_pct" in p for p in problems)
+    released["fct_goal_achievement"] = _released_planning(
+        {"fct_goal_achievement": goals, "fct_measure_gaps": gaps}, fact)["fct_goal_achievement"]
+    hidden = released["fct_goal_achievement"].iloc[0]
+    assert pd.isna(hidden.baseline_value) and pd.isna(hidden.progress_pct) and hidden.goal_status == "keine Daten"
+    assert hidden.baseline_value_decided == 12.0 and hidden.actual_value == 11.0
+    assert not accounting_problems(released)                                                       # fixed
+
+
 def test_a_new_numeric_column_stops_the_release(released_warehouse, tmp_path, monkeypatch):
     """A mart grows a numeric column nobody declared: the release is refused, naming it."""
     from dagster_project.release import publish

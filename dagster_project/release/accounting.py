@@ -66,7 +66,11 @@ def _follow_problems(table: str, column: str, rule: dict, frame: pd.DataFrame,
         codes = frame[rule["area"]]
     else:
         levels, codes = frame.area_level, frame.area_code
-    years = frame.reference_year.astype(int)
+    # the year of the followed cell: reference_year, or another column (a goal's baseline_year), or
+    # several (a value that depends on the cells of both years)
+    year_columns = rule.get("year", "reference_year")
+    year_columns = [year_columns] if isinstance(year_columns, str) else list(year_columns)
+    years = frame[year_columns[0]].astype(int)
     offsets = rule.get("year_offsets", [0])
     if "mart" in rule:   # a cell of another released table: hidden where its column is empty
         other = released[rule["mart"]]
@@ -84,8 +88,10 @@ def _follow_problems(table: str, column: str, rule: dict, frame: pd.DataFrame,
         else:
             indicator = pd.Series([rule["indicator"]] * len(frame), index=frame.index)
         must_hide = np.zeros(len(frame), dtype=bool)
-        for offset in offsets:
-            must_hide |= np.array([k in hidden for k in zip(indicator, levels, codes, years + offset)], dtype=bool)
+        for year_column in year_columns:
+            for offset in offsets:
+                at = frame[year_column].astype(int) + offset
+                must_hide |= np.array([k in hidden for k in zip(indicator, levels, codes, at)], dtype=bool)
     shown_anyway = must_hide & frame[column].notna().to_numpy()
     problems = []
     if shown_anyway.any():

@@ -228,6 +228,11 @@ def _released_planning(marts: dict, values: pd.DataFrame) -> dict:
     mask = [k in hidden for k in zip(goals.indicator_id, goals.area_level, goals.area_code, goals.reference_year)]
     goals.loc[mask, ["actual_value", "progress_pct"]] = None
     goals.loc[mask, "goal_status"] = "keine Daten"
+    # the baseline is the cell of the baseline year: hidden with it, and with it the progress and
+    # the status, from which it could be worked back (the decided baseline stays)
+    base = [k in hidden for k in zip(goals.indicator_id, goals.area_level, goals.area_code, goals.baseline_year)]
+    goals.loc[base, ["baseline_value", "progress_pct"]] = None
+    goals.loc[base, "goal_status"] = "keine Daten"
     gaps = marts["fct_measure_gaps"].copy()
     hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, ["statistical_district"] * len(gaps),
                                             gaps.statistical_district_code, gaps.reference_year)]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dagster_project.report import charts
-from dagster_project.report.cells import german_date, neutral_marks
+from dagster_project.html_report import german_number
+from dagster_project.report.cells import german_date, neutral_marks, unit_suffix
 from dagster_project.report.exports import Table
 
 TITLE = "Ziele und Maßnahmen"
@@ -19,6 +20,18 @@ def latest_goals(site) -> pd.DataFrame:
     return goals[goals.reference_year == last].sort_values("goal_id")
 
 
+def baseline_note(goal, decimals: int, unit: str) -> str:
+    """"2018", or "2018; beschlossen: 24,8 %" where the published value of the baseline year differs
+    from the value the council decided on."""
+    decided = getattr(goal, "baseline_value_decided", None)
+    note = str(int(goal.baseline_year))
+    if decided is None or pd.isna(decided) or pd.isna(goal.baseline_value):
+        return note
+    if round(float(decided), decimals) != round(float(goal.baseline_value), decimals):
+        note += f"; beschlossen: {german_number(float(decided), decimals, unit_suffix(unit))}"
+    return note
+
+
 def trend(site, goal: pd.Series) -> str:
     """The change since the year before: the arrow shows where the value went (up, down), the words
     whether that is towards the target; e.g. "↗ steigt, gegen die Zielrichtung"."""
@@ -27,7 +40,10 @@ def trend(site, goal: pd.Series) -> str:
     if before.empty or pd.isna(goal.actual_value) or pd.isna(before.actual_value.iloc[0]):
         return "–"
     step = float(goal.actual_value) - float(before.actual_value.iloc[0])
-    wanted = float(goal.target_value) - float(goal.baseline_value)
+    # the direction the goal wants: from the decided baseline (the published one may be suppressed)
+    start = getattr(goal, "baseline_value_decided", None)
+    start = goal.baseline_value if start is None or pd.isna(start) else start
+    wanted = float(goal.target_value) - float(start)
     if step == 0:
         return "→ unverändert"
     direction = "↗ steigt" if step > 0 else "↘ sinkt"
@@ -47,12 +63,14 @@ def build(site) -> None:
         # an actual value missing because its indicator cell is suppressed shows `•` with the reason
         cell = data.series(goal.indicator_id, goal.area_level, goal.area_code)
         hidden = goal.reference_year in cell.index and bool(cell.loc[goal.reference_year].is_suppressed)
+        base_hidden = goal.baseline_year in cell.index and bool(cell.loc[goal.baseline_year].is_suppressed)
         goal_rows.append({
             "id": goal.goal_id, "text": goal.goal_text_de, "field": goal.field_of_action_de,
             "area": goal.area_name, "indicator": indicators.label_de.get(goal.indicator_id, goal.indicator_id),
             "indicator_id": goal.indicator_id, "baseline_year": goal.baseline_year, "target_year": goal.target_year,
             "year": goal.reference_year,
-            "baseline": fn.value(goal.baseline_value, decimals, unit, after=str(int(goal.baseline_year))),
+            "baseline": fn.value(goal.baseline_value, decimals, unit, base_hidden,
+                                 after=baseline_note(goal, decimals, unit)),
             "target": fn.value(goal.target_value, decimals, unit, after=str(int(goal.target_year))),
             "actual": fn.value(goal.actual_value, decimals, unit, hidden,
                                key=f"ziel|{goal.goal_id}|{goal.reference_year}"),
@@ -120,15 +138,19 @@ def notes() -> list[tuple[str, str]]:
 def export_tables(site) -> list[Table]:
     data = site.data
     goals = data.marts["fct_goal_achievement"].sort_values(["goal_id", "reference_year"])
+    decided = ["baseline_value_decided"] if "baseline_value_decided" in goals.columns else []
     goal_table = Table("Ziele", goals[["goal_id", "goal_text_de", "field_of_action_de", "area_name", "indicator_id",
-                                       "baseline_year", "baseline_value", "target_year", "target_value",
+                                       "baseline_year", "baseline_value", *decided, "target_year", "target_value",
                                        "reference_year", "actual_value", "progress_pct", "period_elapsed_pct",
                                        "goal_status"]],
-                       decimals={"baseline_value": 1, "target_value": 1, "actual_value": 1, "progress_pct": 1,
-                                 "period_elapsed_pct": 1},
+                       decimals={"baseline_value": 1, "baseline_value_decided": 1, "target_value": 1,
+                                 "actual_value": 1, "progress_pct": 1, "period_elapsed_pct": 1} if decided else
+                       {"baseline_value": 1, "target_value": 1, "actual_value": 1, "progress_pct": 1,
+                        "period_elapsed_pct": 1},
                        labels={"goal_id": "Ziel", "goal_text_de": "Zieltext", "field_of_action_de": "Handlungsfeld",
                                "area_name": "Gebiet", "indicator_id": "Indikator", "baseline_year": "Ausgangsjahr",
-                               "baseline_value": "Ausgangswert", "target_year": "Zieljahr", "target_value": "Zielwert",
+                               "baseline_value": "Ausgangswert", "baseline_value_decided": "Ausgangswert (beschlossen)",
+                               "target_year": "Zieljahr", "target_value": "Zielwert",
                                "reference_year": "Jahr", "actual_value": "Istwert",
                                "progress_pct": "Zielerreichung (%)", "period_elapsed_pct": "Zeitraum verstrichen (%)",
                                "goal_status": "Status"})

@@ -1,19 +1,41 @@
 -- Goal achievement: per goal and year from the baseline year on, the actual value, the
 -- progress (actual - baseline) / (target - baseline) x 100 and a status: erreicht (progress at
 -- least 100), auf Kurs (progress at least the share of the period elapsed minus the tolerance),
--- gefährdet, keine Daten.
+-- gefährdet, keine Daten. The baseline is the indicator's value in the baseline year where the
+-- warehouse has it (so that it equals the published value); the value the council decided on
+-- stays beside it (baseline_value_decided) and is the baseline where the data has no such year.
 with
 
+indicator_values as (
+    select * from {{ ref('fct_indicator_values') }}
+),
+
 goals as (
-    select * from {{ ref('goals') }}
+    select
+        g.goal_id,
+        g.field_of_action_id,
+        g.goal_text_de,
+        g.indicator_id,
+        g.area_level,
+        g.area_code,
+        g.baseline_year,
+        coalesce(b.indicator_value, g.baseline_value) as baseline_value,
+        g.baseline_value as baseline_value_decided,
+        g.target_year,
+        g.target_value,
+        g.tolerance_pp,
+        g.is_example
+    from {{ ref('goals') }} as g
+    left join indicator_values as b
+        on
+            g.indicator_id = b.indicator_id
+            and g.area_level = b.area_level
+            and g.area_code = b.area_code
+            and g.baseline_year = b.reference_year
 ),
 
 fields as (
     select * from {{ ref('fields_of_action') }}
-),
-
-indicator_values as (
-    select * from {{ ref('fct_indicator_values') }}
 ),
 
 years as (
@@ -55,6 +77,7 @@ select
     m.area_code,
     m.baseline_year,
     m.baseline_value,
+    m.baseline_value_decided,
     m.target_year,
     m.target_value,
     m.reference_year,
