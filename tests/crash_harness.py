@@ -37,6 +37,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 PHASES = ("ingest", "dbt", "gate", "release", "report")
 STEP_START = re.compile(r' - ([a-z0-9_]+) - STEP_START - ')
+RUN_END = re.compile(r" - RUN_(?:SUCCESS|FAILURE) - ")
 RUN_TIMEOUT_S = 600
 # Columns that name a run or a moment, not content: they differ between any two runs ("stand": the
 # day the delivery calendar in a release's manifest was read, which changes at midnight between
@@ -84,6 +85,12 @@ class RunOutcome:
     last_step: str | None = None
     killed_at: float | None = None
     log: str = ""
+
+    @property
+    def run_ended(self) -> bool:
+        """Dagster recorded the end of the run before the kill: the kill hit the process's last
+        steps after the run (final reports, exit), and there is no dead run to find."""
+        return RUN_END.search(self.log) is not None
 
 
 def run_main(root: Path, kill_phase: str | None = None, kill_delay: float = 0.0,
@@ -340,11 +347,14 @@ class Kill:
     hit_phase: str | None = None
     hit_step: str | None = None
     killed: bool = False
+    after_run: bool = False
     recovery_seconds: float = 0.0
     differences: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         where = f"in {self.hit_phase} ({self.hit_step})" if self.killed else "Lauf war schon fertig, kein Abbruch"
+        if self.killed and self.after_run:
+            where += " nach dem Ende des Dagster-Laufs"
         verdict = "gleich" if not self.differences else f"{len(self.differences)} Abweichungen"
         return (f"Abbruch {self.number:>2}: Phase {self.phase:<7} +{self.delay:5.1f} s -> {where}; "
                 f"nächster Lauf fertig in {self.recovery_seconds:.0f} s; Ergebnis {verdict}")
@@ -379,12 +389,13 @@ def chaos(kills: int, seed: int, inbox: Path, workdir: Path, say=print) -> tuple
         kill.killed = killed.killed_at is not None and killed.returncode != 0
         kill.hit_step = killed.last_step
         kill.hit_phase = phase_of(killed.last_step) if killed.last_step else "Start"
+        kill.after_run = killed.run_ended
         recovery = run_main(root)
         kill.recovery_seconds = recovery.seconds
         if recovery.returncode != 0:
             kill.differences.append(f"nächster Lauf nicht erfolgreich (rc {recovery.returncode}):\n{recovery.log[-4000:]}")
         else:
-            if kill.killed and "abgebrochen: Prozess beendet" not in recovery.log:
+            if kill.killed and not killed.run_ended and "abgebrochen: Prozess beendet" not in recovery.log:
                 kill.differences.append("der nächste Lauf hat den abgebrochenen Lauf nicht als abgebrochen gemeldet")
             kill.differences += compare_warehouses(reference, root)
             kill.differences += [f"Rest: {name}" for name in leftovers(root)]
