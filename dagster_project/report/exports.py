@@ -84,9 +84,14 @@ def write_xlsx(tables: list[Table], notes: list[tuple[str, str]], path: Path) ->
         for row in out.itertuples(index=False):
             sheet.append([None if not isinstance(v, str) and pd.isna(v) else
                           (v.item() if hasattr(v, "item") else v) for v in row])
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, dt.date):    # a date, shown as 31.12.2023
-                    cell.number_format = "DD.MM.YYYY"
+        # dates shown as 31.12.2023 (columns found once: sheet.max_row is a scan of every cell)
+        last = len(out) + 1
+        for index, header in enumerate(out.columns, start=1):
+            if last > 1 and any(isinstance(v, dt.date) for v in out[header]):
+                letter = get_column_letter(index)
+                for (cell,) in sheet[f"{letter}2:{letter}{last}"]:
+                    if isinstance(cell.value, dt.date):
+                        cell.number_format = "DD.MM.YYYY"
         for column in table.decimals:
             letter = get_column_letter(list(out.columns).index(table.labels.get(column, column)) + 1)
             cells = sheet[f"{letter}2:{letter}{sheet.max_row}"] if sheet.max_row > 1 else []
