@@ -70,11 +70,8 @@ class Footnotes:
                           f'<sup><a href="#fussnote-{number}">{number}</a></sup></td>')
         if is_missing(value):
             return Markup(f'<td class="zahl"{attribute}><span class="wert">{NO_VALUE}</span></td>')
-        number = round(float(value), decimals) + 0.0   # + 0.0: never "-0,00"
-        text = german_number(abs(number), decimals, unit_suffix(unit))
-        if number < 0:
-            text = "\u2212" + text          # the minus sign, not a hyphen
-        elif signed and number > 0:
+        text = german_number(float(value), decimals, unit_suffix(unit))   # "−" and never "−0,00"
+        if signed and round(float(value), decimals) > 0:
             text = "+" + text
         note = f' <span class="klein">({escape(after)})</span>' if after else ""
         return Markup(f'<td class="zahl"{attribute}><span class="wert">{escape(text)}</span>{note}</td>')

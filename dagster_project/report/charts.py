@@ -13,9 +13,8 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-from dagster_project.report.small_multiples import small_multiples_svg
+from dagster_project.report.small_multiples import FONT, small_multiples_svg
 
-FONT = "DejaVu Sans, Verdana, sans-serif"
 GREY = "#6b6b6b"
 CITY_COLOUR = "#b2182b"
 LINE_COLOUR = "#2166ac"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.html_report import german_number
+from dagster_project.report.small_multiples import FONT
 from dagster_project.report.tile_map import schematic_tiles
 
 with warnings.catch_warnings():   # mapclassify warns that the optional numba is missing (not needed for 62 values)
@@ -38,7 +39,6 @@ SCHEMATIC = "schematische Darstellung: ein Feld je statistischer Bezirk, Lage ge
 TILE = 24   # pixels per tile
 CLASS_TILE = 30   # pixels per tile of a class map drawn directly (room for an 11 px code)
 LEGEND_WIDTH = 270
-FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
 def _luminance(colour: str) -> float:

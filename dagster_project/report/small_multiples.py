@@ -17,7 +17,7 @@ import pandas as pd
 
 from dagster_project.html_report import german_number
 
-FONT = "DejaVu Sans, Verdana, sans-serif"
+FONT = "DejaVu Sans, Verdana, sans-serif"   # of every chart and map of the report
 COLUMNS = 5
 PLOT_WIDTH, PLOT_HEIGHT = 130, 55
 AXIS_WIDTH, TITLE_HEIGHT, YEARS_HEIGHT = 52, 32, 17
@@ -42,12 +42,6 @@ def nice_ticks(low: float, high: float, count: int = 3) -> tuple[list[float], in
     first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return [round(i * step, decimals + 2) for i in range(first, last + 1)], decimals
-
-
-def axis_number(value: float, decimals: int) -> str:
-    """German tick label with a real minus sign and never "−0"."""
-    text = german_number(abs(value) if round(value, decimals) == 0 else value, decimals)
-    return text.replace("-", "−")
 
 
 def small_multiples_svg(frame: pd.DataFrame, description: str, colours: list[str],
@@ -117,7 +111,7 @@ def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[st
         y = y_of(tick)
         out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + PLOT_WIDTH:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
                    f'<text x="{left - 4:.1f}" y="{y + 4:.1f}" font-size="{TEXT}" text-anchor="end" '
-                   f'fill="{AXIS_TEXT}">{axis_number(tick, decimals)}</text>')
+                   f'fill="{AXIS_TEXT}">{german_number(tick, decimals)}</text>')
     bottom = top + PLOT_HEIGHT
     out.append(f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{left + PLOT_WIDTH:.1f}" y2="{bottom:.1f}" stroke="#888888"/>')
     for year, anchor in ((x_low, "start"), (x_low + x_span, "end")):
