@@ -79,6 +79,16 @@ class ReleaseData:
         return {key: frame.set_index("reference_year", drop=False)
                 for key, frame in ordered.groupby(["indicator_id", "area_level", "area_code"], sort=False)}
 
+    @cached_property
+    def level_index(self) -> dict[tuple[str, str, int], pd.DataFrame]:
+        """Every indicator's values of one area level in one year, by (indicator, level, year)."""
+        return {(i, level, int(year)): frame for (i, level, year), frame
+                in self.values.groupby(["indicator_id", "area_level", "reference_year"], sort=False)}
+
+    def cross_section(self, indicator_id: str, level: str, year: int) -> pd.DataFrame:
+        """All areas of `level` for one indicator and year (empty if none)."""
+        return self.level_index.get((indicator_id, level, int(year)), self.values.iloc[0:0])
+
     def series(self, indicator_id: str, level: str, code: str) -> pd.DataFrame:
         """One area's values of one indicator, indexed by reference year (empty if none)."""
         return self.series_index.get((indicator_id, level, code), self.values.iloc[0:0].set_index(
