@@ -39,6 +39,14 @@ GERMAN_ABROAD_ARRIVALS = 1500
 INLAND_ARRIVALS = 17000
 SECONDARY_RESIDENCE_SHARE = 0.012
 
+# Share of a group's arrivals that come from elsewhere in Germany rather than straight from abroad
+# (synthetic assumptions; reasons in docs/methodology.md "Beispiel-Lieferungen"). Asylum seekers
+# first live in a reception centre of the Land and are then allocated to a municipality, which the
+# register records as a move from the rest of Germany; EU citizens and Ukrainians mostly come
+# straight from abroad, some after a first address elsewhere in Germany.
+INLAND_ARRIVAL_SHARE = {EU2: {"default": .25}, REFUGEE: {"default": .60, 2015: .45},
+                        UKRAINE: {"default": .40, 2022: .15}}
+
 # household types: single, couple, couple with children, single parent, other
 HOUSEHOLD_MIX = {
     "german_initial": (.42, .27, .18, .055, .075),
@@ -464,12 +472,20 @@ class Simulation:
             day = start + rng.integers(0, days_in_year, n_hh)
         ids = self._settle(people, group, year, day)
         pop = self.pop
-        if event == "ZUZUG_AUSLAND":
-            country = np.where(pop["nat1"][ids] == 0, rng.choice(ABROAD_GERMAN_DESTINATIONS, len(ids)),
-                               pop["nat1"][ids])
-        else:
-            country = np.zeros(len(ids))
-        ev.add(event, ids, pop["zuzug"][ids], np.full(len(ids), -1), pop["district"][ids], country)
+        if event != "ZUZUG_AUSLAND":
+            ev.add(event, ids, pop["zuzug"][ids], np.full(len(ids), -1), pop["district"][ids],
+                   np.zeros(len(ids)))
+            return
+        # a household moves together: from abroad or from elsewhere in Germany
+        shares = INLAND_ARRIVAL_SHARE.get(group, {})
+        inland_hh = rng.random(n_hh) < shares.get(year, shares.get("default", 0.0))
+        inland = inland_hh[people["hh"]]
+        country = np.where(pop["nat1"][ids] == 0, rng.choice(ABROAD_GERMAN_DESTINATIONS, len(ids)),
+                           pop["nat1"][ids])
+        for kind, mask in (("ZUZUG_AUSLAND", ~inland), ("ZUZUG_INLAND", inland)):
+            chosen = ids[mask]
+            ev.add(kind, chosen, pop["zuzug"][chosen], np.full(len(chosen), -1),
+                   pop["district"][chosen], np.where(mask, country, 0)[mask])
 
     def _leave(self, persons: np.ndarray, day_of_household: np.ndarray, abroad: np.ndarray,
                ev: Events) -> None:

@@ -168,6 +168,31 @@ def test_a_curious_readers_subtractions_recover_no_primary_cell(released_warehou
     assert tried > 0 and recovered == 0
 
 
+def test_no_monitoring_series_is_constant_zero_at_city_level(released_warehouse):
+    """Every monitoring measure of every group that lives in the city has a value other than 0 in
+    some year at city level: a series that is 0 in every year would show planners a flow the
+    sample never produced (and tell a reader that its suppressed cells are 0 as well). Judged where a
+    series has two years or more (the change to the previous year has one in this two-year sample;
+    the default generator at Dortmund scale is counted from its delivery files in
+    test_sample_calibration.py)."""
+    root, _ = released_warehouse
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        series = con.execute("""
+            SELECT monitoring_group, measure_id, max(abs(coalesce(measure_value, 0))) AS largest
+            FROM marts.fct_immigration_monitoring
+            WHERE area_level = 'city'
+              AND monitoring_group IN (SELECT monitoring_group FROM marts.fct_immigration_monitoring
+                                       WHERE area_level = 'city' AND measure_id = 'stock'
+                                       GROUP BY 1 HAVING max(measure_value) > 0)
+            GROUP BY ALL HAVING count(measure_value) >= 2""").fetchall()
+    finally:
+        con.close()
+    assert len(series) >= 6 * 10
+    constant_zero = [(group, measure) for group, measure, largest in series if largest == 0]
+    assert not constant_zero
+
+
 def test_release_files_manifest_and_offline_reports(released_warehouse):
     root, _ = released_warehouse
     folders = sorted((root / "release" / "releases").iterdir())

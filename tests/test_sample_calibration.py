@@ -19,7 +19,7 @@ YEARS = [2015, 2018, 2022, 2023]
 @pytest.fixture(scope="module")
 def dortmund(tmp_path_factory):
     out = tmp_path_factory.mktemp("dortmund") / "inbox"
-    generate(out, YEARS, scale=1.0, seed=42, progress=lambda _: None, registers={"einwohner", "sgb2"})
+    generate(out, YEARS, scale=1.0, seed=42, progress=lambda _: None, registers={"einwohner", "bewegungen", "sgb2"})
     con = duckdb.connect()
     for year in YEARS:
         con.execute(f"""
@@ -31,6 +31,16 @@ def dortmund(tmp_path_factory):
     con.execute(f"""CREATE TABLE sgb2 AS SELECT *, 2023 - CAST(right(GEBURTSDATUM, 4) AS INTEGER) AS age
                     FROM read_csv('{out}/sgb2/sgb2_2023-12.csv', delim=';', header=true, all_varchar=true,
                                   encoding='latin-1')""")
+    movements = " UNION ALL ".join(
+        f"""SELECT EREIGNIS, STAATSANGEHOERIGKEIT_1 FROM read_csv(
+                '{out}/bewegungen/bewegungen_{year}.csv', delim=';', header=true, all_varchar=true,
+                encoding='{"latin-1" if year <= 2018 else "utf-8"}')"""
+        for year in YEARS)
+    con.execute(f"""CREATE TABLE movements AS
+                    SELECT m.EREIGNIS AS event, coalesce(n.monitoring_group, 'SONSTIGE') AS monitoring_group
+                    FROM ({movements}) AS m
+                    LEFT JOIN read_csv('{SEED_DIR / "ref_nationalities.csv"}', all_varchar=true) AS n
+                      ON m.STAATSANGEHOERIGKEIT_1 = n.nationality_code""")
     con.execute(f"""CREATE TABLE districts AS SELECT * FROM read_csv(
                     '{SEED_DIR / "ref_statistical_districts.csv"}', all_varchar=true)""")
     yield con
@@ -126,3 +136,23 @@ def test_households_with_children_and_single_parents(dortmund):
         SELECT 100.0 * count(*) FILTER (WHERE adults = 1 AND minors > 0) / count(*) FILTER (WHERE minors > 0)
         FROM h""")
     assert 12 <= single_parent_share <= 35
+
+
+def test_every_monitoring_group_moves_across_the_city_boundary_both_ways(dortmund):
+    """Each monitoring group has arrivals and departures from/to abroad and from/to the rest of
+    Germany (no monitoring series constant zero), at plausible shares for the groups the
+    planners watch most (assumptions in docs/methodology.md "Beispiel-Lieferungen")."""
+    flows = {(group, event): n for group, event, n in dortmund.execute(
+        "SELECT monitoring_group, event, count(*) FROM movements GROUP BY ALL").fetchall()}
+    groups = {group for group, _ in flows}
+    assert {"EU2", "UKRAINE", "ASYLHERKUNFT", "DEUTSCH", "TUERKEI", "EU_SONSTIGE"} <= groups
+    for group in groups:
+        for event in ("ZUZUG_AUSLAND", "ZUZUG_INLAND", "FORTZUG_AUSLAND", "FORTZUG_INLAND"):
+            assert flows.get((group, event), 0) > 0, (group, event)
+
+    def inland_share(group):
+        inland, abroad = flows[(group, "ZUZUG_INLAND")], flows[(group, "ZUZUG_AUSLAND")]
+        return inland / (inland + abroad)
+    assert 0.10 <= inland_share("EU2") <= 0.40
+    assert 0.40 <= inland_share("ASYLHERKUNFT") <= 0.80
+    assert 0.10 <= inland_share("UKRAINE") <= 0.50
