@@ -17,7 +17,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
 
-.PHONY: run test ui sample bench chaos clean-warehouse venv system-packages spark bi bi-check report docs
+.PHONY: run test ui sample bench chaos clean-warehouse venv system-packages browser spark bi bi-check report docs
 
 venv: $(STAMP)
 
@@ -37,8 +37,19 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 
 ## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key);
 ## make run ENGINE=spark builds the dbt project with Apache Spark instead of DuckDB
-run: $(STAMP) $(if $(filter spark,$(ENGINE)),spark)
+run: $(STAMP) browser $(if $(filter spark,$(ENGINE)),spark)
 	umask 077 && DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main
+
+## Chromium prints the report's PDFs: Debian's package, installed when missing and running as root;
+## otherwise a hint (the report is then made without PDFs and says so in the log)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$DFT_CHROMIUM" ] || \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo ">> Debian-Paket chromium wird installiert (PDF-Fassungen des Berichts; apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "HINWEIS: Chromium fehlt; der Bericht wird ohne PDF erzeugt ('sudo apt-get install chromium')."; \
+	fi
 
 ## system packages the tests need, from Debian's packages: a PostgreSQL server (tests of the
 ## PostgreSQL release), Chromium (the planners' report in a real browser), Java 17 with its compiler
@@ -80,7 +91,7 @@ ui: $(STAMP)
 	umask 077 && DFT_DEMO_MODE=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m dagster_project.definitions
 
 ## make report: the planners' report (Bericht zur sozialen Lage) of the current release, if not up to date
-report: $(STAMP)
+report: $(STAMP) browser
 	umask 077 && $(BIN)/python -m dagster_project.report
 
 ## make bi: the connection settings for BI tools (docs/bi.md), with this installation's paths

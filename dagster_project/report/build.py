@@ -55,6 +55,8 @@ def report_fingerprint(boundaries: Path | None) -> str:
         digest.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     if boundaries is not None and boundaries.is_file():
         digest.update(b"boundaries\0" + boundaries.read_bytes())
+    from dagster_project.report.pdf import pdf_printer
+    digest.update(b"pdf\0" + (b"1" if pdf_printer()[0] else b"0"))   # PDFs printed or not
     return digest.hexdigest()
 
 

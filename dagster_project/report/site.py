@@ -29,6 +29,7 @@ from dagster_project.report.boundaries import load_boundaries
 from dagster_project.report.cells import Footnotes, german_date
 from dagster_project.report.exports import Table, write_csv, write_xlsx
 from dagster_project.report.maps import Classes, DistrictMap
+from dagster_project.report.pdf import WHOLE_REPORT, pdf_printer, print_report
 from dagster_project.report.release_data import ReleaseData
 
 HERE = Path(__file__).parent
@@ -52,6 +53,7 @@ class SiteSummary:
     exports: int
     bytes: int
     seconds: float
+    pdfs: int = 0                # 0: no Chromium on this machine (pdf.py)
 
 
 class Site:
@@ -76,6 +78,7 @@ class Site:
             "title": TITLE, "release_id": data.release_id,
             "release_date": german_date(data.manifest["zeitpunkt"]), "latest_year": data.latest_year,
             "gate": gate, "navigation": NAVIGATION, "city_name": city["area_name"], "map_note": district_map.note(),
+            "pdf": pdf_printer()[0] is not None,
         }
 
     # -- building blocks ----------------------------------------------------------------------
@@ -129,14 +132,42 @@ class Site:
     def write_page(self, path: str, template: str, title: str, fn: Footnotes, active: str,
                    downloads: list[tuple[str, str]] | None = None, **context) -> Path:
         root = "../" * path.count("/")
+        downloads = [*self.pdf_links(path, title), *(downloads or [])]
         html = self.env.get_template(template).render(
-            site=self.globals, title=title, root=root, fn=fn, active=active, downloads=downloads or [],
+            site=self.globals, title=title, root=root, fn=fn, active=active, downloads=downloads,
             area_page=area_page, **context)
         target = self.out / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
         self.pages += 1
         return target
+
+    def pdf_links(self, path: str, title: str) -> list[tuple[str, str]]:
+        """The printed versions a page links to: its own (profiles) and the whole report (overview)."""
+        if not self.globals["pdf"]:
+            return []
+        if path == "index.html":
+            return [("Gesamter Bericht als PDF (A4)", WHOLE_REPORT)]
+        if path.startswith("gebiete/") and path != "gebiete/index.html":
+            return [(f"{title} als PDF (A4)", path.removesuffix(".html") + ".pdf")]
+        return []
+
+    def print_order(self) -> tuple[list[str], list[tuple[str, list[str]]]]:
+        """The profile pages (city, then each city district followed by its statistical districts) and
+        the whole report's parts in reading order, for pdf.py."""
+        areas = self.data.areas
+        profiles = [area_page("city", self.data.city()["area_code"])]
+        districts = areas[areas.area_level == "statistical_district"]
+        for code in sorted(areas[areas.area_level == "city_district"].area_code):
+            profiles.append(area_page("city_district", code))
+            profiles += [area_page("statistical_district", member)
+                         for member in sorted(districts[districts.city_district_code == code].area_code)]
+        indicators = [f"indikatoren/{i}.html" for i in self.data.indicators.indicator_id]
+        parts = [("Überblick", ["index.html"]), ("Indikatoren", ["indikatoren/index.html", *indicators]),
+                 ("Sozialindex", ["sozialindex.html"]), ("Zuwanderung", ["zuwanderung.html"]),
+                 ("Ziele und Maßnahmen", ["ziele.html"]), ("Gebiete", ["gebiete/index.html", *profiles]),
+                 ("Methodik", ["methodik.html"])]
+        return profiles, parts
 
     def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The family's workbook and one CSV per table; returns the download links. Codes of the
@@ -239,5 +270,15 @@ def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, 
     finally:
         if pool is not None:
             pool.shutdown()
+    printed = []
+    chromium, without = pdf_printer()
+    if chromium is None:
+        progress(f"  Hinweis: Bericht {without}.")
+    else:
+        profiles, parts = site.print_order()
+        footer = (f"{TITLE} {site.globals['city_name']} {site.data.latest_year} · Release "
+                  f"{site.data.release_id} vom {site.globals['release_date']}")
+        printed = print_report(out, chromium, profiles, parts, footer, progress)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return SiteSummary(out, site.pages, site.charts, site.exports, size, time.perf_counter() - started)
+    return SiteSummary(out, site.pages, site.charts, site.exports, size, time.perf_counter() - started,
+                       len(printed))
