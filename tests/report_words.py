@@ -1,7 +1,8 @@
 """Reading every page and download of the planners' report for words and typography a reader must
 not meet: programme identifiers, setting and table names, delivery file names, code words in
 capitals, English words, numbers typed wrongly ("..", "-0,00", a hyphen for a minus sign, more
-decimals than a report shows, a change without its sign) and chart text under 11 px.
+decimals than a report shows, a change without its sign, a number standing alone without its unit)
+and chart text under 11 px.
 
 Written from the reader's side: it knows nothing of the report's code or catalogue, it reads the
 files as a browser and a spreadsheet program do (visible text, tooltips and labels of charts, CSV
@@ -33,8 +34,12 @@ RULES = [
     ("minus null", re.compile(r"(?<![\w.,/-])[-−]0(?:,0+)?(?![,\d])")),
     ("Bindestrich als Minus", re.compile(r"(?<![\w.,)\-–])-\d")),
     ("zu viele Nachkommastellen", re.compile(r"\d[.,]\d{5,}")),
+    # "Dortmund: 26,7" in a label or tooltip: 26,7 what? (%, je 1.000, Personen …)
+    ("Zahl ohne Einheit", re.compile(r"(?<=[A-Za-zÄÖÜäöüß)]): [+−]?\d{1,3}(?:\.\d{3})*,\d+(?![\d,])"
+                                     r"(?!\s?(?:%|Prozent|je\b|Personen|Einwohner|Jahre|€|km²))")),
 ]
 CHANGE_HEADER = re.compile(r"Veränderung|Änderung")
+NUMBER = re.compile(r"^[+−-]?\d")
 SIGNED = re.compile(r"^(?:[+−]\d|0(?:,0+)?(?:\s|$)|[•–]|$)")
 
 
@@ -61,7 +66,7 @@ def check_text(text: str, where: str) -> list[Finding]:
 
 class _Reader(HTMLParser):
     """Visible text, the texts of tooltips and labels (`title` elements, aria-label, title, alt) and
-    the cells of columns headed "Veränderung"."""
+    the cells of columns headed "Veränderung" and the numbers of rows headed so."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -73,6 +78,7 @@ class _Reader(HTMLParser):
         self._column = -1
         self._cell: list[str] | None = None
         self._header: list[str] | None = None
+        self._row_label = ""
 
     def handle_starttag(self, tag, attrs):
         if tag in ("style", "script"):
@@ -86,11 +92,12 @@ class _Reader(HTMLParser):
             self._in_head, self._headers = True, []
         elif tag == "tr":
             self._column = -1
+            self._row_label = ""
         elif tag == "th" and self._in_head:
             self._header = []
         elif tag in ("th", "td"):          # a row header counts as a column of the body
             self._column += 1
-            self._cell = [] if tag == "td" else None
+            self._cell = []
 
     def handle_endtag(self, tag):
         if tag in ("style", "script"):
@@ -100,9 +107,15 @@ class _Reader(HTMLParser):
         elif tag == "th" and self._header is not None:
             self._headers.append("".join(self._header).strip())
             self._header = None
-        elif tag == "td" and self._cell is not None:
-            if 0 <= self._column < len(self._headers) and CHANGE_HEADER.search(self._headers[self._column]):
-                self.changes.append("".join(self._cell).strip())
+        elif tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            if self._column == 0:
+                self._row_label = text
+            # a column headed "Veränderung", or a number in a row headed so
+            if tag == "td" and 0 <= self._column < len(self._headers) and CHANGE_HEADER.search(self._headers[self._column]):
+                self.changes.append(text)
+            elif self._column > 0 and CHANGE_HEADER.search(self._row_label) and NUMBER.match(text):
+                self.changes.append(text)
             self._cell = None
 
     def handle_data(self, data):

@@ -280,3 +280,31 @@ def test_a_city_district_profile_compares_all_its_statistical_districts(release,
         members = districts[districts.city_district_code == area.area_code].area_code
         assert {area_page("statistical_district", code) for code in members} <= links, area.area_code
         assert len(re.findall(r"<tr", section)) == len(members) + 3      # header, members, city district, city
+
+
+def test_a_time_series_break_reads_the_same_on_every_page_and_in_the_workbooks(release):
+    """The text of a break on an indicator page (after its date) is the text the workbooks' notes give
+    for that date, and no break text points elsewhere ("wie oben") or runs into its source without a
+    full stop. Read from the pages and workbooks only."""
+    from html import unescape
+
+    site = release / "bericht"
+    on_pages: dict[str, set[str]] = {}
+    for page in (site / "indikatoren").glob("*.html"):
+        for match in re.finditer(r'<p class="bruch"><strong>Zeitreihenbruch am ([\d.]+) [^<]*</strong>(.*?)</p>',
+                                 page.read_text(encoding="utf-8"), re.S):
+            text = unescape(re.sub(r"<[^>]+>", "", match.group(2))).strip()
+            on_pages.setdefault(match.group(1), set()).add(text.split(" Quelle: ")[0])
+            assert "wie oben" not in text and re.search(r"[.!?] Quelle: ", text), (page.name, text)
+    assert on_pages, "keine Indikatorseite zeigt einen Zeitreihenbruch"
+    notes = {}
+    for workbook in (site / "downloads").glob("*.xlsx"):
+        sheet = load_workbook(workbook, read_only=True)["Hinweise"]
+        for key, value, *_ in sheet.iter_rows(values_only=True):
+            if isinstance(key, str) and key.startswith("Zeitreihenbruch "):
+                notes.setdefault(key.removeprefix("Zeitreihenbruch "), set()).add(value)
+    for date, texts in on_pages.items():
+        assert len(texts) == 1, (date, texts)   # one break, one text on every page it touches
+        assert notes.get(date), date
+        for note in notes[date]:
+            assert note.startswith(next(iter(texts))), (date, note)

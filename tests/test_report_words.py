@@ -23,7 +23,7 @@ def test_the_reader_finds_what_is_planted(report_site, tmp_path):
     page = site / "methodik.html"
     text = page.read_text(encoding="utf-8")
     page.write_text(text.replace("</main>", '<p>Betroffen: sgb2_child_rate und DFT_REPORT_BOUNDARIES, am 31.12..</p>'
-                                 '<svg aria-label="Personen: null"><text font-size="8">x</text></svg>'
+                                 '<svg aria-label="Personen: null"><text font-size="8">Dortmund: 26,7</text></svg>'
                                  '<table><thead><tr><th>Gebiet</th><th>Veränderung</th></tr></thead>'
                                  '<tbody><tr><th>A</th><td>0,4</td></tr><tr><th>B</th><td>-0,00</td></tr></tbody>'
                                  '</table></main>', 1), encoding="utf-8")
@@ -32,6 +32,6 @@ def test_the_reader_finds_what_is_planted(report_site, tmp_path):
     csv.write_text("\ufeff" + "\r\n".join([lines[0] + ";kinder_familie", *lines[1:]]), encoding="utf-8")
     found = {(f.rule, f.where.split(" ")[0]) for f in scan_site(site)}
     for rule in ("Programmbezeichner", "Einstellung", "doppelter Punkt", "englisches Wort",
-                 "Veränderung ohne Vorzeichen", "minus null", "Schrift unter 11 px"):
+                 "Veränderung ohne Vorzeichen", "minus null", "Schrift unter 11 px", "Zahl ohne Einheit"):
         assert (rule, "methodik.html") in found, rule
     assert ("Programmbezeichner", f"downloads/{csv.name}") in found

@@ -40,6 +40,12 @@ def is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def sentence(text: str) -> str:
+    """A catalogue text as a sentence: one full stop at the end (texts ending in "31.12." keep theirs)."""
+    text = str(text).strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def unit_suffix(unit: str | None) -> str:
     """The unit written after a number: only `%` (17,8 %); other units go into the header."""
     return "%" if unit == "%" else ""

@@ -26,7 +26,7 @@ import jinja2
 
 from dagster_project.report import charts
 from dagster_project.report.boundaries import load_boundaries
-from dagster_project.report.cells import Footnotes, german_date
+from dagster_project.report.cells import Footnotes, german_date, sentence
 from dagster_project.report.exports import Table, write_csv, write_xlsx
 from dagster_project.report.maps import Classes, DistrictMap
 from dagster_project.report.pdf import WHOLE_REPORT, pdf_printer, print_report
@@ -72,6 +72,7 @@ class Site:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters["datum"] = german_date
+        self.env.filters["satz"] = sentence
         city = data.city()
         gate = "bestanden" if data.gate_passed() else "mit Fehlern"
         self.globals = {
@@ -201,7 +202,8 @@ class Site:
     def breaks_note(self) -> list[tuple[str, str]]:
         breaks = self.data.marts["dim_time_series_break"]
         return [(f"Zeitreihenbruch {german_date(b.break_date)}",
-                 f"{b.description_de} Betroffen: {self.indicator_names(b.affected_indicator_ids)}. Quelle: {b.source_de}")
+                 f"{sentence(b.description_de)} Betroffen: {self.indicator_names(b.affected_indicator_ids)}. "
+                 f"Quelle: {sentence(b.source_de)}")
                 for b in breaks.itertuples()]
 
 

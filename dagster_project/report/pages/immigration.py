@@ -15,6 +15,7 @@ TITLE = "Zuwanderung Südosteuropa"
 GROUP = "EU2"
 TOP = 10
 INFLOWS = ("moves_in_abroad", "moves_in_germany")
+SIGNED_MEASURES = {"stock_change", "net_migration"}   # changes and balances: +5, −3
 OUTFLOWS = ("moves_out_abroad", "moves_out_germany")
 
 
@@ -50,7 +51,8 @@ def build(site) -> None:
         rows = city_rows[city_rows.measure_id == measure_id].set_index("reference_year")
         decimals = int(measures.decimals[measure_id])
         cells = [fn.value(rows.measure_value[y], decimals, measures.unit[measure_id],
-                          bool(rows.is_suppressed[y]), f"{GROUP}|{measure_id}|{city['area_code']}|{y}") if y in rows.index
+                          bool(rows.is_suppressed[y]), f"{GROUP}|{measure_id}|{city['area_code']}|{y}",
+                          signed=measure_id in SIGNED_MEASURES) if y in rows.index
                  else fn.value(None, decimals) for y in data.years]
         city_table.append({"label": measures.label_de[measure_id], "unit": measures.unit[measure_id], "cells": cells})
 
@@ -67,7 +69,7 @@ def build(site) -> None:
         def cell(measure_id, decimals):
             r = own.loc[measure_id]
             return fn.value(r.measure_value, decimals, measures.unit[measure_id], bool(r.is_suppressed),
-                            f"{GROUP}|{measure_id}|{row.area_code}|{latest}")
+                            f"{GROUP}|{measure_id}|{row.area_code}|{latest}", signed=measure_id in SIGNED_MEASURES)
         top_rows.append({"code": row.area_code, "name": row.area_name, "stock": cell("stock", 0),
                          "change": cell("stock_change", 0),
                          "share": fn.value(share.indicator_value, 1, "%", bool(share.is_suppressed),

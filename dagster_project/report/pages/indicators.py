@@ -8,7 +8,7 @@ import pandas as pd
 
 from dagster_project.html_report import german_number
 from dagster_project.report import charts
-from dagster_project.report.cells import german_date, neutral_marks
+from dagster_project.report.cells import german_date, neutral_marks, sentence
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import VIRIDIS, classify, readable_ink
 
@@ -92,7 +92,7 @@ def page(site, indicator: dict, downloads) -> None:
     city_row = values[(values.area_level == "city") & (values.reference_year == latest)].iloc[0]
     city_value = None if city_row.is_suppressed else float(city_row.indicator_value)
     classes = classify(districts.rename(columns={"area_code": "statistical_district_code"}), decimals)
-    unit = indicator["unit"] if indicator["unit"] == "%" else ""
+    unit = indicator["unit"]   # a number on its own (tooltip, label) carries its unit: "184,2 je 1.000"
     texts = {row.area_code: "• gesperrt" if row.is_suppressed else german_number(row.wert, decimals, unit)
              for row in districts.itertuples() if row.is_suppressed or pd.notna(row.wert)}
     map_svg = site.class_map(classes, f"{indicator['label_de']} {latest}", unit_label(indicator),
@@ -100,7 +100,7 @@ def page(site, indicator: dict, downloads) -> None:
                              texts=texts, legend_note=NEED_NOTE.get(indicator.get("need_direction")))
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
     ranking_svg = site.chart(charts.ranking(ranked, unit_label(indicator), decimals, city_value,
-                                            f"{city['area_name']}: {german_number(city_value, decimals)}"),
+                                            f"{city['area_name']}: {german_number(city_value, decimals, unit)}"),
                              f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}")
 
     city_series = charts.plotted(values[values.area_level == "city"]).assign(reihe=city["area_name"])
@@ -177,16 +177,11 @@ def export_table(site) -> Table:
                          "time_series_break_de": "Zeitreihenbruch", "suppression_de": "Geheimhaltung"})
 
 
-def _sentence(text: str) -> str:
-    """A catalogue text as a sentence: one full stop at the end (texts ending in "31.12." keep theirs)."""
-    return text if text.endswith(".") else text + "."
-
-
 def notes(site) -> list[tuple[str, str]]:
-    definitions = [(i.label_de, f"{_sentence(i.definition_de)} Zähler: {_sentence(i.numerator_de)} "
-                                + (f"Nenner: {_sentence(i.denominator_de)} " if isinstance(i.denominator_de, str)
+    definitions = [(i.label_de, f"{sentence(i.definition_de)} Zähler: {sentence(i.numerator_de)} "
+                                + (f"Nenner: {sentence(i.denominator_de)} " if isinstance(i.denominator_de, str)
                                    and i.denominator_de else "")
-                                + f"Einheit: {i.unit}. Quelle: {_sentence(i.source_de)}")
+                                + f"Einheit: {i.unit}. Quelle: {sentence(i.source_de)}")
                    for i in site.data.indicators.itertuples()]
     return [*site.release_notes(), *definitions, *site.breaks_note()]
 
