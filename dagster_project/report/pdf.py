@@ -194,13 +194,24 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
     begun = time.perf_counter()
     whole_source = site / ".gesamtbericht.html"
     whole_source.write_text(whole_report_document(site, parts), encoding="utf-8")
+    # Chromium's profile and Playwright's files in the report's own (staging) folder, not in /tmp:
+    # a run killed while printing leaves them where the next run removes the unfinished report
+    scratch = site / ".chromium"
+    scratch.mkdir(exist_ok=True)
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(scratch)
     try:
         # the long whole report first, the profiles meanwhile in the other tab
         jobs = [(whole_source, site / WHOLE_REPORT, footer, False)]
         jobs += [(site / path, site / Path(path).with_suffix(".pdf"), footer, True) for path in profiles]
         printed = asyncio.run(_print_all(chromium, jobs, progress))
     finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
         whole_source.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     whole = next(p for p in printed if p.path.name == WHOLE_REPORT)
     progress(f"  Bericht: PDF fertig ({len(printed) - 1} Gebiete und der Gesamtbericht mit {whole.pages} Seiten, "
              f"{time.perf_counter() - begun:.1f} s)")
