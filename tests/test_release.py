@@ -93,6 +93,10 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
     rules = suppression_rules(root, "fct_indicator_values")
     rel = released.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
     children_of = areas.dropna(subset=["parent_area_level"]).groupby(["parent_area_level", "parent_area_code"])
+    # a numerator that is negative somewhere it is published (a change, a balance) gives no bound from
+    # a sum of several hidden cells: hidden -2, -6 and +8 add up to 0, and a hidden +2 beside them then
+    # "equals" the difference by chance; such a cell is recoverable only when it is hidden alone
+    signed = set(shown[shown.numerator < 0].indicator_id)
     checked = 0
     for (indicator, year) in {(i, y) for i, y in zip(released.indicator_id, released.reference_year) if i in additive}:
         for (parent_level, parent_code), kids in children_of:
@@ -105,6 +109,8 @@ def test_release_has_no_small_cells_and_nothing_recoverable(released_warehouse):
             if not hidden:
                 continue
             difference = rel.loc[parent, "numerator"] - sum(rel.loc[k, "numerator"] for k in keys if k not in hidden)
+            if indicator in signed and len(hidden) > 1:
+                continue
             for k in hidden:
                 checked += 1
                 if true_numerator[k] != 0 and rules.get(k) != "sekundaer":
