@@ -5,8 +5,8 @@ decimals than a report shows, a change without its sign, a number standing alone
 and chart text under 11 px.
 
 Written from the reader's side: it knows nothing of the report's code or catalogue, it reads the
-files as a browser and a spreadsheet program do (visible text, tooltips and labels of charts, CSV
-and XLSX cells).
+files as a browser, a spreadsheet program and a PDF reader do (visible text, tooltips and labels
+of charts, CSV and XLSX cells, the text of every PDF page).
 """
 
 from __future__ import annotations
@@ -171,8 +171,21 @@ def scan_xlsx(path: Path, name: str) -> list[Finding]:
     return found
 
 
+def scan_pdf(path: Path, name: str) -> list[Finding]:
+    """The text of every page of a PDF as a PDF reader extracts it (lines joined with spaces)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(path)
+    try:
+        return [f for index in range(len(document))
+                for f in check_text(re.sub(r"\s+", " ", document[index].get_textpage().get_text_range()),
+                                    f"{name} Seite {index + 1}")]
+    finally:
+        document.close()
+
+
 def scan_site(site: Path) -> list[Finding]:
-    """Every page (text, tooltips, chart labels) and every CSV and XLSX download of the site."""
+    """Every page (text, tooltips, chart labels) and every CSV, XLSX and PDF download of the site."""
     found = []
     for path in sorted(site.rglob("*")):
         name = str(path.relative_to(site))
@@ -182,4 +195,6 @@ def scan_site(site: Path) -> list[Finding]:
             found += scan_csv(path, name)
         elif path.suffix == ".xlsx":
             found += scan_xlsx(path, name)
+        elif path.suffix == ".pdf":
+            found += scan_pdf(path, name)
     return found
