@@ -7,22 +7,14 @@ In CI (CI set) a missing Chromium is a failure; elsewhere the test skips and say
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dagster_project.report.site import area_page
+from tests.chromium import require_chromium
 
-CHROMIUM = next((p for p in (os.environ.get("DFT_CHROMIUM"), shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p), None)
-
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        pytest.fail("Chromium fehlt in CI (Debian-Paket chromium; .ci/run installiert es).", pytrace=False)
-    pytest.skip("Kein Chromium installiert (Debian: apt-get install chromium); Browsertest übersprungen.",
-                allow_module_level=True)
+CHROMIUM = require_chromium("Browsertest")
 
 
 @pytest.fixture(scope="module")

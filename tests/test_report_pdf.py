@@ -6,22 +6,16 @@ and says so (without Chromium the report has no PDFs)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-CHROMIUM = next((p for p in (os.environ.get("DFT_CHROMIUM"), shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p), None)
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        pytest.fail("Chromium fehlt in CI (Debian-Paket chromium; .ci/run installiert es).", pytrace=False)
-    pytest.skip("Kein Chromium installiert: der Bericht hat keine PDF; PDF-Test übersprungen.",
-                allow_module_level=True)
+from tests.chromium import require_chromium
+
+CHROMIUM = require_chromium("PDF-Test")
 
 A4_HEIGHT_MM = 297
 TEXT_BAND_MM = (10, 20)   # the content area ends before the bottom 20 mm (page numbers live there)
