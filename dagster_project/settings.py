@@ -104,6 +104,15 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 _MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
+def switch(name: str, meaning: str) -> bool:
+    """A setting that is on unless set to 0 (also nein/false/no); `meaning`: what 1 does, for the
+    error message on any other value."""
+    value = os.environ.get(name, "1").strip().lower()
+    if value not in {"0", "1", "nein", "ja", "false", "true", "no", "yes", ""}:
+        raise ValueError(f"{name}={value!r}: erwartet wird 1 ({meaning}) oder 0.")
+    return value not in {"0", "nein", "false", "no"}
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory limit for the pipeline's connections and dbt (DFT_DUCKDB_MEMORY_LIMIT).
 

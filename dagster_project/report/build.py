@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster_project.release.store import ReleaseStore
+from dagster_project.settings import switch
 
 if TYPE_CHECKING:   # the site's modules (Altair, vl-convert, mapclassify) load only when a report is drawn
     from dagster_project.report.site import SiteSummary
@@ -42,10 +43,7 @@ def boundaries_from_environment() -> Path | None:
 
 def report_enabled() -> bool:
     """DFT_REPORT=0 leaves the report out of the main job (servers that only feed BI tools, tests)."""
-    value = os.environ.get("DFT_REPORT", "1").strip().lower()
-    if value not in {"0", "1", "nein", "ja", "false", "true", "no", "yes", ""}:
-        raise ValueError(f"DFT_REPORT={value!r}: erwartet wird 1 (Bericht erzeugen) oder 0.")
-    return value not in {"0", "nein", "false", "no"}
+    return switch("DFT_REPORT", "Bericht erzeugen")
 
 
 def report_fingerprint(boundaries: Path | None) -> str:

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.settings import switch
+
 WHOLE_REPORT = "bericht.pdf"
 MIN_FILL = 0.35        # the least share of a page's height that its printed content must reach
 MIN_SCALE = 0.80       # the smallest print scale used to pull a short last page onto the one before
@@ -37,10 +39,7 @@ class PdfError(RuntimeError):
 
 def pdf_enabled() -> bool:
     """DFT_REPORT_PDF=0 builds the report without PDFs (faster; servers that only serve the pages)."""
-    value = os.environ.get("DFT_REPORT_PDF", "1").strip().lower()
-    if value not in {"0", "1", "nein", "ja", "false", "true", "no", "yes", ""}:
-        raise ValueError(f"DFT_REPORT_PDF={value!r}: erwartet wird 1 (PDF-Fassungen drucken) oder 0.")
-    return value not in {"0", "nein", "false", "no"}
+    return switch("DFT_REPORT_PDF", "PDF-Fassungen drucken")
 
 
 def find_chromium() -> str | None:
