@@ -46,7 +46,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$DFT_CHROMIUM" ] || \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo ">> Debian-Paket chromium wird installiert (PDF-Fassungen des Berichts; apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "HINWEIS: Chromium ließ sich nicht installieren; der Bericht wird ohne PDF erzeugt."; \
 	else \
 		echo "HINWEIS: Chromium fehlt; der Bericht wird ohne PDF erzeugt ('sudo apt-get install chromium')."; \
 	fi
