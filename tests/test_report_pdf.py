@@ -1,16 +1,21 @@
 """The report's PDFs as a planner gets them: read with a PDF library (pdfium), not from the code that
 printed them. Every profile page links to its PDF; every page of every profile PDF and of the whole
 report carries "Seite i von n"; no page of a profile is less than 30 % filled; the whole report
-contains every profile. In CI (CI set) a missing Chromium is a failure; elsewhere the module skips
+contains every profile; every header and value of a profile's tables is printed (nothing cut at the
+page's edge) and no PDF is shrunk to a type size a committee cannot read. In CI (CI set) a missing Chromium is a failure; elsewhere the module skips
 and says so (without Chromium the report has no PDFs)."""
 
 from __future__ import annotations
 
+import ctypes
+import math
 import re
+import statistics
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 import pytest
 
 from tests.chromium import require_chromium
@@ -18,6 +23,7 @@ from tests.chromium import require_chromium
 CHROMIUM = require_chromium("PDF-Test")
 
 A4_HEIGHT_MM = 297
+READABLE_PT = 6.5          # the median type size of a PDF's characters, as printed
 TEXT_BAND_MM = (10, 20)   # the content area ends before the bottom 20 mm (page numbers live there)
 
 
@@ -49,6 +55,25 @@ def filled(pdf: Path) -> list[float]:
     finally:
         document.close()
     return shares
+
+
+def type_size(pdf: Path) -> float:
+    """Median size in points of the printed characters (font size times the text matrix's scale)."""
+    document = pdfium.PdfDocument(pdf)
+    sizes = []
+    try:
+        matrix = pdfium_raw.FS_MATRIX()
+        for i in range(len(document)):
+            text = document[i].get_textpage()
+            for k in range(pdfium_raw.FPDFText_CountChars(text.raw)):
+                if chr(pdfium_raw.FPDFText_GetUnicode(text.raw, k)).isspace():
+                    continue
+                pdfium_raw.FPDFText_GetMatrix(text.raw, k, ctypes.byref(matrix))
+                sizes.append(pdfium_raw.FPDFText_GetFontSize(text.raw, k)
+                             * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)))
+    finally:
+        document.close()
+    return statistics.median(sizes)
 
 
 def page_numbers(pages: list[str]) -> list[tuple[int, int]]:
@@ -93,7 +118,37 @@ def test_the_whole_report_is_numbered_and_holds_every_profile(report_site):
         assert title in text, page.name
 
 
-@pytest.mark.parametrize("planted", ["empty_last_page", "no_numbers"])
+def missing_from_pdf(page: Path) -> list[str]:
+    """The table headers and the numbers of value cells a reader sees on the page that its PDF lacks
+    (compared without whitespace and hyphens: the PDF breaks lines where the page does not)."""
+    from html import unescape
+
+    markup = page.read_text(encoding="utf-8")
+    wanted = [unescape(re.sub(r"<[^>]+>", "", m)) for m in re.findall(r"<th[^>]*>(.*?)</th>", markup, re.S)]
+    wanted += [unescape(m) for m in re.findall(r'data-cell="[^"]*"><span class="wert">([^<]*)</span>', markup)]
+    printed = _bare("".join(texts(page.with_suffix(".pdf"))))
+    return [text for text in wanted if _bare(text) not in printed]
+
+
+def _bare(text: str) -> str:
+    """Without whitespace and hyphens (a line broken at "Alt-Scharnhorst" is extracted in pieces)."""
+    return re.sub(r"[\s\-\u00ad\x02\ufffe]", "", text)
+
+
+def test_every_header_and_value_of_a_profile_is_printed(report_site):
+    """Nothing is cut: a table wider than the page loses its right columns on paper."""
+    missing = {page.name: lost[:5] for page in profile_pages(report_site) if (lost := missing_from_pdf(page))}
+    assert not missing
+
+
+def test_no_pdf_is_shrunk_below_readable_type(report_site):
+    """Chromium shrinks a whole document to fit its widest element: the type of every page goes down."""
+    pdfs = [report_site / "bericht.pdf", *(page.with_suffix(".pdf") for page in profile_pages(report_site))]
+    small = {pdf.name: round(size, 1) for pdf in pdfs if (size := type_size(pdf)) < READABLE_PT}
+    assert not small
+
+
+@pytest.mark.parametrize("planted", ["empty_last_page", "no_numbers", "too_wide"])
 def test_the_checks_see_a_bad_pdf(report_site, tmp_path, planted):
     """A profile printed badly (a last page with one line; no page numbers) fails the checks above."""
     from playwright.sync_api import sync_playwright
@@ -103,6 +158,8 @@ def test_the_checks_see_a_bad_pdf(report_site, tmp_path, planted):
     html = source.read_text(encoding="utf-8").replace('href="../static/', f'href="{report_site.as_uri()}/static/')
     if planted == "empty_last_page":
         html = html.replace("</main>", '<p style="break-before: page">Nachtrag</p></main>')
+    if planted == "too_wide":   # a table wider than the page: cut at the edge, or the page shrunk
+        html = html.replace("</main>", '<table><tr>' + '<td>Spaltenbreite</td>' * 40 + '</tr></table></main>')
     bad.write_text(html, encoding="utf-8")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
@@ -116,5 +173,7 @@ def test_the_checks_see_a_bad_pdf(report_site, tmp_path, planted):
     pdf = bad.with_suffix(".pdf")
     if planted == "empty_last_page":
         assert min(filled(pdf)) < 0.30
+    elif planted == "too_wide":
+        assert type_size(pdf) < READABLE_PT or missing_from_pdf(bad)
     else:
         assert None in page_numbers(texts(pdf))

@@ -93,13 +93,16 @@ def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd
     frame = with_year(frame)
     lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=22)).encode(
         x=year_axis(),
-        y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals)),
+        # no tick finer than the decimals shown: a range of 0,1 would read "15,8 15,8 15,8 15,7"
+        y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals), tickMinStep=10.0 ** -decimals),
                 scale=alt.Scale(zero=False)),
         color=alt.Color("reihe:N", title=None, scale=scale, legend=alt.Legend(orient="bottom")),
     )
     layers = [lines]
-    if len(breaks):
-        marks = breaks.assign(jahr=breaks.break_date.map(break_position))
+    marks = breaks.assign(jahr=breaks.break_date.map(break_position)) if len(breaks) else breaks
+    if len(marks):   # only a break between the years shown splits the line (an earlier one is off the axis)
+        marks = marks[(marks.jahr > frame.jahr.min()) & (marks.jahr < frame.jahr.max())]
+    if len(marks):
         layers.append(alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=GREY).encode(x="jahr:Q"))
         layers.append(alt.Chart(marks).mark_text(align="right", dx=-3, dy=2, baseline="top", color=GREY,
                                                  fontSize=11).encode(x="jahr:Q", y=alt.value(0), text="kurz:N"))

@@ -19,6 +19,7 @@ import html
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +27,10 @@ from pathlib import Path
 from dagster_project.settings import switch
 
 WHOLE_REPORT = "bericht.pdf"
-MIN_FILL = 0.35        # the least share of a page's height that its printed content must reach
-MIN_SCALE = 0.80       # the smallest print scale used to pull a short last page onto the one before
+MIN_FILL = 0.30        # the least share of a page's height that its printed content must reach
+MIN_SCALE = 0.85       # the smallest print scale used to pull a short last page onto the one before
 PARALLEL = 2           # documents printed at the same time
-PAGE_MARGINS = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+PAGE_MARGINS = {"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"}
 PRINT_STYLE = "section.druckteil { break-before: page; } section.druckteil:first-of-type { break-before: auto; }"
 
 
@@ -95,7 +96,7 @@ def page_fill(pdf: bytes, index: int = -1) -> float:
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
     height = pixels.shape[0]
-    top, bottom = round(height * 14 / 297), round(height * (297 - 16) / 297)
+    top, bottom = round(height * 12 / 297), round(height * (297 - 14) / 297)
     inked = np.flatnonzero((pixels[top:bottom] < 240).any(axis=1))
     return float(inked[-1] + 1) / (bottom - top) if len(inked) else 0.0
 
@@ -107,8 +108,9 @@ def footer_template(text: str) -> str:
             '<span>Seite <span class="pageNumber"></span> von <span class="totalPages"></span></span></div>')
 
 
-def whole_report_document(site: Path, parts: list[tuple[str, list[str]]]) -> str:
-    """One HTML document of every page's content, part by part (`parts`: title, page paths)."""
+def whole_report_document(site: Path, parts: list[tuple[str, list[str]]], title: str) -> str:
+    """One HTML document of every page's content, part by part (`parts`: title, page paths); `title`
+    becomes the PDF's title."""
     sections = []
     for part_title, paths in parts:
         contents = []
@@ -126,7 +128,7 @@ def whole_report_document(site: Path, parts: list[tuple[str, list[str]]]) -> str
     footer = re.search(r'<footer class="fuss">.*?</footer>', index, re.S)
     header_html = _without_links(header.group(0)) if header else ""
     footer_html = footer.group(0) if footer else ""
-    return ('<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Bericht</title>'
+    return (f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<link rel="stylesheet" href="static/bericht.css"><style>{PRINT_STYLE}</style></head><body>'
             f'{header_html}<main>{"".join(sections)}{footer_html}</main></body></html>')
 
@@ -185,17 +187,46 @@ async def _print_all(chromium: str, jobs: list[tuple[Path, Path, str, bool]], pr
     return printed
 
 
+SCRATCH_PREFIX = "dft_bericht_pdf_"   # + the printing process's id
+
+
+def remove_scratch_of_dead_processes() -> list[str]:
+    """Remove the temporary folders of PDF printing whose process is gone (a killed run); returns
+    what was removed, in German."""
+    removed = []
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX)
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(f"temporärer Ordner des PDF-Drucks {folder} gelöscht")
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another account's process
+        return True
+    return True
+
+
 def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tuple[str, list[str]]],
-                 footer: str, progress=print) -> list[PrintedPdf]:
+                 title: str, footer: str, progress=print) -> list[PrintedPdf]:
     """Print every profile page in `profiles` to a PDF next to it, and the whole report (`parts`)
     to bericht.pdf. Returns what was printed (pages, scale, fill of the last page). The whole
     report's last page is left as it falls: each of its parts starts on a new page anyway."""
     begun = time.perf_counter()
     whole_source = site / ".gesamtbericht.html"
-    whole_source.write_text(whole_report_document(site, parts), encoding="utf-8")
-    # Chromium's profile and Playwright's files in the report's own (staging) folder, not in /tmp:
-    # a run killed while printing leaves them where the next run removes the unfinished report
-    scratch = site / ".chromium"
+    whole_source.write_text(whole_report_document(site, parts, title), encoding="utf-8")
+    # Chromium's profile and Playwright's files in a folder of this process (Chromium's socket path
+    # must stay short: the system's temporary folder), removed afterwards; what a killed run left
+    # there is removed by the next one
+    for line in remove_scratch_of_dead_processes():
+        progress(f"  Nach einem abgebrochenen Lauf: {line}")
+    scratch = Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{os.getpid()}"
     scratch.mkdir(exist_ok=True)
     before = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(scratch)

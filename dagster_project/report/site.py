@@ -278,9 +278,9 @@ def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, 
         progress(f"  Hinweis: Bericht {without}.")
     else:
         profiles, parts = site.print_order()
-        footer = (f"{TITLE} {site.globals['city_name']} {site.data.latest_year} · Release "
-                  f"{site.data.release_id} vom {site.globals['release_date']}")
-        printed = print_report(out, chromium, profiles, parts, footer, progress)
+        title = f"{TITLE} {site.globals['city_name']} {site.data.latest_year}"
+        footer = f"{title} · Stand {site.globals['release_date']} (Release {site.data.release_id})"
+        printed = print_report(out, chromium, profiles, parts, title, footer, progress)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return SiteSummary(out, site.pages, site.charts, site.exports, size, time.perf_counter() - started,
                        len(printed))

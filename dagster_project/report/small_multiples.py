@@ -25,6 +25,7 @@ GAP_X, GAP_Y, LEGEND_HEIGHT = 14, 10, 24
 GRID, AXIS_TEXT, TITLE_TEXT = "#e6e6e6", "#555555", "#222222"
 TITLE_CHAR_WIDTH = 7.0   # bold 11 px DejaVu Sans, on average
 TEXT = 11                # every text at least 11 px
+DASHES = ("", "6 3", "1.5 2.5")   # solid, dashed, dotted: series told apart without colour
 
 
 def nice_ticks(low: float, high: float, count: int = 3) -> tuple[list[float], int]:
@@ -52,9 +53,11 @@ def small_multiples_svg(frame: pd.DataFrame, description: str, colours: list[str
     panels = list(dict.fromkeys(frame["kurz"]))
     series = list(dict.fromkeys(frame["reihe"]))
     colour_of = {name: colours[i % len(colours)] for i, name in enumerate(series)}
+    # each series its own line pattern too: told apart on a black-and-white print
+    dash_of = {name: DASHES[i % len(DASHES)] for i, name in enumerate(series)}
     years = frame["jahr"].dropna()
     x_low, x_high = (int(years.min()), int(years.max())) if len(years) else (0, 1)
-    x_span = max(x_high - x_low, 1)
+    x_span = x_high - x_low     # 0: one year, drawn in the middle
     columns = max(1, min(columns, len(panels)))
     cell_width = AXIS_WIDTH + PLOT_WIDTH + GAP_X
     cell_height = TITLE_HEIGHT + PLOT_HEIGHT + YEARS_HEIGHT + GAP_Y
@@ -63,29 +66,31 @@ def small_multiples_svg(frame: pd.DataFrame, description: str, colours: list[str
     out = [f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" version="1.1" '
            f'class="kleine-vielfache" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            f'font-family="{FONT}"><rect width="100%" height="100%" fill="white"/>']
-    out.append(_legend(series, colour_of))
+    out.append(_legend(series, colour_of, dash_of))
     grouped = {key: part for key, part in frame.groupby("kurz", sort=False)}
     shown = frame["wert"].astype(float).dropna()
     scale = nice_ticks(float(shown.min()), float(shown.max())) if shared_scale and len(shown) else None
     for index, panel in enumerate(panels):
         left = (index % columns) * cell_width + AXIS_WIDTH
         top = LEGEND_HEIGHT + (index // columns) * cell_height + TITLE_HEIGHT
-        out.append(_panel(panel, grouped[panel], series, colour_of, left, top, x_low, x_span, scale))
+        out.append(_panel(panel, grouped[panel], series, colour_of, dash_of, left, top, x_low, x_span, scale))
     out.append("</svg>")
     return "".join(out)
 
 
-def _legend(series: list[str], colour_of: dict[str, str]) -> str:
+def _legend(series: list[str], colour_of: dict[str, str], dash_of: dict[str, str]) -> str:
     parts, x = ['<g class="legende">'], 0.0
     for name in series:
-        parts.append(f'<line x1="{x:.1f}" y1="11" x2="{x + 18:.1f}" y2="11" stroke="{colour_of[name]}" stroke-width="2"/>'
+        parts.append(f'<line x1="{x:.1f}" y1="11" x2="{x + 18:.1f}" y2="11" stroke="{colour_of[name]}" stroke-width="2"'
+                     f'{_dash(dash_of[name])}/>'
                      f'<text x="{x + 23:.1f}" y="15" font-size="11" fill="{TITLE_TEXT}">{escape(name)}</text>')
         x += 23 + 7 * len(name) + 18
     parts.append("</g>")
     return "".join(parts)
 
 
-def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[str, str], left: float, top: float,
+def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[str, str], dash_of: dict[str, str],
+           left: float, top: float,
            x_low: int, x_span: int, scale: tuple[list[float], int] | None = None) -> str:
     shown = part["wert"].astype(float).dropna()
     if scale is not None:
@@ -96,7 +101,7 @@ def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[st
     y_span = (y_high - y_low) or 1.0
 
     def x_of(year: float) -> float:
-        return left + (year - x_low) / x_span * PLOT_WIDTH
+        return left + ((year - x_low) / x_span if x_span else 0.5) * PLOT_WIDTH
 
     def y_of(value: float) -> float:
         return top + PLOT_HEIGHT - (value - y_low) / y_span * PLOT_HEIGHT
@@ -114,13 +119,15 @@ def _panel(title: str, part: pd.DataFrame, series: list[str], colour_of: dict[st
                    f'fill="{AXIS_TEXT}">{german_number(tick, decimals)}</text>')
     bottom = top + PLOT_HEIGHT
     out.append(f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{left + PLOT_WIDTH:.1f}" y2="{bottom:.1f}" stroke="#888888"/>')
-    for year, anchor in ((x_low, "start"), (x_low + x_span, "end")):
+    # one year only (a change to the year before has no value in the first year): one label, mid-axis
+    labels = ((x_low, "start"), (x_low + x_span, "end")) if x_span else ((x_low, "middle"),)
+    for year, anchor in labels:
         out.append(f'<text x="{x_of(year):.1f}" y="{bottom + 13:.1f}" font-size="{TEXT}" text-anchor="{anchor}" '
                    f'fill="{AXIS_TEXT}">{year}</text>')
     notes = 0
     for name in series:
         line = part[part["reihe"] == name].sort_values("jahr")
-        out.append(_line(line, colour_of[name], f"{title} – {name}", x_of, y_of))
+        out.append(_line(line, colour_of[name], dash_of[name], f"{title} – {name}", x_of, y_of))
         if len(line) and line["wert"].isna().all() and "is_suppressed" in line and line["is_suppressed"].astype(bool).any():
             # a series with every value suppressed says so instead of vanishing
             out.append(f'<text x="{left + 3:.1f}" y="{top + 12 + 13 * notes:.1f}" font-size="{TEXT}" '
@@ -151,7 +158,11 @@ def _wrapped(title: str, lines: int = 2) -> list[str]:
     return out
 
 
-def _line(line: pd.DataFrame, colour: str, label: str, x_of, y_of) -> str:
+def _dash(pattern: str) -> str:
+    return f' stroke-dasharray="{pattern}"' if pattern else ""
+
+
+def _line(line: pd.DataFrame, colour: str, dash: str, label: str, x_of, y_of) -> str:
     """The series as path segments between gaps; a value without neighbours as a dot."""
     segments, current = [], []
     for year, value in zip(line["jahr"], line["wert"].astype(float)):
@@ -170,6 +181,6 @@ def _line(line: pd.DataFrame, colour: str, label: str, x_of, y_of) -> str:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{colour}"><title>{escape(label)}</title></circle>')
         else:
             d = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.6">'
+            parts.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.6"{_dash(dash)}>'
                          f'<title>{escape(label)}</title></path>')
     return "".join(parts)

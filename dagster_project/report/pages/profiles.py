@@ -78,14 +78,15 @@ def page(site, area: dict, downloads) -> None:
         # a count (residents) is drawn for the area alone: on the city's axis it would be a flat line
         for _, other in (compare[:1] if unit == "Personen" else compare):
             series = data.series(indicator_id, other["area_level"], other["area_code"])
-            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=indicator["label_de"], reihe=other["area_name"]))
+            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=indicator["label_de"],
+                                                                               reihe=compared_name(other)))
     trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
     member_table = members_table(site, fn, area, latest) if level == "city_district" else None
     site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
                     area=area, parent=parent, city=city, latest=latest, compare=[label for label, _ in compare],
-                    compare_names=[other["area_name"] for _, other in compare], rows=rows, trends_svg=trends_svg,
+                    compare_names=[compared_name(other) for _, other in compare], rows=rows, trends_svg=trends_svg,
                     locator_svg=locator, social=social_index(site, area, members),
                     measures=measures(site, members), open_fields=open_fields(site, members),
                     level_de=LEVEL_DE[level], ranked=level != "city", member_table=member_table,
@@ -139,11 +140,25 @@ def rank_and_gap(site, fn, indicator: dict, area: dict, year: int):
     value = float(own.indicator_value.iloc[0])
     lower_is_need = indicator.get("need_direction") == "lower"
     ahead = (shown.indicator_value < value) if lower_is_need else (shown.indicator_value > value)
-    rank = Markup(f'<td class="zahl">{int(ahead.sum()) + 1} von {len(shown)}</td>')
+    # a rank among a few published values ("1 von 3") says little: shown where at least half of
+    # the level's areas have a published value
+    rank = (Markup(f'<td class="zahl">{int(ahead.sum()) + 1} von {len(shown)}</td>') if 2 * len(shown) >= len(peers)
+            else fn.value(None, 0))
     city = site.data.cross_section(indicator["indicator_id"], "city", year)
     if city.empty or bool(city.is_suppressed.astype(bool).iloc[0]):
         return rank, fn.value(None, decimals)
     return rank, fn.value(value - float(city.indicator_value.iloc[0]), decimals, None, signed=True)
+
+
+def compared_name(area: dict) -> str:
+    """An area's name where areas of several levels stand side by side (table headers, chart
+    legends): statistical districts share names with their city district (730 Lütgendortmund in
+    the Stadtbezirk Lütgendortmund), so the level or code tells them apart."""
+    if area["area_level"] == "statistical_district":
+        return f"{area['area_code']} {area['area_name']}"
+    if area["area_level"] == "city_district":
+        return f"Stadtbezirk {area['area_name']}"
+    return area["area_name"]
 
 
 def _title(area: dict) -> str:
