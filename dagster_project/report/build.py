@@ -74,6 +74,7 @@ def publish_report(release_dir: Path, release_id: str | None = None, boundaries:
     staging = store.root / f".{REPORT_FOLDER}.{release_id}.im_aufbau"
     if staging.exists():
         shutil.rmtree(staging)
+        progress(f"Nach einem abgebrochenen Lauf: unfertiger Bericht {staging.name} gelöscht")
     progress(f"Bericht zur sozialen Lage für Release {release_id} wird erzeugt …")
     try:
         from dagster_project.report.site import build_site
