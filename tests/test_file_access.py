@@ -85,8 +85,9 @@ def test_another_account_reads_the_release_and_nothing_else(restricted):
     inbox_file = next((root / "inbox" / "einwohner").glob("*.csv"))
     release_db = root / "release" / "current" / "warehouse.duckdb"
     probe = textwrap.dedent(f"""
-        import json, os, duckdb
-        files, folders = {json.dumps([str(p) for p in files])}, {json.dumps([str(p) for p in folders])}
+        import json, os, sys, duckdb
+        # the lists come on standard input: as part of the program they outgrow one argument (128 KB)
+        files, folders = json.load(sys.stdin)
         readable, listable = [], []
         for path in files:
             try:
@@ -117,7 +118,9 @@ def test_another_account_reads_the_release_and_nothing_else(restricted):
                 careless[name] = type(error).__name__ + ": " + str(error)[:200]
         print(json.dumps({{"readable": readable, "listable": listable, "careless": careless}}))
     """)
-    outcome = subprocess.run([*unprivileged_python(), probe], capture_output=True, text=True, timeout=300)
+    listing = json.dumps([[str(p) for p in files], [str(p) for p in folders]])
+    outcome = subprocess.run([*unprivileged_python(), probe], input=listing, capture_output=True, text=True,
+                             timeout=300)
     assert outcome.returncode == 0, outcome.stderr
     seen = json.loads(outcome.stdout.strip().splitlines()[-1])
     outside = [p for p in seen["readable"] if not _inside_a_release(Path(p), root)]
