@@ -78,7 +78,7 @@ system-packages:
 ## (tests/conftest.py); Apache Superset's own venv for tests/test_superset.py
 TEST_WORKERS ?= 3
 test: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25
 
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
 ## http://127.0.0.1:8080 (DOCS_ARGS=--no-serve only writes it)

@@ -61,10 +61,11 @@ def phase_of(step_key: str) -> str:
     return "gate"
 
 
-def environment(root: Path, report: bool = True) -> dict[str, str]:
+def environment(root: Path, report: bool = True, pdf: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DFT_") and k != "DAGSTER_HOME"}
     env.update({"DFT_WAREHOUSE_DIR": str(root / "warehouse"), "DAGSTER_HOME": str(root / "dagster_home"),
-                "DFT_DEMO_MODE": "1", "DFT_REPORT": "1" if report else "0", "DFT_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(REPO),
+                "DFT_DEMO_MODE": "1", "DFT_REPORT": "1" if report else "0", "DFT_REPORT_PDF": "1" if pdf else "0",
+                "DFT_LOG_LEVEL": "DEBUG", "PYTHONPATH": str(REPO),
                 "DFT_WRITER_WAIT_S": "60", "PYTHONUNBUFFERED": "1"})
     return env
 
@@ -94,14 +95,14 @@ class RunOutcome:
 
 
 def run_main(root: Path, kill_phase: str | None = None, kill_delay: float = 0.0,
-             timeout: float = RUN_TIMEOUT_S, report: bool = True) -> RunOutcome:
+             timeout: float = RUN_TIMEOUT_S, report: bool = True, pdf: bool = True) -> RunOutcome:
     """Run the main job on `root`; with `kill_phase`, kill its process group `kill_delay` seconds
     after the first step of that phase started (if the run gets there)."""
     log_path = root / f"lauf_{time.time_ns()}.log"
     started = time.monotonic()
     outcome = RunOutcome(None, 0.0)
     with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dagster_project.main"], cwd=REPO, env=environment(root, report),
+        process = subprocess.Popen([sys.executable, "-m", "dagster_project.main"], cwd=REPO, env=environment(root, report, pdf),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    start_new_session=True)
         timer: threading.Timer | None = None
