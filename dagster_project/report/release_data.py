@@ -89,6 +89,20 @@ class ReleaseData:
         """All areas of `level` for one indicator and year (empty if none)."""
         return self.level_index.get((indicator_id, level, int(year)), self.values.iloc[0:0])
 
+    def published(self, indicator_id: str, level: str, year: int) -> tuple[dict[str, float], frozenset[str], int]:
+        """One indicator and year at one level: the published values by area code, the codes whose
+        value is suppressed, and how many areas the level has values for (cached: the profiles ask
+        for the same cross-section 75 times)."""
+        key = (indicator_id, level, int(year))
+        cache = self.__dict__.setdefault("_published", {})
+        if key not in cache:
+            peers = self.cross_section(*key)
+            hidden = peers.is_suppressed.astype(bool)
+            shown = peers[~hidden & peers.indicator_value.notna()]
+            cache[key] = (dict(zip(shown.area_code, shown.indicator_value.astype(float))),
+                          frozenset(peers.area_code[hidden]), len(peers))
+        return cache[key]
+
     def series(self, indicator_id: str, level: str, code: str) -> pd.DataFrame:
         """One area's values of one indicator, indexed by reference year (empty if none)."""
         return self.series_index.get((indicator_id, level, code), self.values.iloc[0:0].set_index(
@@ -120,9 +134,10 @@ class ReleaseData:
     def indicator(self, indicator_id: str) -> dict:
         return self.indicators.set_index("indicator_id").loc[indicator_id].to_dict() | {"indicator_id": indicator_id}
 
-    @property
+    @cached_property
     def areas(self) -> pd.DataFrame:
-        """dim_area ordered city, city districts, statistical districts (by code)."""
+        """dim_area ordered city, city districts, statistical districts (by code); sorted once (it
+        is read about 650 times a report)."""
         areas = self.marts["dim_area"]
         return areas.assign(_order=areas.area_level.map(LEVEL_ORDER)).sort_values(
             ["_order", "area_code"]).drop(columns="_order").reset_index(drop=True)

@@ -54,7 +54,7 @@ def page(site, area: dict, downloads) -> None:
     fn = site.footnotes()
     compare = [("Gebiet", area)] + ([("Stadtbezirk", parent)] if parent else []) + \
         ([("Stadt", city)] if level != "city" else [])
-    rows, trends = [], []
+    rows = []
     for indicator in data.indicators.to_dict("records"):
         indicator_id, decimals, unit = indicator["indicator_id"], int(indicator["decimals"]), indicator["unit"]
         cells = []
@@ -75,12 +75,8 @@ def page(site, area: dict, downloads) -> None:
         rank_cell, gap_cell = rank_and_gap(site, fn, indicator, area, latest)
         rows.append({"indicator": indicator, "unit": unit_label(indicator), "cells": cells, "change": change_cell,
                      "rank": rank_cell, "gap": gap_cell})
-        # a count (residents) is drawn for the area alone: on the city's axis it would be a flat line
-        for _, other in (compare[:1] if unit == "Personen" else compare):
-            series = data.series(indicator_id, other["area_level"], other["area_code"])
-            trends.append(charts.plotted(series)[["stichtag", "wert"]].assign(kurz=indicator["label_de"],
-                                                                               reihe=compared_name(other)))
-    trends_svg = site.drawn(charts.small_trends(pd.concat(trends), f"Entwicklung aller Indikatoren: {area['area_name']}"))
+    trends_svg = site.drawn(charts.small_trends(trend_frame(data, [other for _, other in compare]),
+                                                f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
     member_table = members_table(site, fn, area, latest) if level == "city_district" else None
@@ -130,24 +126,44 @@ def rank_and_gap(site, fn, indicator: dict, area: dict, year: int):
     if level == "city" or indicator["unit"] == "Personen":
         return fn.value(None, 0), fn.value(None, 0)
     decimals = int(indicator["decimals"])
-    # from the release's index, not a scan of all values for each of the 75 x 20 cells
-    peers = site.data.cross_section(indicator["indicator_id"], level, year)
-    shown = peers[~peers.is_suppressed.astype(bool) & peers.indicator_value.notna()]
-    own = shown[shown.area_code == code]
-    if own.empty:
-        hidden = bool(peers[peers.area_code == code].is_suppressed.astype(bool).any())
-        return fn.value(None, 0, suppressed=hidden), fn.value(None, decimals, suppressed=hidden)
-    value = float(own.indicator_value.iloc[0])
+    values, hidden, peers = site.data.published(indicator["indicator_id"], level, year)
+    if code not in values:
+        return fn.value(None, 0, suppressed=code in hidden), fn.value(None, decimals, suppressed=code in hidden)
+    value = values[code]
     lower_is_need = indicator.get("need_direction") == "lower"
-    ahead = (shown.indicator_value < value) if lower_is_need else (shown.indicator_value > value)
+    ahead = sum((other < value) if lower_is_need else (other > value) for other in values.values())
     # a rank among a few published values ("1 von 3") says little: shown where at least half of
     # the level's areas have a published value
-    rank = (Markup(f'<td class="zahl">{int(ahead.sum()) + 1} von {len(shown)}</td>') if 2 * len(shown) >= len(peers)
+    rank = (Markup(f'<td class="zahl">{ahead + 1} von {len(values)}</td>') if 2 * len(values) >= peers
             else fn.value(None, 0))
-    city = site.data.cross_section(indicator["indicator_id"], "city", year)
-    if city.empty or bool(city.is_suppressed.astype(bool).iloc[0]):
+    city, _, _ = site.data.published(indicator["indicator_id"], "city", year)
+    if not city:
         return rank, fn.value(None, decimals)
-    return rank, fn.value(value - float(city.indicator_value.iloc[0]), decimals, None, signed=True)
+    return rank, fn.value(value - next(iter(city.values())), decimals, None, signed=True)
+
+
+def trend_frame(data, areas: list[dict]) -> pd.DataFrame:
+    """The series of every indicator for `areas` (stichtag, wert, kurz, reihe), indicator by
+    indicator in the catalogue's order, then area by area. A count (residents) is drawn for the
+    first area alone: on the city's axis it would be a flat line."""
+    values, indicators = data.values, data.indicators
+    order = {indicator_id: number for number, indicator_id in enumerate(indicators.indicator_id)}
+    counts = set(indicators.indicator_id[indicators.unit == "Personen"])
+    parts = []
+    for number, other in enumerate(areas):
+        rows = values[(values.area_level == other["area_level"]) & (values.area_code == other["area_code"])
+                      & values.indicator_id.isin(order.keys())]
+        if number:
+            rows = rows[~rows.indicator_id.isin(counts)]
+        parts.append(rows.assign(_area=number))
+    rows = pd.concat(parts)
+    rows = rows.assign(_indicator=rows.indicator_id.map(order)).sort_values(
+        ["_indicator", "_area", "reference_year"], kind="stable")
+    shown = charts.plotted(rows)
+    labels = dict(zip(indicators.indicator_id, indicators.label_de))
+    names = {number: compared_name(other) for number, other in enumerate(areas)}
+    return pd.DataFrame({"stichtag": shown.stichtag, "wert": shown.wert, "kurz": rows.indicator_id.map(labels),
+                         "reihe": rows._area.map(names)})
 
 
 def compared_name(area: dict) -> str:
