@@ -7,7 +7,7 @@ import pandas as pd
 
 from dagster_project.report import charts
 from dagster_project.html_report import german_number
-from dagster_project.report.cells import german_date, neutral_marks, unit_suffix
+from dagster_project.report.cells import german_date, neutral_marks
 from dagster_project.report.exports import Table
 
 TITLE = "Ziele und Maßnahmen"
@@ -28,7 +28,7 @@ def baseline_note(goal, decimals: int, unit: str) -> str:
     if decided is None or pd.isna(decided) or pd.isna(goal.baseline_value):
         return note
     if round(float(decided), decimals) != round(float(goal.baseline_value), decimals):
-        note += f"; beschlossen: {german_number(float(decided), decimals, unit_suffix(unit))}"
+        note += f"; beschlossen: {german_number(float(decided), decimals, unit)}"   # alone: with its unit
     return note
 
 

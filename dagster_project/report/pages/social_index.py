@@ -41,8 +41,10 @@ def build(site) -> None:
     fn = site.footnotes()
     table_rows = []
     for row in rows.itertuples():
+        # D1–D3 are changes: signed (+0,90), like every change in the report
         cells = [fn.value(getattr(row, column), 2, None, pd.isna(getattr(row, column)),
-                          f"sozialindex|{column}|{row.statistical_district_code}|{year}") for column, _ in RATES]
+                          f"sozialindex|{column}|{row.statistical_district_code}|{year}", signed=column.startswith("d"))
+                 for column, _ in RATES]
         table_rows.append({"code": row.statistical_district_code, "name": row.area_name, "cells": cells,
                            "residents": fn.value(row.residents, 0, suppressed=is_missing(row.residents)), "classified": bool(row.is_classified),
                            "status": row.status_class, "dynamics": row.dynamics_class})
