@@ -72,25 +72,19 @@ class PrintedPdf:
     last_page_fill: float      # how far down the last page its content reaches (0..1)
 
 
-def pdf_pages(pdf: bytes) -> int:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return len(document)
-    finally:
-        document.close()
-
-
-def page_fill(pdf: bytes, index: int = -1) -> float:
-    """How far down page `index` of `pdf` its content reaches, as a share of the area inside the top
-    and bottom margins (the page number in the bottom margin does not count)."""
+def pages_and_fill(pdf: bytes, measure_fill: bool) -> tuple[int, float]:
+    """The number of pages of `pdf` and, with `measure_fill` and more than one page, how far down
+    the last page its content reaches, as a share of the area inside the top and bottom margins
+    (the page number in the bottom margin does not count); 1.0 where not measured."""
     import numpy as np
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(pdf)
     try:
-        pixels = document[index % len(document)].render(scale=0.4, grayscale=True).to_numpy()
+        pages = len(document)
+        if not measure_fill or pages < 2:
+            return pages, 1.0
+        pixels = document[pages - 1].render(scale=0.4, grayscale=True).to_numpy()
     finally:
         document.close()
     if pixels.ndim == 3:
@@ -98,7 +92,7 @@ def page_fill(pdf: bytes, index: int = -1) -> float:
     height = pixels.shape[0]
     top, bottom = round(height * 12 / 297), round(height * (297 - 14) / 297)
     inked = np.flatnonzero((pixels[top:bottom] < 240).any(axis=1))
-    return float(inked[-1] + 1) / (bottom - top) if len(inked) else 0.0
+    return pages, float(inked[-1] + 1) / (bottom - top) if len(inked) else 0.0
 
 
 def footer_template(text: str) -> str:
@@ -123,14 +117,12 @@ def whole_report_document(site: Path, parts: list[tuple[str, list[str]]], title:
             body = _without_links(body)
             contents.append(f'<div class="druckseite">{body}</div>')
         sections.append(f'<section class="druckteil" aria-label="{html.escape(part_title)}">{"".join(contents)}</section>')
-    index = (site / "index.html").read_text(encoding="utf-8")
-    header = re.search(r'<header class="kopf">.*?</header>', index, re.S)
-    footer = re.search(r'<footer class="fuss">.*?</footer>', index, re.S)
+    # the site's header once, at the top (the web footer is not printed: the page footer says it)
+    header = re.search(r'<header class="kopf">.*?</header>', (site / "index.html").read_text(encoding="utf-8"), re.S)
     header_html = _without_links(header.group(0)) if header else ""
-    footer_html = footer.group(0) if footer else ""
     return (f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<link rel="stylesheet" href="static/bericht.css"><style>{PRINT_STYLE}</style></head><body>'
-            f'{header_html}<main>{"".join(sections)}{footer_html}</main></body></html>')
+            f'{header_html}<main>{"".join(sections)}</main></body></html>')
 
 
 def _without_links(markup: str) -> str:
@@ -158,8 +150,7 @@ async def _print_all(chromium: str, jobs: list[tuple[Path, Path, str, bool]], pr
                 pdf = await page.pdf(format="A4", margin=PAGE_MARGINS, scale=scale, print_background=True,
                                      display_header_footer=True, header_template="<div></div>",
                                      footer_template=footer_template(footer), outline=True, tagged=profile)
-                pages = pdf_pages(pdf)
-                fill = page_fill(pdf) if profile and pages > 1 else 1.0
+                pages, fill = pages_and_fill(pdf, measure_fill=profile)
                 if fill >= MIN_FILL or scale <= MIN_SCALE:
                     break
                 # the content of n-1 full pages and a short one, onto n-1 pages (with some room)
@@ -195,24 +186,16 @@ SCRATCH_PREFIX = "dft_bericht_pdf_"   # + the printing process's id
 def remove_scratch_of_dead_processes() -> list[str]:
     """Remove the temporary folders of PDF printing whose process is gone (a killed run); returns
     what was removed, in German."""
+    from dagster_project.run_recovery import process_start_time   # None: no such living process
+
     removed = []
     for folder in sorted(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")):
         pid = folder.name.removeprefix(SCRATCH_PREFIX)
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_start_time(int(pid)) is not None:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(f"temporärer Ordner des PDF-Drucks {folder} gelöscht")
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # another account's process
-        return True
-    return True
 
 
 def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tuple[str, list[str]]],
