@@ -143,10 +143,8 @@ def export_tables(site) -> list[Table]:
                                        "baseline_year", "baseline_value", *decided, "target_year", "target_value",
                                        "reference_year", "actual_value", "progress_pct", "period_elapsed_pct",
                                        "goal_status"]],
-                       decimals={"baseline_value": 1, "baseline_value_decided": 1, "target_value": 1,
-                                 "actual_value": 1, "progress_pct": 1, "period_elapsed_pct": 1} if decided else
-                       {"baseline_value": 1, "target_value": 1, "actual_value": 1, "progress_pct": 1,
-                        "period_elapsed_pct": 1},
+                       decimals={column: 1 for column in ("baseline_value", *decided, "target_value", "actual_value",
+                                                          "progress_pct", "period_elapsed_pct")},
                        labels={"goal_id": "Ziel", "goal_text_de": "Zieltext", "field_of_action_de": "Handlungsfeld",
                                "area_name": "Gebiet", "indicator_id": "Indikator", "baseline_year": "Ausgangsjahr",
                                "baseline_value": "Ausgangswert", "baseline_value_decided": "Ausgangswert (beschlossen)",
