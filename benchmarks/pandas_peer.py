@@ -1,5 +1,11 @@
 """The pandas peer: the long indicator fact as an analyst would compute it with pandas from the
-delivery CSVs (clean sample), for comparison with the pipeline and the DuckDB floor."""
+delivery CSVs (clean sample), for comparison with the pipeline and the DuckDB floor.
+
+It does the work the pipeline does that a comparison needs: it reads every delivery the pipeline
+reads (all monthly files of the welfare registers, not only December's; the stocks are then taken
+at the year's end, as the warehouse takes them) and applies the primary suppression rule of the
+release (small counts, rates on small numerators or denominators). It does not check rows,
+pseudonymise, suppress secondarily or audit: those are the pipeline's extra work."""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from dagster_project.contracts import SEED_DIR
+from dagster_project.release.disclosure import RULES_FILE
 
 CITY_AGS = "05913000"
 
@@ -73,14 +81,13 @@ def pandas_indicator_values(inbox: Path) -> pd.DataFrame:
                                    minors=("age", lambda a: int((a < 18).sum()))).reset_index()
     hh = _by_area(h, districts, {"hmin": h.minors > 0, "hsp": (h.minors > 0) & (h.adults == 1)})
 
-    # welfare on 31 December
+    # welfare: every monthly delivery is read, the stock on 31 December counts
     parts = []
     for register in ("sgb2", "sgb12", "asylblg"):
-        for path in sorted((inbox / register).glob("*-12.csv")):
-            frame = _read(path, None)
-            frame["reg"] = register
-            frame["y"] = _year(path)
-            parts.append(frame)
+        months = [_read(path, None).assign(reg=register, y=_year(path), m=int(path.stem[-2:]))
+                  for path in sorted((inbox / register).glob("*.csv"))]
+        register_frame = pd.concat(months, ignore_index=True)
+        parts.append(register_frame[register_frame.m == 12])
     w = pd.concat(parts, ignore_index=True).rename(columns={"STAT_BEZIRK": "sd"})
     w["age"] = w.y - w.GEBURTSDATUM.str[-4:].astype(int)
     s2 = w.reg == "sgb2"
@@ -148,4 +155,21 @@ def pandas_indicator_values(inbox: Path) -> pd.DataFrame:
                              "reference_year": c.y, "numerator": num.astype(float), "denominator": den.astype(float)})
         keep = part.numerator.notna() & (part.denominator.notna() if denominator else True)
         out.append(part[keep])
-    return pd.concat(out, ignore_index=True)
+    return primary_suppression(pd.concat(out, ignore_index=True))
+
+
+def primary_suppression(values: pd.DataFrame) -> pd.DataFrame:
+    """`suppressed`: the cell breaks a primary rule of the release's rules file (written out here
+    as an analyst would, not taken from the warehouse's code); `value` is the published value,
+    missing where suppressed. Numerator and denominator stay for the comparison."""
+    rules = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    catalogue = pd.read_csv(SEED_DIR.parent / "catalogue" / "indicator_catalogue.csv", usecols=["indicator_id", "multiplier"])
+    multiplier = values.indicator_id.map(dict(zip(catalogue.indicator_id, catalogue.multiplier)))
+    size = values.numerator.abs()
+    is_count = values.denominator.isna()
+    small_count = is_count & (size > 0) & (size < rules["min_count"])
+    small_rate = ~is_count & (((size > 0) & (size < rules["min_rate_numerator"]))
+                              | (values.denominator < rules["min_rate_denominator"]))
+    suppressed = small_count | small_rate
+    value = values.numerator.where(is_count, multiplier * values.numerator / values.denominator.where(values.denominator != 0))
+    return values.assign(value=value.where(~suppressed), suppressed=suppressed)
