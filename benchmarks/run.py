@@ -37,6 +37,15 @@ JSON_KEYS = {"generate": "generate_s", "ingest": "ingest_s", "bare_load": "bare_
 CONFIGS: list[dict] = []           # bench.json, one entry per configuration
 DISCLOSURE_NOTES: list[str] = []   # information loss of disclosure control, per configuration
 REPORT_LIMITS = (60.0, 60.0)       # the planners' report with its PDFs: at most 60 s and 60 MB at Dortmund scale
+# the performance targets (benchmarks/README.md, "What is not reached"): the limit of a ratio or value,
+# the limit, and the scales at which it applies (None: every scale)
+TARGETS = {
+    "ingest_over_bare_load": (1.5, None),
+    "pipeline_over_floor": (2.0, None),
+    "new_month_over_pipeline": (0.15, None),
+    "report_s": (20.0, {1.0}),
+    "generate_peak_gb": (3.0, {30.0}),
+}
 
 
 class StageFailed(Exception):
@@ -156,7 +165,55 @@ def config_entry(scale: str, years: str, repeat: int, results: dict[str, list[di
         entry[key] = round(statistics.median(r["seconds"] for r in results[stage]), 2) if stage in results else None
     entry["pipeline_s"] = round(pipeline, 2)
     entry["peak_rss_mb"] = {stage: max(r["peak_rss_mb"] for r in results[stage]) for stage in results}
+    entry["ratios"] = ratios(entry)
+    entry["targets"] = targets(entry)
     return entry
+
+
+def ratios(entry: dict) -> dict[str, float | None]:
+    """The ratios the targets are about; None where a stage was skipped. Disclosure control runs
+    inside "release" and the floor does no suppression: `pipeline_without_disclosure_over_floor`
+    shows how much of the gap it is."""
+    def ratio(top: float | None, bottom: float | None) -> float | None:
+        return round(top / bottom, 3) if top is not None and bottom else None
+
+    pipeline, disclosure = entry["pipeline_s"], entry.get("disclosure_s")
+    return {"ingest_over_bare_load": ratio(entry.get("ingest_s"), entry.get("bare_load_s")),
+            "pipeline_over_floor": ratio(pipeline, entry.get("floor_s")),
+            "pipeline_without_disclosure_over_floor":
+                ratio(pipeline - disclosure, entry.get("floor_s")) if disclosure is not None else None,
+            "new_month_over_pipeline": ratio(entry.get("new_month_s"), pipeline),
+            "pandas_over_pipeline": ratio(entry.get("pandas_s"), pipeline)}
+
+
+def targets(entry: dict) -> dict[str, dict]:
+    """Each target that applies at this scale: its value, limit and whether it is reached (None:
+    not measured in this run)."""
+    generate_mb = entry["peak_rss_mb"].get("generate")
+    values = {**entry["ratios"], "report_s": entry.get("report_s"),
+              "generate_peak_gb": None if generate_mb is None else round(generate_mb / 1024, 2)}
+    out = {}
+    for name, (limit, scales) in TARGETS.items():
+        if scales is not None and entry["scale"] not in scales:
+            continue
+        value = values[name]
+        out[name] = {"value": value, "limit": limit, "reached": None if value is None else value <= limit}
+    return out
+
+
+def target_lines(configs: list[dict]) -> list[str]:
+    """bench.md: the targets per configuration."""
+    lines = ["## Ziele (benchmarks/README.md, „What is not reached“)", "", "| Maßstab | Jahre | Ziel | Wert | Grenze | erreicht |", "|---|---|---|---|---|---|"]
+    for config in configs:
+        for name, target in config["targets"].items():
+            reached = {True: "ja", False: "**nein**", None: "nicht gemessen"}[target["reached"]]
+            lines.append(f"| {config['scale']:g} | {config['years']} | {name} | {target['value']} | "
+                         f"{target['limit']:g} | {reached} |")
+        without = config["ratios"].get("pipeline_without_disclosure_over_floor")
+        if without is not None:
+            lines.append(f"| {config['scale']:g} | {config['years']} | pipeline_without_disclosure_over_floor "
+                         f"(Anteil der Geheimhaltung an der Lücke) | {without} | – | – |")
+    return [*lines, ""]
 
 
 def report_lines(scale: str, years: str, results: list[dict]) -> list[str]:
@@ -191,7 +248,7 @@ def write_table(rows: list[dict], out: Path, stamp: str) -> str:
                    else f"{row['median_s']}")
         lines.append(f"| {row['scale']} | {row['years']} | {row['runs']} | {row['stage']} | {seconds} | "
                      f"{row['peak_rss_mb']} |")
-    text = "\n".join([*lines, "", *DISCLOSURE_NOTES]) + "\n"
+    text = "\n".join([*lines, "", *target_lines(CONFIGS), *DISCLOSURE_NOTES]) + "\n"
     (out / f"bench_{stamp}.md").write_text(text, encoding="utf-8")
     (out / "bench.md").write_text(text, encoding="utf-8")
     document = json.dumps({"stamp": stamp, "configs": CONFIGS}, indent=2)
