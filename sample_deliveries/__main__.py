@@ -20,8 +20,8 @@ import numpy as np
 from sample_deliveries import calibration as cal
 from sample_deliveries.names import FIRST_NAMES_M, FIRST_NAMES_W, SURNAMES
 from sample_deliveries.population import GROUP_NAMES, Simulation
-from sample_deliveries.welfare import WelfareModel, main_residence
-from sample_deliveries.writer import CHUNK_ROWS, CP1252, UTF8_BOM, Coded, write_delivery
+from sample_deliveries.welfare import WELFARE_COLUMNS, WelfareModel
+from sample_deliveries.writer import CHUNK_ROWS, CP1252, UTF8_BOM, Coded, PerSlice, write_delivery
 
 REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg", "massnahmen")
 
@@ -96,8 +96,11 @@ class SampleWriter:
             self.con = duckdb.connect()
         self.counts[register] = self.counts.get(register, 0) + rows
 
-    def population(self, year: int, ex: dict) -> None:
-        person = ex["person"].copy()
+    def population(self, year: int, pop, present: np.ndarray) -> None:
+        """The extract of the persons at positions `present` of the population: each column is
+        gathered slice by slice as it is written (a state's extract is never held whole)."""
+        n = len(present)
+        person = present.astype(np.int32 if len(pop) < 2**31 else np.int64)
         if not self.clean and "einwohner" in self.registers:
             k = self.rng.binomial(len(person), DEFECTS["einwohner"]["doppeltes Ordnungsmerkmal"])
             a, b = self.rng.choice(len(person), (2, k), replace=False)
@@ -105,17 +108,29 @@ class SampleWriter:
             self.defects["einwohner: doppeltes Ordnungsmerkmal"] = (
                 self.defects.get("einwohner: doppeltes Ordnungsmerkmal", 0) + k)
         male, female = self.first_names
-        names = Coded.of(np.where(ex["sex"] == 1, len(male) + ex["first_name"] % len(female),
-                                  ex["first_name"] % len(male)), male + female)
+        first_name, surname = Coded.coder(male + female), Coded.coder(self.surnames)
+        street, district_code = Coded.coder(self.streets), Coded.coder(self.district_codes)
+        streets_per_district = self.streets.shape[1]
+
+        def column(name: str) -> PerSlice:
+            return PerSlice(n, lambda rows: pop[name][present[rows]])
+
+        def names(rows: slice) -> Coded:
+            sex, first = pop["sex"][present[rows]], pop["first_name"][present[rows]]
+            return first_name(np.where(sex == 1, len(male) + first % len(female), first % len(male)))
+
+        def addresses(rows: slice) -> Coded:
+            at = present[rows]
+            return street(pop["district"][at].astype(np.int64) * streets_per_district + pop["street"][at])
+
         self._write("einwohner", f"{year}-12-31", year, {
-            "person": person, "surname": Coded.of(ex["surname"], self.surnames), "first_name": names,
-            "birth": ex["birth"], "sex": ex["sex"], "nat1": ex["nat1"], "nat2": ex["nat2"],
-            "birth_country": ex["birth_country"], "status": ex["status"],
-            "street": Coded.of(ex["district"].astype(np.int64) * self.streets.shape[1] + ex["street"],
-                               self.streets),
-            "house_no": ex["house_no"],
-            "district_code": Coded.of(ex["district"], self.district_codes), "household": ex["household"],
-            "zuzug": ex["zuzug"], "einzug": ex["einzug"],
+            "person": person, "surname": PerSlice(n, lambda rows: surname(pop["surname"][present[rows]])),
+            "first_name": PerSlice(n, names),
+            "birth": column("birth"), "sex": column("sex"), "nat1": column("nat1"), "nat2": column("nat2"),
+            "birth_country": column("birth_country"), "status": column("status"),
+            "street": PerSlice(n, addresses), "house_no": column("house_no"),
+            "district_code": PerSlice(n, lambda rows: district_code(pop["district"][present[rows]])),
+            "household": column("household"), "zuzug": column("zuzug"), "einzug": column("einzug"),
         })
 
     def movements(self, year: int, ev: dict, pop) -> None:
@@ -154,10 +169,28 @@ class SampleWriter:
             })
 
 
+def _return_freed_arrays_to_the_system() -> None:
+    """glibc raises its threshold for memory-mapped allocations up to 32 MB after an array is
+    freed, so later arrays of a few megabytes come from the heap, which keeps what was freed:
+    at a state's scale that is hundreds of megabytes. A fixed threshold of 1 MB gives every
+    larger array back when it is freed. Without glibc (another C library, another system) the
+    generator runs as before."""
+    import ctypes
+    import ctypes.util
+
+    m_mmap_threshold = -3
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(m_mmap_threshold, 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
 def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, clean: bool = False,
              registers: set[str] | None = None, progress=print) -> dict:
     """Simulate from 31.12.2013 to the last requested year and write the requested deliveries."""
     registers = set(registers or REGISTERS)
+    _return_freed_arrays_to_the_system()
     started = time.perf_counter()
     sim = Simulation(scale, seed)
     writer = SampleWriter(out, seed, clean, registers, sim.streets)
@@ -166,17 +199,24 @@ def generate(out: Path, years: list[int], scale: float = 1.0, seed: int = 42, cl
         events = sim.step()
         if year not in years:
             continue
-        ex = sim.extract()
-        writer.population(year, ex)
+        present = np.flatnonzero(sim.pop["present"])
+        writer.population(year, sim.pop, present)
         writer.movements(year, events, sim.pop)
         moves = len(events["person"])
         del events
-        ex = main_residence(ex)  # only these are needed from here on: one copy in memory, not two
+        # the welfare registers need only the residents with their main residence, and only the
+        # columns in WELFARE_COLUMNS: the full extract is never made
+        main = present[sim.pop["status"][present] == 0]
+        del present
+        ex = {name: sim.pop[name][main] for name in WELFARE_COLUMNS if name != "person"}
+        ex["person"] = main.astype(np.int32 if len(sim.pop) < 2**31 else np.int64)
+        del main
         if registers & {"sgb2", "sgb12", "asylblg"}:
             welfare = welfare or WelfareModel(seed, capacity=len(sim.pop) * 2)
             writer.welfare(year, ex, welfare.year(ex, year))
         progress(f"  {year}: {len(ex['person']):,} Einwohner (Hauptwohnsitz), "
                  f"{moves:,} Bewegungen  [{time.perf_counter() - started:.1f} s]")
+        del ex   # not while the next year is simulated
     if "massnahmen" in registers:
         from sample_deliveries.measures import write_measures
 

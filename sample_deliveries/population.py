@@ -90,7 +90,7 @@ class Population:
     COLUMNS = {
         "birth": np.int32, "sex": np.int8, "nat1": np.int16, "nat2": np.int16,
         "birth_country": np.int16, "status": np.int8, "district": np.int16,
-        "household": np.int64, "zuzug": np.int32, "einzug": np.int32, "present": bool,
+        "household": np.int32, "zuzug": np.int32, "einzug": np.int32, "present": bool,
         "group": np.int8, "first_name": np.int16, "surname": np.int16, "street": np.int16,
         "house_no": np.int16,
     }
@@ -115,6 +115,8 @@ class Population:
     def new_households(self, n: int) -> np.ndarray:
         ids = np.arange(self.next_household, self.next_household + n)
         self.next_household += n
+        if self.next_household >= 2**31:   # household numbers are stored as int32
+            raise ValueError("Zu viele Haushalte für den Beispieldaten-Generator (Maßstab zu groß)")
         return ids
 
 
@@ -608,10 +610,3 @@ class Simulation:
         pop["house_no"][members] = rng.integers(1, 140, len(hh_ids))[inverse]
         pop["einzug"][members] = move_day
         ev.add("UMZUG", members, move_day, von, pop["district"][members], np.full(len(members), -1))
-
-    def extract(self) -> dict[str, np.ndarray]:
-        """The register extract on 31.12. of the current year: every present person."""
-        idx = np.flatnonzero(self.pop["present"])
-        out = {name: self.pop[name][idx] for name in self.pop.COLUMNS}
-        out["person"] = idx
-        return out

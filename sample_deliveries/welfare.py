@@ -45,10 +45,17 @@ def running_number(sorted_keys: np.ndarray) -> np.ndarray:
     return np.arange(len(sorted_keys)) - group_start + 1
 
 
+# what the welfare model and the welfare deliveries read of a resident
+WELFARE_COLUMNS = ("person", "household", "birth", "sex", "nat1", "district", "group", "zuzug", "status")
+
+
 def main_residence(extract: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The rows of the residents with their main residence (the extract itself if it has no others)."""
+    """The columns of WELFARE_COLUMNS for the residents with their main residence (the extract's
+    own arrays if it has no others): a state's extract has 18 M rows, each column kept costs."""
     main = extract["status"] == 0
-    return extract if main.all() else {k: v[main] for k, v in extract.items()}
+    if main.all():
+        return {k: extract[k] for k in WELFARE_COLUMNS}
+    return {k: extract[k][main] for k in WELFARE_COLUMNS}
 
 
 def _redraw(state: dict, skip: int, wanted: np.ndarray, order: np.ndarray, draw) -> np.ndarray:
@@ -95,11 +102,19 @@ class WelfareModel:
     def person_draws(self, person: np.ndarray) -> np.ndarray:
         """The four stable uniform draws of each person (array of shape (4, len(person))), equal
         to rows 0-3 of ``rng.random((4, capacity * 2))[:, person]`` at the model's start."""
+        order = self._person_order(person)
+        return np.stack([self.person_draw(person, row, order) for row in range(4)])
+
+    def _person_order(self, person: np.ndarray) -> np.ndarray:
         if len(person) and (person.min() < 0 or person.max() >= self.width):
             raise ValueError("Person außerhalb der Kapazität des Wohlfahrtsmodells")
-        order = np.argsort(person, kind="stable")  # once for the four rows
-        return np.stack([_redraw(self.person_draw_state, row * self.width, person, order,
-                                 lambda gen, n: gen.random(n)) for row in range(4)])
+        return np.argsort(person, kind="stable")
+
+    def person_draw(self, person: np.ndarray, row: int, order: np.ndarray | None = None) -> np.ndarray:
+        """Row `row` (0-3) of the persons' stable uniform draws, one row at a time: a state's four
+        rows of float64 together are gigabytes, and each row is needed only for a few tests."""
+        order = self._person_order(person) if order is None else order
+        return _redraw(self.person_draw_state, row * self.width, person, order, lambda gen, n: gen.random(n))
 
     def year(self, extract: dict[str, np.ndarray], year: int) -> Iterator[MonthlyRecords]:
         """The twelve monthly deliveries of `year`, one at a time (a state's month is large)."""
@@ -107,16 +122,36 @@ class WelfareModel:
         d = self.districts
         ex = main_residence(extract)
         n = len(ex["person"])
-        age = year - birth_year(ex["birth"])
+        # per person only what the rules below need, in the narrowest type that holds it (a
+        # state's residents: each byte per person is 18 MB); the same numbers as before
+        age = (year - birth_year(ex["birth"])).astype(np.int16)
         person = ex["person"]
         household = ex["household"]
-        district = ex["district"].astype(np.int64)
+        district = ex["district"]
         group = ex["group"]
         arrived = np.where(ex["zuzug"] != NO_DATE, ex["zuzug"], ex["birth"])
-        u = self.person_draws(person)
+        # the persons' four stable uniform draws, drawn one row at a time and kept only as the
+        # comparisons the rules below make with them
+        order = self._person_order(person)
+        social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
+        u2 = self.person_draw(person, 2, order)
+        ch4_old = (age >= 65) & (u2 < 0.2 * d.sgb2_rate[district] + 0.01)
+        ch4_em = (age >= 18) & (age < 65) & (u2 < 0.010 * social)
+        del u2
+        u3 = self.person_draw(person, 3, order)
+        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (u3 < 0.003 * social)
+        employable_draw = u3 >= .05
+        del u3, social
+        p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
+        u1 = self.person_draw(person, 1, order)
+        analog_draw, unemployed_draw, institution = u1 < .3, u1 < .38, u1 < p_inst
+        del u1, p_inst
+        refugee_draw = self.person_draw(person, 0, order) < .7
+        del order
 
         # household composition
         hh_ids, hh_inv = np.unique(household, return_inverse=True)
+        hh_inv = hh_inv.astype(np.int32 if len(hh_ids) < 2**31 else np.int64)
         adults = np.bincount(hh_inv, weights=age >= 18)
         kids = np.bincount(hh_inv, weights=age < 18)
         hh_group = np.zeros(len(hh_ids), dtype=np.int8)
@@ -125,14 +160,15 @@ class WelfareModel:
         score = (self.household_noise(hh_ids)
                  + 1.3 * single_parent + 0.6 * ((adults >= 2) & (kids >= 3))
                  + np.choose(hh_group, [0.0, 0.7, 1.0, 1.8, 2.5]))
+        del adults, kids, hh_group, single_parent
 
         def asylum(month_end: int) -> tuple[np.ndarray, np.ndarray]:
             """AsylbLG receipt at a month's end: (mask, analog) per person."""
             since = (month_end - arrived) / MONTH
             here = arrived <= month_end
-            refugee = (group == REFUGEE) & here & (u[0] < .7)
+            refugee = (group == REFUGEE) & here & refugee_draw
             grund = refugee & (since < 18)
-            analog = refugee & (since >= 18) & (since < 36) & (u[1] < .3)
+            analog = refugee & (since >= 18) & (since < 36) & analog_draw
             ukraine_early = ((group == UKRAINE) & here & (month_end < to_days(2022, 6, 1))
                              & (arrived >= to_days(2022, 1, 1)))
             return grund | analog | ukraine_early, analog
@@ -145,26 +181,29 @@ class WelfareModel:
         cand_u65 = np.bincount(hh_inv, weights=candidate)
         residents_u65 = np.bincount(district, weights=age < 65, minlength=len(d.codes))
         target = d.sgb2_rate * factor * residents_u65
-        hh_district = np.zeros(len(hh_ids), dtype=np.int64)
+        hh_district = np.zeros(len(hh_ids), dtype=np.int16)
         hh_district[hh_inv] = district
         order = np.lexsort((-score, hh_district))
-        cum = np.cumsum(cand_u65[order])
-        start_of = np.searchsorted(hh_district[order], np.arange(len(d.codes)))
+        del score
+        # the household arrays hold 9 M households at a state's scale: each is freed when done
+        district_sorted = hh_district[order]
+        del hh_district
+        cand_sorted = cand_u65[order]
+        del cand_u65
+        cum = np.cumsum(cand_sorted)
+        start_of = np.searchsorted(district_sorted, np.arange(len(d.codes)))
         before = np.where(start_of > 0, cum[np.maximum(start_of - 1, 0)], 0)
-        within = cum - before[hh_district[order]]
+        within = cum - before[district_sorted]
+        del cum
         selected_hh = np.zeros(len(hh_ids), dtype=bool)
-        selected_hh[order] = (within - cand_u65[order]) < target[hh_district[order]]
+        selected_hh[order] = (within - cand_sorted) < target[district_sorted]
+        del order, district_sorted, cand_sorted, within
         sgb2_year = selected_hh[hh_inv] & candidate
+        del selected_hh, candidate
 
         # SGB XII (stable per person), exclusive of SGB II
-        social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
-        ch4_old = (age >= 65) & (u[2] < 0.2 * d.sgb2_rate[district] + 0.01)
-        ch4_em = (age >= 18) & (age < 65) & (u[2] < 0.010 * social)
-        ch3 = (age >= 18) & (age < 65) & ~ch4_em & (u[3] < 0.003 * social)
         sgb12_year = (ch4_old | ch4_em | ch3) & ~sgb2_year & ~asyl_dec
-        chapter = np.where(ch3, "3", "4")
-        p_inst = np.where(age >= 65, .10 + .25 * (age >= 85), np.where(ch4_em, .25, .10))
-        institution = u[1] < p_inst
+        del ch4_old, ch4_em
 
         for month in range(1, 13):
             end = to_days(year, 12, 31) if month == 12 else to_days(year, month + 1, 1) - 1
@@ -177,14 +216,16 @@ class WelfareModel:
             keep12 = np.ones(n, bool) if month == 12 else rng.random(n) >= MONTHLY_TURNOVER / 2
             in_sgb12 = sgb12_year & here & keep12
             yield MonthlyRecords(
-                sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids, u),
+                sgb2=self._sgb2_rows(np.flatnonzero(in_sgb2), ex, age, hh_inv, hh_ids, employable_draw,
+                                     unemployed_draw),
                 sgb12={"row": np.flatnonzero(in_sgb12),
-                       "chapter": chapter[in_sgb12], "institution": institution[in_sgb12]},
+                       "chapter": np.where(ch3[in_sgb12], "3", "4"), "institution": institution[in_sgb12]},
                 asylblg=self._asyl_rows(np.flatnonzero(asyl), household, analog),
             )
 
     def _sgb2_rows(self, rows: np.ndarray, ex: dict, age: np.ndarray, hh_inv: np.ndarray,
-                   hh_ids: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+                   hh_ids: np.ndarray, employable_draw: np.ndarray,
+                   unemployed_draw: np.ndarray) -> dict[str, np.ndarray]:
         rows = rows[np.argsort(ex["household"][rows], kind="stable")]
         hh = ex["household"][rows]
         lfd = running_number(hh)
@@ -195,8 +236,8 @@ class WelfareModel:
             [(adults == 1) & (kids == 0), (adults == 1) & (kids > 0),
              (adults == 2) & (kids == 0), (adults == 2) & (kids > 0)],
             ["SINGLE", "ALLEINERZIEHEND", "PAAR_OHNE_KINDER", "PAAR_MIT_KINDERN"], "SONSTIGE")
-        employable = (a >= 15) & (a < 65) & (u[3, rows] >= .05)
-        unemployed = employable & (u[1, rows] < .38)
+        employable = (a >= 15) & (a < 65) & employable_draw[rows]
+        unemployed = employable & unemployed_draw[rows]
         return {"row": rows, "lfd": lfd, "elb": employable, "unemployed": unemployed,
                 "bg_type": bg_type}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,9 +99,20 @@ class Coded:
 
     @classmethod
     def of(cls, codes: np.ndarray, texts) -> "Coded":
+        return cls.coder(texts)(codes)
+
+    @classmethod
+    def coder(cls, texts) -> Callable[[np.ndarray], "Coded"]:
+        """`Coded.of(codes, texts)` for many arrays of codes with the same texts (sorted once)."""
         unique, position = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
-        codes = np.asarray(codes)
-        return cls(np.where(codes >= 0, position.ravel()[np.maximum(codes, 0)], -1).astype(np.int32), unique)
+        position = position.ravel().astype(np.int32)
+
+        def code(codes: np.ndarray) -> Coded:
+            codes = np.asarray(codes)
+            out = position[np.maximum(codes, 0)]
+            out[codes < 0] = -1
+            return cls(out, unique)
+        return code
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -111,6 +123,22 @@ class Coded:
     def arrow(self) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(pa.array(self.codes, mask=self.codes < 0),
                                               pa.array(self.texts, pa.string()))
+
+
+@dataclass(frozen=True)
+class PerSlice:
+    """A column of `length` rows that is computed for each slice of rows as it is written
+    (`compute(rows)`: an array or a Coded for the rows of the slice): a state's extract is written
+    without ever holding its 15 columns for 18 M persons."""
+
+    length: int
+    compute: Callable[[slice], "np.ndarray | Coded"]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, rows: slice):
+        return self.compute(rows)
 
 
 def _arrow(column) -> pa.Array:
