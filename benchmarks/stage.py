@@ -94,14 +94,16 @@ def ingest(root: Path) -> None:
 
 def dbt(root: Path) -> None:
     """dbt build as a subprocess, as dagster-dbt runs it in the pipeline (incremental models, full
-    refresh when the project changed)."""
+    refresh when the project changed, only the nodes below changed registers after a complete
+    build: dagster_project/dbt_state.py)."""
     import subprocess
 
-    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR, pipeline_target_path
-    from dagster_project.dbt_state import build_args, record_build
+    from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR, dbt_project, pipeline_target_path
+    from dagster_project.dbt_state import plan_build, record_build
 
     db_path = _paths(root)["db"]
-    args, full_refresh = build_args(db_path, DBT_PROJECT_DIR)
+    plan = plan_build(db_path, DBT_PROJECT_DIR, dbt_project.manifest_path)
+    args, full_refresh = [*plan.args, *plan.exclude_args], plan.full_refresh
     env = {**os.environ, "DFT_DB_PATH": str(db_path)}
     done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args, "--quiet", "--project-dir",
                            str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -146,7 +148,9 @@ def dbt_spark(root: Path) -> dict:
             "peak_tree_rss_mb": round(memory.peak_kb / 1024)}
 
 
-def gate(root: Path) -> None:
+def gate(root: Path, years: tuple[int, int] | None = None) -> None:
+    """Every suite of the gate; with `years` as a run over those reference years checks them
+    (dagster_project/defs/quality_gate/checks.py)."""
     import duckdb
 
     from dagster_project.quality.gate import run_suite, store_results
@@ -156,7 +160,7 @@ def gate(root: Path) -> None:
     con = duckdb.connect(str(_paths(root)["db"]), config=duckdb_config())
     try:
         for suite in load_suites():
-            store_results(con, run_suite(con, suite, "bench"))
+            store_results(con, run_suite(con, suite, "bench", years))
     finally:
         con.close()
 
@@ -231,8 +235,12 @@ def new_month(root: Path) -> None:
     year, month = int(last.stem[5:9]), int(last.stem[10:12])
     year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     shutil.copy(last, folder / f"sgb2_{year}-{month:02d}.csv")
-    for stage in (ingest, dbt, gate, release):
-        stage(root)
+    # as the inbox sensor's run for the new file: over its reference year (dbt builds what the
+    # new deliveries reach, the gate checks that year's deliveries)
+    ingest(root)
+    dbt(root)
+    gate(root, (year, year))
+    release(root)
 
 
 STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "dbt_spark": dbt_spark, "gate": gate, "disclosure": disclosure,

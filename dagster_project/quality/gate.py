@@ -77,20 +77,53 @@ def _observed(result) -> str:
     return json.dumps(keep, default=str, ensure_ascii=False)
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str) -> SuiteResult:
+def last_run_passed(con: duckdb.DuckDBPyConnection, suite: Suite) -> bool:
+    """True when the suite's last run on its asset failed no critical expectation (and there was one)."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                       "AND table_schema = 'audit' AND table_name = 'dq_results'").fetchone()[0]:
+        return False
+    row = con.execute(f"""
+        SELECT count(*) FILTER (WHERE NOT success AND severity = 'critical') = 0
+        FROM {RESULTS_TABLE}
+        WHERE suite = ? AND asset = ?
+          AND checked_at = (SELECT max(checked_at) FROM {RESULTS_TABLE} WHERE suite = ? AND asset = ?)
+        HAVING count(*) > 0""", [suite.name, suite.asset, suite.name, suite.asset]).fetchone()
+    return bool(row and row[0])
+
+
+def scope_of_run(con: duckdb.DuckDBPyConnection, suite: Suite, years: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The reference years a suite checks in this run: the run's years when the suite's rows are by
+    delivery period and its last run passed; None (every year) otherwise: for a backfill, for a
+    suite over several years, and after a failure, which only a full check can clear."""
+    if years is None or not suite.scope_column:
+        return None
+    return years if last_run_passed(con, suite) else None
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, run_id: str,
+              years: tuple[int, int] | None = None) -> SuiteResult:
+    """Run the suite; with `years` (first, last) a suite whose rows are by delivery period checks
+    only those years' rows (see scope_of_run) and says so in each result's `observed`."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     checked_at = dt.datetime.now()
+    try:
+        scope = scope_of_run(con, suite, years)
+    except duckdb.Error:  # the history is unreadable: every row is checked
+        scope = None
 
     def result(spec, success: bool, observed: str) -> ExpectationResult:
+        if scope is not None:
+            observed = json.dumps({"geprueft_berichtsjahre": f"{scope[0]}–{scope[1]}", **json.loads(observed)},
+                                  ensure_ascii=False)
         return ExpectationResult(run_id, checked_at, suite.name, suite.asset, spec.type,
                                  json.dumps(spec.kwargs, ensure_ascii=False), spec.severity,
                                  spec.beschreibung, success, observed)
 
     try:
         register_reference_tables(con)
-        frame = con.execute(suite.query).df()
+        frame = con.execute(suite.query if scope is None else suite.query_for_years(*scope)).df()
     except Exception as error:  # the check could not run: it fails, visibly
         message = json.dumps({"fehler": f"Abfrage fehlgeschlagen: {error}"}, ensure_ascii=False)
         return SuiteResult(suite, [result(s, False, message) for s in suite.expectations], 0)

@@ -36,10 +36,22 @@ class Suite:
     source_file: str = ""
     register: str | None = None
     extra: dict = field(default_factory=dict)
+    # a column of the suite's rows holding the delivery period ("2024-03", "2024-12-31"): the
+    # rows of a year depend only on that year's deliveries, so a run may check only its years
+    scope_column: str | None = None
 
     @property
     def check_name(self) -> str:
         return f"{CHECK_PREFIX}{self.name}"
+
+    def query_for_years(self, first: int, last: int) -> str:
+        """The suite's query limited to the deliveries of the reference years first..last (a range
+        on the period text, which DuckDB pushes down to the raw files' row groups)."""
+        if not self.scope_column:
+            raise ValueError(f"{self.source_file}: die Prüfung {self.name} ist nicht nach Jahren teilbar.")
+        column = self.scope_column
+        return (f"select * from (\n{self.query}\n) as suite_rows\n"
+                f"where {column} >= '{first:04d}' and {column} < '{last + 1:04d}'\norder by {column}")
 
 
 def _load_file(path: Path) -> list[Suite]:
@@ -51,7 +63,7 @@ def _load_file(path: Path) -> list[Suite]:
         expectations.append(ExpectationSpec(raw["type"], dict(raw.get("kwargs", {})), raw["severity"],
                                             raw["beschreibung"]))
     base = dict(name=data["name"], title_de=data["title_de"], expectations=tuple(expectations),
-                source_file=str(path.relative_to(REPO_ROOT)))
+                source_file=str(path.relative_to(REPO_ROOT)), scope_column=data.get("scope_column"))
     if not data.get("per_register"):
         return [Suite(asset=data["asset"], query=data["query"], **base)]
     suites = []

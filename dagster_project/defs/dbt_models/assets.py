@@ -12,7 +12,7 @@ import duckdb
 from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_project.dbt_state import build_args, project_files, record_build
+from dagster_project.dbt_state import BuildPlan, plan_build, project_files, record_build
 from dagster_project.disk_space import reporting_full_disk
 from dagster_project.engine import selected_engine
 from dagster_project.engine import spark as spark_engine
@@ -106,6 +106,7 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
     seeds and marts are handed to the DuckDB file, where the gate and the release read them."""
     complete = set(context.selected_asset_keys) == set(context.assets_def.keys)
     engine = selected_engine()
+    plan = None
     years = [int(k) for k in context.partition_keys]
     rebuild = run_rebuilds_its_years(context.run.tags)
     environment = {"DFT_DB_PATH": str(warehouse.database)}
@@ -119,15 +120,17 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
                                                           raw_dir_of_database(warehouse.database)))
         context.log.info(f"Engine Spark: dbt baut das ganze Projekt mit Spark (Tabellen und Metastore in {spark_dir}).")
     else:
-        args, full_refresh = build_args(warehouse.database, DBT_PROJECT_DIR)
+        # a subset chosen in the UI builds what was chosen; a whole run builds what changed
+        plan = (plan_build(warehouse.database, DBT_PROJECT_DIR, dbt_project.manifest_path, rebuild) if complete
+                else BuildPlan(["build"], False))
+        args, full_refresh = [*plan.args, *plan.exclude_args], plan.full_refresh
         target_path = pipeline_target_path(warehouse.database)
-        if full_refresh:
-            context.log.info("dbt-Projekt geändert oder noch nie gebaut: vollständiger Neuaufbau (--full-refresh).")
-        else:
+        if not full_refresh:
             span = f"Berichtsjahr {years[0]}" if len(years) == 1 else f"Berichtsjahre {years[0]}–{years[-1]}"
             context.log.info(f"{span}: "
                              + ("alle werden neu berechnet (Nachberechnung)." if rebuild
                                 else "neu berechnet werden die Jahre mit neuen oder geänderten Lieferungen."))
+        context.log.info(plan.description_de())
     # dbt's subprocess inherits this process's environment (the resource adds its own on top)
     environment.update(years_environment(years, rebuild))
     previous = {name: os.environ.get(name) for name in environment}
@@ -155,6 +158,9 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         counts = {name.split(".", 1)[1]: rows for name, rows in handed_over.items()}
     else:
         counts = table_row_counts(warehouse.database)
+    if plan is not None and plan.partial and invocation.is_successful():
+        # before the built ones: no left-out node lies below a built one (it would have been built)
+        yield from unchanged_outputs(context, plan, counts)
     for event in events:
         if isinstance(event, Output):
             name = context.asset_key_for_output(event.output_name).path[-1]
@@ -163,6 +169,21 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         yield event
     if complete and invocation.is_successful() and engine == "duckdb":
         record_build(warehouse.database, DBT_PROJECT_DIR, full_refresh)
+
+
+def unchanged_outputs(context: AssetExecutionContext, plan: BuildPlan, counts: dict[str, int]):
+    """The models and seeds a planned build left out are current (their inputs and code are those
+    of the last build): each is reported as such, so that the gate's checks on them and the release
+    run as after a complete build."""
+    specs = {spec.metadata.get("dagster_dbt/unique_id"): spec for spec in context.assets_def.specs}
+    for unique_id in plan.excluded:   # parents first
+        spec = specs.get(unique_id)
+        if spec is None:   # a test or unit test (no asset of its own)
+            continue
+        name = spec.key.path[-1]
+        yield Output(None, output_name=context.assets_def.get_output_name_for_asset_key(spec.key),
+                     metadata={"unveraendert": "ja: keine neuen Lieferungen in seinen Quellen, nicht neu gebaut",
+                               **({"dagster/row_count": counts[name]} if name in counts else {})})
 
 
 class WarehouseDbtCliResource(DbtCliResource):

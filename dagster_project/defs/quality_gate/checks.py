@@ -1,5 +1,9 @@
 """The release gate as Dagster asset checks: one blocking check per suite in expectations/.
 
+A run over some reference years (a new month) checks of a suite whose rows are by delivery period
+only the rows of its years, when that suite's last run passed (quality/gate.py, scope_of_run);
+a backfill, a run over every year and the run after a failure check all rows.
+
 A failed expectation of severity `critical` fails its check with severity ERROR, which blocks
 every downstream asset (the release among them); failed warnings are reported (severity WARN)
 and do not block. Each check stores its results in audit.dq_results and rewrites the run's
@@ -14,7 +18,20 @@ from dagster_project.disk_space import reporting_full_disk
 from dagster_project.quality.data_docs import RunState, write_data_docs
 from dagster_project.quality.gate import run_suite, store_results
 from dagster_project.quality.suites import Suite, load_suites
+from dagster_project.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, partition_keys, run_rebuilds_its_years
 from dagster_project.defs.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+
+
+def years_of_run(tags: dict[str, str]) -> tuple[int, int] | None:
+    """The reference years a run's gate may limit itself to (quality/gate.py, scope_of_run): the
+    run's range, unless it is a backfill or covers every reference year (then all are checked)."""
+    if run_rebuilds_its_years(tags) or RANGE_START_TAG not in tags or RANGE_END_TAG not in tags:
+        return None
+    first, last = int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG])
+    keys = partition_keys()
+    if first <= int(keys[0]) and last >= int(keys[-1]):
+        return None
+    return first, last
 
 
 def _check_for(suite: Suite) -> AssetChecksDefinition:
@@ -27,7 +44,7 @@ def _check_for(suite: Suite) -> AssetChecksDefinition:
     )
     def gx_check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
         with reporting_full_disk(f"Prüfung {suite.check_name}", warehouse.reports), warehouse.connect() as con:
-            result = run_suite(con, suite, context.run.run_id)
+            result = run_suite(con, suite, context.run.run_id, years_of_run(context.run.tags))
             store_results(con, result)
             state = RunState.from_instance(context.instance, context.run.run_id)
             docs = write_data_docs(con, state, warehouse.reports / "data_docs")
