@@ -24,6 +24,9 @@ def _warehouse(bad_2023: bool) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE TABLE deliveries (period VARCHAR, bad BOOLEAN)")
     con.execute("INSERT INTO deliveries VALUES ('2023-12', ?), ('2024-01', false), ('2024-02', false)", [bad_2023])
+    con.execute("CREATE SCHEMA audit")
+    con.execute("CREATE TABLE audit.load_log (period VARCHAR, status VARCHAR)")
+    con.execute("INSERT INTO audit.load_log SELECT period, 'geladen' FROM deliveries")
     return con
 
 
@@ -47,6 +50,12 @@ def test_a_run_over_its_years_checks_them_only_after_a_pass():
     observed = json.loads(scoped.results[0].observed)
     assert observed["geprueft_berichtsjahre"] == "2024–2024"
     assert not _check(con, None).passed                           # a backfill looks at every year
+    con.execute("UPDATE deliveries SET bad = false")
+    assert _check(con, (2024, 2024)).passed
+    con.execute("UPDATE deliveries SET bad = true WHERE period = '2023-12'")
+    # a run over every loaded year (as `make run`) checks every row, scoped or not
+    covering = _check(con, (2023, 2024))
+    assert not covering.passed and "geprueft_berichtsjahre" not in covering.results[0].observed
 
 
 def test_only_suites_by_delivery_period_are_scoped_and_their_scoped_rows_are_their_years():

@@ -91,11 +91,22 @@ def last_run_passed(con: duckdb.DuckDBPyConnection, suite: Suite) -> bool:
     return bool(row and row[0])
 
 
+def loaded_years(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
+    """The first and last reference year of the deliveries loaded into the warehouse (load log)."""
+    row = con.execute("SELECT min(left(period, 4)), max(left(period, 4)) FROM audit.load_log "
+                      "WHERE status = 'geladen' AND regexp_matches(period, '^[0-9]{4}')").fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] else None
+
+
 def scope_of_run(con: duckdb.DuckDBPyConnection, suite: Suite, years: tuple[int, int] | None) -> tuple[int, int] | None:
     """The reference years a suite checks in this run: the run's years when the suite's rows are by
-    delivery period and its last run passed; None (every year) otherwise: for a backfill, for a
+    delivery period, the run does not cover every loaded year and the suite's last run passed;
+    None (every row) otherwise: for a backfill, for a run over every year (as `make run`), for a
     suite over several years, and after a failure, which only a full check can clear."""
     if years is None or not suite.scope_column:
+        return None
+    loaded = loaded_years(con)
+    if loaded is None or (years[0] <= loaded[0] and years[1] >= loaded[1]):
         return None
     return years if last_run_passed(con, suite) else None
 
