@@ -23,10 +23,11 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.ingest.load import has_audit_table
+
 DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
 BUILDS_TABLE = "audit.dbt_builds"
 DELIVERIES_TABLE = "audit.dbt_built_deliveries"
-SOURCE_PREFIX = "source."
 
 
 def project_files(project_dir: Path) -> list[Path]:
@@ -78,12 +79,6 @@ def delivered_files(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]
     return rows
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                            "AND table_schema = ? AND table_name = ?", [schema, name]).fetchone()[0])
-
-
 def changed_registers(db_path: Path) -> set[str] | None:
     """The registers whose deliveries differ from those of the last complete build; None when
     that is not known (no such build recorded)."""
@@ -91,7 +86,7 @@ def changed_registers(db_path: Path) -> set[str] | None:
         return None
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        if not _has_table(con, DELIVERIES_TABLE):
+        if not has_audit_table(con, DELIVERIES_TABLE.split(".")[1]):
             return None
         built = {tuple(r) for r in con.execute(f"SELECT register, period, file_sha256 FROM {DELIVERIES_TABLE}").fetchall()}
         if not built:
@@ -185,17 +180,11 @@ def plan_build(db_path: Path, project_dir: Path, manifest_path: Path, rebuild: b
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     sources = {uid for uid, node in manifest["sources"].items() if node["source_name"] == "raw"}
     built = downstream(manifest, {uid for uid in sources if manifest["sources"][uid]["name"] in changed})
-    nodes = [uid for uid, node in manifest["nodes"].items()
-             if node["resource_type"] in ("model", "seed", "test", "snapshot")]
+    nodes = {uid for uid, node in manifest["nodes"].items()
+             if node["resource_type"] in ("model", "seed", "test", "snapshot")}
     # in the graph's order (parents first): Dagster takes a multi-asset's outputs only in that order
-    order = list(TopologicalSorter({uid: manifest["parent_map"].get(uid, []) for uid in nodes}).static_order())
-    left_out = [uid for uid in order if uid in set(nodes) - built]
+    order = list(TopologicalSorter({uid: manifest["parent_map"].get(uid, []) for uid in sorted(nodes)}).static_order())
+    left_out = [uid for uid in order if uid in nodes and uid not in built]   # order also has the sources
     excluded = [*left_out, *sorted(manifest.get("unit_tests", {}))]
     names = sorted({manifest["nodes"][uid]["name"] for uid in left_out})
     return BuildPlan(["build"], False, frozenset(changed), tuple(excluded), tuple(names))
-
-
-def build_args(db_path: Path, project_dir: Path) -> tuple[list[str], bool]:
-    """The `dbt build` arguments for this warehouse: with --full-refresh when the project changed."""
-    full = needs_full_refresh(db_path, project_dir)
-    return (["build", "--full-refresh"] if full else ["build"]), full

@@ -16,7 +16,7 @@ import json
 import duckdb
 
 from dagster_project.defs.dbt_models.assets import DBT_PROJECT_DIR
-from dagster_project.dbt_state import build_args, project_fingerprint, record_build
+from dagster_project.dbt_state import plan_build, project_fingerprint, record_build
 from tests.conftest import model_hashes, run_pipeline
 
 LATER = ("einwohner/einwohner_2023-12-31.csv", "sgb2/sgb2_2023-12.csv", "sgb12/sgb12_2023-12.csv",
@@ -100,6 +100,11 @@ def test_a_changed_dbt_project_is_rebuilt_in_full(tmp_path):
     project = tmp_path / "dbt"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     db_path = tmp_path / "warehouse.duckdb"
+
+    def build_args(db_path: Path, project: Path) -> tuple[list[str], bool]:
+        plan = plan_build(db_path, project, project / "target" / "manifest.json")
+        return plan.args, plan.full_refresh
+
     assert build_args(db_path, project) == (["build", "--full-refresh"], True)  # never built
     record_build(db_path, project, full_refresh=True)
     assert build_args(db_path, project) == (["build"], False)

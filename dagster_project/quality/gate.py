@@ -15,6 +15,7 @@ from functools import cache
 
 import duckdb
 
+from dagster_project.ingest.load import has_audit_table
 from dagster_project.ingest.validation import register_reference_tables
 from dagster_project.quality.suites import Suite
 
@@ -79,8 +80,7 @@ def _observed(result) -> str:
 
 def last_run_passed(con: duckdb.DuckDBPyConnection, suite: Suite) -> bool:
     """True when the suite's last run on its asset failed no critical expectation (and there was one)."""
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                       "AND table_schema = 'audit' AND table_name = 'dq_results'").fetchone()[0]:
+    if not has_audit_table(con, RESULTS_TABLE.split(".")[1]):
         return False
     row = con.execute(f"""
         SELECT count(*) FILTER (WHERE NOT success AND severity = 'critical') = 0
