@@ -1,7 +1,7 @@
 """The report's PDFs as a planner gets them: read with a PDF library (pdfium), not from the code that
 printed them. Every profile page links to its PDF; every page of every profile PDF and of the whole
 report carries "Seite i von n"; no page of a profile is less than 30 % filled; the whole report
-contains every profile; every header and value of a profile's tables is printed (nothing cut at the
+contains every profile, each with a bookmark at its pages; every header and value of a profile's tables is printed (nothing cut at the
 page's edge) and no PDF is shrunk to a type size a committee cannot read. In CI (CI set) a missing Chromium is a failure; elsewhere the module skips
 and says so (without Chromium the report has no PDFs)."""
 
@@ -116,6 +116,27 @@ def test_the_whole_report_is_numbered_and_holds_every_profile(report_site):
     for page in [report_site / "index.html", report_site / "ziele.html", *profile_pages(report_site)]:
         title = re.search(r"<h1>([^<]+)</h1>", page.read_text(encoding="utf-8")).group(1).replace("&amp;", "&")
         assert title in text, page.name
+
+
+def _without_page_number(text: str) -> str:
+    return re.sub(r"Seite \d+ von \d+", "", text).strip()
+
+
+def test_the_whole_report_has_a_bookmark_per_profile_at_its_pages(report_site):
+    """A reader of bericht.pdf jumps to a profile by its bookmark and finds there the pages of the
+    profile's own PDF (the same text, numbered within the whole report)."""
+    whole = pdfium.PdfDocument(report_site / "bericht.pdf")
+    try:
+        marks = {mark.get_title(): mark.get_dest().get_index() for mark in whole.get_toc()}
+    finally:
+        whole.close()
+    whole_pages = texts(report_site / "bericht.pdf")
+    for page in profile_pages(report_site):
+        title = re.search(r"<h1>([^<]+)</h1>", page.read_text(encoding="utf-8")).group(1).replace("&amp;", "&")
+        assert title in marks, page.name
+        own = texts(page.with_suffix(".pdf"))
+        shown = whole_pages[marks[title]:marks[title] + len(own)]
+        assert [_without_page_number(t) for t in shown] == [_without_page_number(t) for t in own], page.name
 
 
 def missing_from_pdf(page: Path) -> list[str]:

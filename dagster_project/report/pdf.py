@@ -6,10 +6,15 @@ Chromium is the browser the pages are written for, so the PDF is what a planner 
 (Debian: `chromium`; another path in DFT_CHROMIUM); without it the report is built without PDFs
 (and without links to them) and the run's log says so.
 
-No page stays nearly empty: a document whose last page would be less than MIN_FILL filled is
-printed again slightly smaller (down to MIN_SCALE), so that its end moves onto the page before.
-The whole report starts each part (Überblick, Indikatoren, Gebiete, …) on a new page; the pages
-within a part follow one another without a page break, so that no short page ends every profile.
+Each page is laid out once: Chromium prints two documents (the report's parts; every profile, each
+starting on a new page), and pdf_assembly.py cuts the profiles' PDFs out of the second and puts
+the whole report together from both (the profiles last, in the part "Gebiete").
+
+No profile ends with a nearly empty page: a profile whose last page is less than MIN_FILL filled
+is printed again on its own, slightly smaller (down to MIN_SCALE), so that its end moves onto the
+page before. The whole report starts each part (Überblick, Indikatoren, …) on a new page; the
+pages within a part follow one another without a page break, except the profiles, each of which
+is its own PDF's pages.
 """
 
 from __future__ import annotations
@@ -24,14 +29,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.report.pdf_assembly import Bookmark, Pages, assemble, open_printed, page_starts, ranges
 from dagster_project.settings import switch
 
 WHOLE_REPORT = "bericht.pdf"
 MIN_FILL = 0.30        # the least share of a page's height that its printed content must reach
 MIN_SCALE = 0.85       # the smallest print scale used to pull a short last page onto the one before
 PARALLEL = 2           # documents printed at the same time
+FIT_ROUNDS = 3         # how often profiles with a nearly empty last page are printed again, smaller
 PAGE_MARGINS = {"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"}
 PRINT_STYLE = "section.druckteil { break-before: page; } section.druckteil:first-of-type { break-before: auto; }"
+PROFILE_STYLE = "section.druckprofil { break-before: page; } section.druckprofil:first-of-type { break-before: auto; }"
 
 
 class PdfError(RuntimeError):
@@ -72,57 +80,76 @@ class PrintedPdf:
     last_page_fill: float      # how far down the last page its content reaches (0..1)
 
 
-def pages_and_fill(pdf: bytes, measure_fill: bool) -> tuple[int, float]:
-    """The number of pages of `pdf` and, with `measure_fill` and more than one page, how far down
-    the last page its content reaches, as a share of the area inside the top and bottom margins
-    (the page number in the bottom margin does not count); 1.0 where not measured."""
+def last_page_fill(document, index: int) -> float:
+    """How far down page `index` of a pdfium document its content reaches, as a share of the area
+    inside the top and bottom margins (the footer line in the bottom margin does not count)."""
     import numpy as np
-    import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(pdf)
-    try:
-        pages = len(document)
-        if not measure_fill or pages < 2:
-            return pages, 1.0
-        pixels = document[pages - 1].render(scale=0.4, grayscale=True).to_numpy()
-    finally:
-        document.close()
+    pixels = document[index].render(scale=0.4, grayscale=True).to_numpy()
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
     height = pixels.shape[0]
     top, bottom = round(height * 12 / 297), round(height * (297 - 14) / 297)
     inked = np.flatnonzero((pixels[top:bottom] < 240).any(axis=1))
-    return pages, float(inked[-1] + 1) / (bottom - top) if len(inked) else 0.0
+    return float(inked[-1] + 1) / (bottom - top) if len(inked) else 0.0
 
 
 def footer_template(text: str) -> str:
+    """Chromium's footer line: the report, its date and release on the left; the page number on
+    the right is set afterwards (pdf_assembly.py), numbered within each PDF."""
     return ('<div style="font-family: \'DejaVu Sans\', sans-serif; font-size: 8pt; color: #444; width: 100%; '
-            'margin: 0 12mm; display: flex; justify-content: space-between;">'
-            f'<span>{html.escape(text)}</span>'
-            '<span>Seite <span class="pageNumber"></span> von <span class="totalPages"></span></span></div>')
+            f'margin: 0 12mm;"><span>{html.escape(text)}</span></div>')
+
+
+def _page_content(site: Path, path: str) -> str:
+    """The content of a page of the site for print: its <main> without the web footer and links."""
+    text = (site / path).read_text(encoding="utf-8")
+    match = re.search(r"<main[^>]*>(.*)</main>", text, re.S)
+    if match is None:
+        raise PdfError(f"{path}: Seite ohne Inhalt (<main>) – kann nicht gedruckt werden.")
+    return _without_links(re.sub(r'<footer class="fuss">.*?</footer>', "", match.group(1), flags=re.S))
+
+
+def _site_header(site: Path) -> str:
+    header = re.search(r'<header class="kopf">.*?</header>', (site / "index.html").read_text(encoding="utf-8"), re.S)
+    return _without_links(header.group(0)) if header else ""
+
+
+def _document(title: str, style: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<link rel="stylesheet" href="static/bericht.css"><style>{style}</style></head><body>{body}</body></html>')
 
 
 def whole_report_document(site: Path, parts: list[tuple[str, list[str]]], title: str) -> str:
     """One HTML document of every page's content, part by part (`parts`: title, page paths); `title`
-    becomes the PDF's title."""
+    becomes the PDF's title. The site's header once, at the top (the web footer is not printed:
+    the page footer says it)."""
     sections = []
     for part_title, paths in parts:
-        contents = []
-        for path in paths:
-            text = (site / path).read_text(encoding="utf-8")
-            match = re.search(r"<main[^>]*>(.*)</main>", text, re.S)
-            if match is None:
-                raise PdfError(f"{path}: Seite ohne Inhalt (<main>) – kann nicht in den Gesamtbericht.")
-            body = re.sub(r'<footer class="fuss">.*?</footer>', "", match.group(1), flags=re.S)
-            body = _without_links(body)
-            contents.append(f'<div class="druckseite">{body}</div>')
-        sections.append(f'<section class="druckteil" aria-label="{html.escape(part_title)}">{"".join(contents)}</section>')
-    # the site's header once, at the top (the web footer is not printed: the page footer says it)
-    header = re.search(r'<header class="kopf">.*?</header>', (site / "index.html").read_text(encoding="utf-8"), re.S)
-    header_html = _without_links(header.group(0)) if header else ""
-    return (f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<link rel="stylesheet" href="static/bericht.css"><style>{PRINT_STYLE}</style></head><body>'
-            f'{header_html}<main>{"".join(sections)}</main></body></html>')
+        contents = "".join(f'<div class="druckseite">{_page_content(site, path)}</div>' for path in paths)
+        sections.append(f'<section class="druckteil" aria-label="{html.escape(part_title)}">{contents}</section>')
+    return _document(title, PRINT_STYLE, f'{_site_header(site)}<main>{"".join(sections)}</main>')
+
+
+def profiles_document(site: Path, profiles: list[str], title: str, zoom: list[float] | None = None) -> str:
+    """Every profile with the site's header, each starting on a new page, as it prints on its own;
+    `zoom`: each profile's size (1.0: as on screen; less pulls a short last page onto the one before)."""
+    header = _site_header(site)
+    zoom = zoom or [1.0] * len(profiles)
+    sections = "".join(f'<section class="druckprofil"{_zoom_style(z)}>{header}<main>{_page_content(site, path)}</main></section>'
+                       for path, z in zip(profiles, zoom))
+    return _document(title, PROFILE_STYLE, sections)
+
+
+def _zoom_style(zoom: float) -> str:
+    return "" if zoom == 1.0 else f' style="zoom: {zoom}"'
+
+
+def header_text(site: Path) -> str:
+    """The report's title in the site's header: the first text of a printed page that starts with
+    the header (the header's release line has its own layer and is read later)."""
+    found = re.search(r'<div class="titel">(.*?)</div>', _site_header(site), re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
 
 
 def _without_links(markup: str) -> str:
@@ -130,43 +157,42 @@ def _without_links(markup: str) -> str:
     return re.sub(r'\s(?:xlink:)?href="[^"]*"', "", markup)
 
 
-async def _print_all(chromium: str, jobs: list[tuple[Path, Path, str, bool]], progress) -> list[PrintedPdf]:
-    """Print `jobs` (source page, target PDF, footer text, whether it is a profile) with PARALLEL
-    browser tabs, each reused for the next document. A profile's short last page is pulled onto the
-    page before, and a profile is tagged for screen readers; the whole report is not (a quarter
-    faster and less than half the size; its pages are the web pages, accessible there)."""
+@dataclass
+class _Job:
+    """A document for Chromium (its HTML file, its footer line) and, once printed, the PDF."""
+    source: Path
+    footer: str
+    pdf: bytes = b""
+
+
+def smaller_scale(scale: float, pages: int, fill: float) -> float:
+    """The size that brings the content of pages-1 full pages and a short one onto pages-1 pages
+    (with some room)."""
+    return max(MIN_SCALE, round(scale * (pages - 1) / (pages - 1 + fill) * 0.97, 3))
+
+
+async def _print_all(chromium: str, jobs: list[_Job]) -> None:
+    """Print `jobs` side by side, one browser tab each (at most PARALLEL at a time)."""
     from playwright.async_api import async_playwright
 
-    printed: list[PrintedPdf] = []
     queue: asyncio.Queue = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
 
-    async def print_one(page, source: Path, target: Path, footer: str, profile: bool) -> None:
+    async def print_one(page, job: _Job) -> None:
         try:
-            await page.goto(source.as_uri(), wait_until="load")
-            scale = 1.0
-            while True:
-                pdf = await page.pdf(format="A4", margin=PAGE_MARGINS, scale=scale, print_background=True,
+            await page.goto(job.source.as_uri(), wait_until="load")
+            job.pdf = await page.pdf(format="A4", margin=PAGE_MARGINS, print_background=True,
                                      display_header_footer=True, header_template="<div></div>",
-                                     footer_template=footer_template(footer), outline=True, tagged=profile)
-                pages, fill = pages_and_fill(pdf, measure_fill=profile)
-                if fill >= MIN_FILL or scale <= MIN_SCALE:
-                    break
-                # the content of n-1 full pages and a short one, onto n-1 pages (with some room)
-                scale = max(MIN_SCALE, round(scale * (pages - 1) / (pages - 1 + fill) * 0.97, 3))
+                                     footer_template=footer_template(job.footer))
         except Exception as error:  # Chromium's messages are English and do not say which page
-            raise PdfError(f"PDF von {source.name} konnte nicht gedruckt werden: {error}") from error
-        target.write_bytes(pdf)
-        printed.append(PrintedPdf(target, pages, scale, fill))
-        if len(printed) % 25 == 0:
-            progress(f"    {len(printed)} von {len(jobs)} PDF gedruckt")
+            raise PdfError(f"PDF von {job.source.name} konnte nicht gedruckt werden: {error}") from error
 
     async def tab(context) -> None:
         page = await context.new_page()
         try:
             while not queue.empty():
-                await print_one(page, *queue.get_nowait())
+                await print_one(page, queue.get_nowait())
         finally:
             await page.close()
 
@@ -174,10 +200,9 @@ async def _print_all(chromium: str, jobs: list[tuple[Path, Path, str, bool]], pr
         browser = await playwright.chromium.launch(executable_path=chromium)
         try:
             context = await browser.new_context()
-            await asyncio.gather(*(tab(context) for _ in range(PARALLEL)))
+            await asyncio.gather(*(tab(context) for _ in range(min(PARALLEL, len(jobs)))))
         finally:
             await browser.close()
-    return printed
 
 
 SCRATCH_PREFIX = "dft_bericht_pdf_"   # + the printing process's id
@@ -198,14 +223,36 @@ def remove_scratch_of_dead_processes() -> list[str]:
     return removed
 
 
+def _heading(site: Path, path: str, element: str = "h1") -> str:
+    """A page's heading (h1), or its title (`element` "title"), as a reader sees it."""
+    found = re.search(rf"<{element}>(.*?)</{element}>", (site / path).read_text(encoding="utf-8"), re.S)
+    if found is None:
+        raise PdfError(f"{path}: Seite ohne <{element}> – kann nicht gedruckt werden.")
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+
+@dataclass
+class _Profile:
+    path: str
+    heading: str
+    pages: Pages | None = None    # where its pages are, once printed
+    zoom: float = 1.0
+    fill: float = 1.0
+
+
 def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tuple[str, list[str]]],
                  title: str, footer: str, progress=print) -> list[PrintedPdf]:
-    """Print every profile page in `profiles` to a PDF next to it, and the whole report (`parts`)
-    to bericht.pdf. Returns what was printed (pages, scale, fill of the last page). The whole
-    report's last page is left as it falls: each of its parts starts on a new page anyway."""
+    """Print every profile page in `profiles` to a PDF next to it, and the whole report to
+    bericht.pdf: the pages of `parts` (title, page paths), the profiles after the last part.
+    Returns what was printed (pages, size, fill of the last page).
+
+    Chromium prints two documents side by side: the parts, and every profile, each on new pages.
+    Profiles whose last page is nearly empty are printed again together, each smaller (up to
+    FIT_ROUNDS times); then pdf_assembly.py cuts, assembles and numbers. The whole report's last
+    page is left as it falls: each of its parts starts on a new page anyway."""
     begun = time.perf_counter()
-    whole_source = site / ".gesamtbericht.html"
-    whole_source.write_text(whole_report_document(site, parts, title), encoding="utf-8")
+    header = header_text(site)
+    areas = [_Profile(path, _heading(site, path)) for path in profiles]
     # Chromium's profile and Playwright's files in a folder of this process (Chromium's socket path
     # must stay short: the system's temporary folder), removed afterwards; what a killed run left
     # there is removed by the next one
@@ -215,19 +262,68 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
     scratch.mkdir(exist_ok=True)
     before = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(scratch)
+    sources = []
     try:
-        # the long whole report first, the profiles meanwhile in the other tab
-        jobs = [(whole_source, site / WHOLE_REPORT, footer, False)]
-        jobs += [(site / path, site / Path(path).with_suffix(".pdf"), footer, True) for path in profiles]
-        printed = asyncio.run(_print_all(chromium, jobs, progress))
+        main = _Job(site / ".gesamtbericht.html", footer)
+        main.source.write_text(whole_report_document(site, parts, title), encoding="utf-8")
+        sources.append(main.source)
+        todo, jobs = areas, [main]
+        for round_ in range(FIT_ROUNDS + 1):
+            job = _Job(site / f".gebietsprofile_{round_}.html", footer)
+            job.source.write_text(profiles_document(site, [a.path for a in todo], title, [a.zoom for a in todo]),
+                                  encoding="utf-8")
+            sources.append(job.source)
+            asyncio.run(_print_all(chromium, [*jobs, job]))
+            jobs = []
+            todo = _place_profiles(job.pdf, todo, header)
+            if not todo:
+                break
+            progress(f"  Bericht: {len(todo)} Profile enden mit einer fast leeren Seite und werden kleiner gedruckt")
+        progress(f"  Bericht: gedruckt ({time.perf_counter() - begun:.1f} s), PDF werden zusammengestellt")
+        results = [PrintedPdf(site / Path(a.path).with_suffix(".pdf"), 0, a.zoom, a.fill) for a in areas]
+        for area, result in zip(areas, results):
+            result.pages = assemble([area.pages], _heading(site, area.path, "title"), result.path)
+        main_pdf = open_printed(main.pdf)
+        part_pages = ranges(page_starts(main.pdf, [header + " " + _heading(site, paths[0]) if i == 0
+                                                   else _heading(site, paths[0])
+                                                   for i, (_, paths) in enumerate(parts)]), len(main_pdf.pages))
+        whole = [Pages(main_pdf, first, stop, [Bookmark(0, name, 0)])
+                 for (name, _), (first, stop) in zip(parts, part_pages)]
+        whole += [Pages(a.pages.pdf, a.pages.first, a.pages.stop, [Bookmark(1, a.heading, 0)]) for a in areas]
+        pages = assemble(whole, title, site / WHOLE_REPORT)
+        results.insert(0, PrintedPdf(site / WHOLE_REPORT, pages, 1.0, 1.0))
+    except ValueError as error:
+        raise PdfError(str(error)) from error
     finally:
         if before is None:
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = before
-        whole_source.unlink(missing_ok=True)
+        for source in sources:
+            source.unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
-    whole = next(p for p in printed if p.path.name == WHOLE_REPORT)
-    progress(f"  Bericht: PDF fertig ({len(printed) - 1} Gebiete und der Gesamtbericht mit {whole.pages} Seiten, "
+    progress(f"  Bericht: PDF fertig ({len(results) - 1} Gebiete und der Gesamtbericht mit {pages} Seiten, "
              f"{time.perf_counter() - begun:.1f} s)")
-    return printed
+    return results
+
+
+def _place_profiles(pdf: bytes, printed: list[_Profile], header: str) -> list[_Profile]:
+    """Find each of `printed` in `pdf` (a document of these profiles) and note its pages and how
+    far its last page is filled; returns those to print again smaller (a last page less than
+    MIN_FILL filled, and still room to shrink), each with its smaller size."""
+    import pypdfium2 as pdfium
+
+    document = open_printed(pdf)
+    spans = ranges(page_starts(pdf, [f"{header} {a.heading}" for a in printed]), len(document.pages))
+    reader = pdfium.PdfDocument(pdf)
+    again = []
+    try:
+        for area, (first, stop) in zip(printed, spans):
+            area.pages = Pages(document, first, stop, [Bookmark(0, area.heading, 0)])
+            area.fill = last_page_fill(reader, stop - 1) if stop - first >= 2 else 1.0
+            if area.fill < MIN_FILL and area.zoom > MIN_SCALE:
+                area.zoom = smaller_scale(area.zoom, stop - first, area.fill)
+                again.append(area)
+    finally:
+        reader.close()
+    return again

@@ -155,7 +155,8 @@ class Site:
 
     def print_order(self) -> tuple[list[str], list[tuple[str, list[str]]]]:
         """The profile pages (city, then each city district followed by its statistical districts) and
-        the whole report's parts in reading order, for pdf.py."""
+        the whole report's other parts in reading order, for pdf.py (the profiles follow the last
+        part, "Gebiete")."""
         areas = self.data.areas
         profiles = [area_page("city", self.data.city()["area_code"])]
         districts = areas[areas.area_level == "statistical_district"]
@@ -166,8 +167,8 @@ class Site:
         indicators = [f"indikatoren/{i}.html" for i in self.data.indicators.indicator_id]
         parts = [("Überblick", ["index.html"]), ("Indikatoren", ["indikatoren/index.html", *indicators]),
                  ("Sozialindex", ["sozialindex.html"]), ("Zuwanderung", ["zuwanderung.html"]),
-                 ("Ziele und Maßnahmen", ["ziele.html"]), ("Gebiete", ["gebiete/index.html", *profiles]),
-                 ("Methodik", ["methodik.html"])]
+                 ("Ziele und Maßnahmen", ["ziele.html"]), ("Methodik", ["methodik.html"]),
+                 ("Gebiete", ["gebiete/index.html"])]
         return profiles, parts
 
     def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
