@@ -54,6 +54,30 @@ def _text_outside_code(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
+def test_german_number_is_written_as_cldr_de_de_writes_it():
+    """The reports' own number format against babel's (CLDR de_DE, pattern #,##0.0…) on values of
+    every kind the marts hold: floats near a rounding edge, ints, numpy scalars, decimals."""
+    import random
+    from decimal import Decimal
+
+    import numpy as np
+    from babel.numbers import format_decimal
+
+    def cldr(value, decimals: int) -> str:
+        value = round(value, decimals) + 0 if isinstance(value, float) else value
+        text = format_decimal(abs(value), format="#,##0" + ("." + "0" * decimals if decimals else ""), locale="de_DE")
+        return "\u2212" + text if value < 0 else text
+
+    rng = random.Random(7)
+    values = [0.05, 0.15, 0.25, 2.5, -0.04, -0.05, 1e15, 999.995, 1234567.5, 0, -3]
+    values += [rng.uniform(-1e7, 1e7) for _ in range(3000)] + [round(rng.uniform(-100, 100), 3) for _ in range(3000)]
+    values += [np.float64(rng.uniform(-1e4, 1e4)) for _ in range(500)] + [np.int64(rng.randint(-10**6, 10**6)) for _ in range(500)]
+    values += [Decimal(str(round(rng.uniform(-1e4, 1e4), 4))) for _ in range(500)]
+    differing = [(v, d, german_number(v, d), cldr(v, d)) for v in values for d in range(4) if german_number(v, d) != cldr(v, d)]
+    assert not differing, differing[:5]
+    assert german_number(-0.04, 1) == "0,0" and german_number(1234.5, 1, "%") == "1.234,5 %"
+
+
 def test_german_pages_print_german_numbers_only(released_warehouse):
     root, _ = released_warehouse
     current = root / "release" / "current"

@@ -1,6 +1,8 @@
 """Charts of the planners' report: declared with Altair (Vega-Lite), rendered to SVG at build time by
 vl-convert (its own bundled Vega, no network: external data URLs are refused), German number and
 date formats (d3 locale de-DE). The SVG is put into the page, so the site needs no JavaScript.
+Charts of a fixed shape are drawn without Vega: small multiples (small_multiples.py), the ranking
+and the time series (fixed_charts.py).
 
 Suppressed values (`•`) are not drawn: a line has a gap where a value is suppressed, a bar is missing.
 """
@@ -13,11 +15,9 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
+from dagster_project.report.fixed_charts import CITY_COLOUR, GREY, LINE_COLOUR
 from dagster_project.report.small_multiples import FONT, small_multiples_svg
 
-GREY = "#6b6b6b"
-CITY_COLOUR = "#b2182b"
-LINE_COLOUR = "#2166ac"
 CONFIG = {
     # no generated ARIA texts per mark ("jahr: 2021,41643836; reihe: …" are field names, not German):
     # every chart has its German description on the <svg> element instead
@@ -71,68 +71,12 @@ def with_year(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(jahr=pd.to_datetime(frame["stichtag"]).dt.year)
 
 
-def break_position(day) -> float:
-    """x position of a break date between the year-end values: 01.06.2022 lies 5/12 of the way from
-    the value of 31.12.2021 (x = 2021) to that of 31.12.2022 (x = 2022)."""
-    day = pd.Timestamp(day)
-    return day.year - 1 + day.dayofyear / (366 if day.is_leap_year else 365)
-
-
-def year_axis(title: str | None = "Jahr", **axis) -> alt.X:
-    return alt.X("jahr:Q", title=title, scale=alt.Scale(zero=False, nice=False),
-                 axis=alt.Axis(format="d", tickMinStep=1, labelAngle=0, **axis))
-
-
-def time_series(frame: pd.DataFrame, value_title: str, decimals: int, breaks: pd.DataFrame,
-                width: int = 560, height: int = 220) -> alt.LayerChart:
-    """Lines over the years (`stichtag`, `wert`, `reihe`), a vertical rule and label at every
-    time-series break (`break_date`, `kurz`)."""
-    domain = list(dict.fromkeys(frame["reihe"]))
-    colours = [CITY_COLOUR if i == 0 else LINE_COLOUR for i in range(len(domain))] if len(domain) <= 2 else None
-    scale = alt.Scale(domain=domain, range=colours) if colours else alt.Scale(domain=domain, scheme="tableau10")
-    frame = with_year(frame)
-    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=22)).encode(
-        x=year_axis(),
-        # no tick finer than the decimals shown: a range of 0,1 would read "15,8 15,8 15,8 15,7"
-        y=alt.Y("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals), tickMinStep=10.0 ** -decimals),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("reihe:N", title=None, scale=scale, legend=alt.Legend(orient="bottom")),
-    )
-    layers = [lines]
-    marks = breaks.assign(jahr=breaks.break_date.map(break_position)) if len(breaks) else breaks
-    if len(marks):   # only a break between the years shown splits the line (an earlier one is off the axis)
-        marks = marks[(marks.jahr > frame.jahr.min()) & (marks.jahr < frame.jahr.max())]
-    if len(marks):
-        layers.append(alt.Chart(marks).mark_rule(strokeDash=[4, 3], color=GREY).encode(x="jahr:Q"))
-        layers.append(alt.Chart(marks).mark_text(align="right", dx=-3, dy=2, baseline="top", color=GREY,
-                                                 fontSize=11).encode(x="jahr:Q", y=alt.value(0), text="kurz:N"))
-    return alt.layer(*layers).properties(width=width, height=height)
-
-
 def district_panels(frame: pd.DataFrame, description: str) -> str:
     """Small multiples: one panel per city district (`panel`) with the district's line and the
     city's line (`reihe`: district first, city second), all on one y scale so that the districts
     compare by eye; a district whose values are all suppressed says so in its panel."""
     return small_multiples_svg(with_year(frame).rename(columns={"panel": "kurz"}), description,
                                [LINE_COLOUR, CITY_COLOUR], columns=4, shared_scale=True)
-
-
-def ranking(frame: pd.DataFrame, value_title: str, decimals: int, city_value: float | None,
-            city_label: str) -> alt.LayerChart:
-    """Horizontal bars of the districts (`gebiet`, `wert`) sorted by value, the city's value as a rule."""
-    height = max(120, 14 * len(frame))   # 11 px labels need 14 px a row
-    bars = alt.Chart(frame).mark_bar(color=LINE_COLOUR, height=10).encode(
-        x=alt.X("wert:Q", title=value_title, axis=alt.Axis(format=number_format(decimals), orient="top")),
-        y=alt.Y("gebiet:N", title=None, sort="-x", axis=alt.Axis(labelFontSize=11, labelLimit=220)),
-    )
-    layers = [bars]
-    if city_value is not None:
-        rule = pd.DataFrame({"wert": [city_value], "text": [f"{city_label}"]})
-        layers.append(alt.Chart(rule).mark_rule(color=CITY_COLOUR, strokeWidth=2).encode(x="wert:Q"))
-        layers.append(alt.Chart(rule).mark_text(color=CITY_COLOUR, align="left", dx=4, baseline="bottom",
-                                                fontSize=11, fontWeight="bold").encode(
-            x="wert:Q", y=alt.value(height - 2), text="text:N"))
-    return alt.layer(*layers).properties(width=420, height=height)
 
 
 def small_trends(frame: pd.DataFrame, description: str) -> str:

@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,7 @@ class Site:
         self.charts = 0
         self.pages = 0
         self.exports = 0
+        self.writing: list[Future] = []    # files being written by the worker processes
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters["datum"] = german_date
@@ -178,14 +179,21 @@ class Site:
         tables = [self.data.with_names(table) for table in tables]
         # link texts in German (the table's name); the files keep ASCII names for every server and share
         links = [("Alle Tabellen (Excel)" if len(tables) > 1 else f"{tables[0].name} (Excel)", f"downloads/{stem}.xlsx")]
-        write_xlsx(tables, notes, self.out / "downloads" / f"{stem}.xlsx")
-        self.exports += 1
+        self.write_file(write_xlsx, tables, notes, self.out / "downloads" / f"{stem}.xlsx")
         for table in tables:
             name = f"{stem}_{_slug(table.name)}.csv" if len(tables) > 1 else f"{stem}.csv"
-            write_csv(table, self.out / "downloads" / name)
-            self.exports += 1
+            self.write_file(write_csv, table, self.out / "downloads" / name)
             links.append((f"{table.name} (CSV)", f"downloads/{name}"))
         return links
+
+    def write_file(self, writer, *args) -> None:
+        """`writer(*args)` in a worker process when there are some (the pages need not wait for the
+        workbooks: openpyxl writes about 100,000 cells a second), else here; build_site waits for all."""
+        self.exports += 1
+        if self.pool is None:
+            writer(*args)
+        else:
+            self.writing.append(self.pool.submit(writer, *args))
 
     def release_notes(self) -> list[tuple[str, str]]:
         """Lines of every workbook's notes sheet that say where the numbers come from."""
@@ -270,6 +278,9 @@ def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, 
             begun = time.perf_counter()
             family.build(site)
             progress(f"  Bericht: {family.TITLE} fertig ({time.perf_counter() - begun:.1f} s)")
+        for written in site.writing:
+            written.result()   # a failed export fails the report
+        progress(f"  Bericht: {site.exports} Downloads geschrieben")
     finally:
         if pool is not None:
             pool.shutdown()

@@ -28,9 +28,9 @@ TEXT = 11                # every text at least 11 px
 DASHES = ("", "6 3", "1.5 2.5")   # solid, dashed, dotted: series told apart without colour
 
 
-def nice_ticks(low: float, high: float, count: int = 3) -> tuple[list[float], int]:
-    """Ticks covering [low, high] at a round step (d3's choice of 1, 2 or 5 x 10^k) and the decimals
-    the step needs."""
+def nice_ticks(low: float, high: float, count: int = 3, min_step: float | None = None) -> tuple[list[float], int]:
+    """Ticks covering [low, high] at a round step (d3's choice of 1, 2 or 5 x 10^k, at least
+    `min_step`) and the decimals the step needs."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return [0.0], 0
     if high == low:
@@ -40,6 +40,7 @@ def nice_ticks(low: float, high: float, count: int = 3) -> tuple[list[float], in
     power = 10 ** math.floor(math.log10(raw))
     error = raw / power
     step = power * (10 if error >= math.sqrt(50) else 5 if error >= math.sqrt(10) else 2 if error >= math.sqrt(2) else 1)
+    step = max(step, min_step or 0.0)
     first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return [round(i * step, decimals + 2) for i in range(first, last + 1)], decimals

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dagster_project.report import charts, fixed_charts
 from dagster_project.report.cells import neutral_marks
-from dagster_project.report import charts
 from dagster_project.report.exports import Table
 from dagster_project.report.pages.indicators import LEVEL_DE
 
@@ -30,8 +30,8 @@ def build(site) -> None:
     breaks = site.data.marts["dim_time_series_break"].iloc[0:0]
 
     stock = charts.plotted(city_rows[city_rows.measure_id == "stock"], "measure_value").assign(reihe=city["area_name"])
-    stock_svg = site.chart(charts.time_series(stock, "Personen", 0, breaks),
-                           "Einwohner aus Bulgarien und Rumänien, Zeitreihe der Stadt")
+    stock_svg = site.drawn(fixed_charts.time_series_svg(
+        stock, "Personen", 0, breaks, "Einwohner aus Bulgarien und Rumänien, Zeitreihe der Stadt"))
     flows = city_rows[city_rows.measure_id.isin(INFLOWS + OUTFLOWS)]
     flows = flows.assign(reihe=flows.measure_id.map(lambda m: "Zuzüge" if m in INFLOWS else "Fortzüge"))
     flows = flows[~flows.is_suppressed.astype(bool)].groupby(["reference_year", "reihe"], as_index=False).measure_value.sum()
@@ -42,8 +42,9 @@ def build(site) -> None:
     sgb2 = charts.plotted(city_rows[city_rows.measure_id == "sgb2_rate"], "measure_value").assign(reihe=f"EU2 in {city['area_name']}")
     all_sgb2 = data.values[(data.values.indicator_id == "sgb2_rate") & (data.values.area_level == "city")]
     all_sgb2 = charts.plotted(all_sgb2).assign(reihe="alle Einwohner")
-    sgb2_svg = site.chart(charts.time_series(pd.concat([sgb2, all_sgb2])[["stichtag", "wert", "reihe"]], "in %", 1,
-                                             breaks), "SGB-II-Quote der EU2-Gruppe im Vergleich zur Stadt")
+    sgb2_svg = site.drawn(fixed_charts.time_series_svg(
+        pd.concat([sgb2, all_sgb2])[["stichtag", "wert", "reihe"]], "in %", 1, breaks,
+        "SGB-II-Quote der EU2-Gruppe im Vergleich zur Stadt"))
 
     measures = data.marts["dim_monitoring_measure"].set_index("measure_id")
     city_table = []
@@ -79,14 +80,14 @@ def build(site) -> None:
     top_series = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
                                     & (eu2.measure_id == "stock")], "measure_value")
     top_series = top_series.assign(reihe=top_series.area_code + " " + top_series.area_name)
-    top_svg = site.chart(charts.time_series(top_series, "Personen", 0, breaks),
-                         "Einwohner aus Bulgarien und Rumänien in den fünf Bezirken mit den meisten")
+    top_svg = site.drawn(fixed_charts.time_series_svg(
+        top_series, "Personen", 0, breaks, "Einwohner aus Bulgarien und Rumänien in den fünf Bezirken mit den meisten"))
     top_sgb2 = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
                                   & (eu2.measure_id == "sgb2_rate")], "measure_value")
     top_sgb2 = top_sgb2.assign(reihe=top_sgb2.area_code + " " + top_sgb2.area_name)
-    top_sgb2_svg = site.chart(charts.time_series(top_sgb2, "in %", 1, breaks),
-                              "SGB-II-Quote der EU2-Gruppe in den fünf Bezirken mit den meisten Einwohnern aus "
-                              "Bulgarien und Rumänien")
+    top_sgb2_svg = site.drawn(fixed_charts.time_series_svg(
+        top_sgb2, "in %", 1, breaks,
+        "SGB-II-Quote der EU2-Gruppe in den fünf Bezirken mit den meisten Einwohnern aus Bulgarien und Rumänien"))
 
     retention = data.marts["fct_immigration_retention"]
     stay = retention[(retention.monitoring_group == GROUP) & (retention.area_level == "city")]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dagster_project.html_report import german_number
-from dagster_project.report import charts
+from dagster_project.report import charts, fixed_charts
 from dagster_project.report.cells import german_date, neutral_marks, sentence
 from dagster_project.report.exports import Table
 from dagster_project.report.maps import VIRIDIS, classify, readable_ink
@@ -99,13 +99,14 @@ def page(site, indicator: dict, downloads) -> None:
                              f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken", root="../",
                              texts=texts, legend_note=NEED_NOTE.get(indicator.get("need_direction")))
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
-    ranking_svg = site.chart(charts.ranking(ranked, unit_label(indicator), decimals, city_value,
-                                            f"{city['area_name']}: {german_number(city_value, decimals, unit)}"),
-                             f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}")
+    ranking_svg = site.drawn(fixed_charts.ranking_svg(
+        ranked, unit_label(indicator), decimals, city_value,
+        f"{city['area_name']}: {german_number(city_value, decimals, unit)}",
+        f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}"))
 
     city_series = charts.plotted(values[values.area_level == "city"]).assign(reihe=city["area_name"])
-    series_svg = site.chart(charts.time_series(city_series, unit_label(indicator), decimals, breaks),
-                            f"Zeitreihe {indicator['label_de']}, {city['area_name']}")
+    series_svg = site.drawn(fixed_charts.time_series_svg(city_series, unit_label(indicator), decimals, breaks,
+                                                         f"Zeitreihe {indicator['label_de']}, {city['area_name']}"))
     panels = []
     city_districts = data.areas[data.areas.area_level == "city_district"]
     for district in city_districts.itertuples():
