@@ -171,38 +171,52 @@ def smaller_scale(scale: float, pages: int, fill: float) -> float:
     return max(MIN_SCALE, round(scale * (pages - 1) / (pages - 1 + fill) * 0.97, 3))
 
 
-async def _print_all(chromium: str, jobs: list[_Job]) -> None:
-    """Print `jobs` side by side, one browser tab each (at most PARALLEL at a time)."""
-    from playwright.async_api import async_playwright
+class _Browser:
+    """One Chromium for every document of a report (starting it costs about a second)."""
 
-    queue: asyncio.Queue = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
+    def __init__(self, chromium: str) -> None:
+        self.chromium = chromium
 
-    async def print_one(page, job: _Job) -> None:
+    async def __aenter__(self) -> _Browser:
+        from playwright.async_api import async_playwright
+
+        self._playwright = await async_playwright().start()
         try:
-            await page.goto(job.source.as_uri(), wait_until="load")
-            job.pdf = await page.pdf(format="A4", margin=PAGE_MARGINS, print_background=True,
-                                     display_header_footer=True, header_template="<div></div>",
-                                     footer_template=footer_template(job.footer))
-        except Exception as error:  # Chromium's messages are English and do not say which page
-            raise PdfError(f"PDF von {job.source.name} konnte nicht gedruckt werden: {error}") from error
+            self._browser = await self._playwright.chromium.launch(executable_path=self.chromium)
+            self._context = await self._browser.new_context()
+        except BaseException:
+            await self._playwright.stop()
+            raise
+        return self
 
-    async def tab(context) -> None:
-        page = await context.new_page()
+    async def __aexit__(self, *exc) -> None:
         try:
-            while not queue.empty():
-                await print_one(page, queue.get_nowait())
+            await self._browser.close()
         finally:
-            await page.close()
+            await self._playwright.stop()
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium)
-        try:
-            context = await browser.new_context()
-            await asyncio.gather(*(tab(context) for _ in range(min(PARALLEL, len(jobs)))))
-        finally:
-            await browser.close()
+    async def print(self, jobs: list[_Job]) -> None:
+        """Print `jobs` side by side, one browser tab each (at most PARALLEL at a time)."""
+        queue: asyncio.Queue = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+
+        async def tab() -> None:
+            page = await self._context.new_page()
+            try:
+                while not queue.empty():
+                    job = queue.get_nowait()
+                    try:
+                        await page.goto(job.source.as_uri(), wait_until="load")
+                        job.pdf = await page.pdf(format="A4", margin=PAGE_MARGINS, print_background=True,
+                                                 display_header_footer=True, header_template="<div></div>",
+                                                 footer_template=footer_template(job.footer))
+                    except Exception as error:  # Chromium's messages are English and do not say which page
+                        raise PdfError(f"PDF von {job.source.name} konnte nicht gedruckt werden: {error}") from error
+            finally:
+                await page.close()
+
+        await asyncio.gather(*(tab() for _ in range(min(PARALLEL, len(jobs)))))
 
 
 SCRATCH_PREFIX = "dft_bericht_pdf_"   # + the printing process's id
@@ -267,18 +281,24 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
         main = _Job(site / ".gesamtbericht.html", footer)
         main.source.write_text(whole_report_document(site, parts, title), encoding="utf-8")
         sources.append(main.source)
-        todo, jobs = areas, [main]
-        for round_ in range(FIT_ROUNDS + 1):
-            job = _Job(site / f".gebietsprofile_{round_}.html", footer)
-            job.source.write_text(profiles_document(site, [a.path for a in todo], title, [a.zoom for a in todo]),
-                                  encoding="utf-8")
-            sources.append(job.source)
-            asyncio.run(_print_all(chromium, [*jobs, job]))
-            jobs = []
-            todo = _place_profiles(job.pdf, todo, header)
-            if not todo:
-                break
-            progress(f"  Bericht: {len(todo)} Profile enden mit einer fast leeren Seite und werden kleiner gedruckt")
+
+        async def print_all() -> None:
+            async with _Browser(chromium) as browser:
+                todo, jobs = areas, [main]
+                for round_ in range(FIT_ROUNDS + 1):
+                    job = _Job(site / f".gebietsprofile_{round_}.html", footer)
+                    job.source.write_text(profiles_document(site, [a.path for a in todo], title,
+                                                            [a.zoom for a in todo]), encoding="utf-8")
+                    sources.append(job.source)
+                    await browser.print([*jobs, job])
+                    jobs = []
+                    todo = _place_profiles(job.pdf, todo, header)
+                    if not todo:
+                        break
+                    progress(f"  Bericht: {len(todo)} Profile enden mit einer fast leeren Seite und werden "
+                             "kleiner gedruckt")
+
+        asyncio.run(print_all())
         progress(f"  Bericht: gedruckt ({time.perf_counter() - begun:.1f} s), PDF werden zusammengestellt")
         results = [PrintedPdf(site / Path(a.path).with_suffix(".pdf"), 0, a.zoom, a.fill) for a in areas]
         for area, result in zip(areas, results):
