@@ -105,8 +105,12 @@ class ReleaseData:
 
     def series(self, indicator_id: str, level: str, code: str) -> pd.DataFrame:
         """One area's values of one indicator, indexed by reference year (empty if none)."""
-        return self.series_index.get((indicator_id, level, code), self.values.iloc[0:0].set_index(
-            "reference_year", drop=False))
+        found = self.series_index.get((indicator_id, level, code))
+        return found if found is not None else self._no_series
+
+    @cached_property
+    def _no_series(self) -> pd.DataFrame:
+        return self.values.iloc[0:0].set_index("reference_year", drop=False)
 
     def with_names(self, table):
         """`table` (exports.Table) with code columns replaced by the German names of the label tables."""
