@@ -222,6 +222,13 @@ def bare_load(root: Path) -> dict:
     return {"rows": load(_paths(root)["inbox"])}
 
 
+def least_ingest(root: Path) -> dict:
+    """The least work any ingest must do on these deliveries (benchmarks/ingest_floor.py): its parts."""
+    from benchmarks.ingest_floor import least_ingest_work
+
+    return {"parts_s": least_ingest_work(_paths(root)["inbox"])}
+
+
 def pandas_peer(root: Path) -> None:
     from benchmarks.pandas_peer import pandas_indicator_values
 
@@ -245,7 +252,8 @@ def new_month(root: Path) -> None:
 
 STAGES = {"generate": generate, "ingest": ingest, "dbt": dbt, "dbt_spark": dbt_spark, "gate": gate, "disclosure": disclosure,
           "release": release, "report": report,
-          "floor": floor, "bare_load": bare_load, "pandas": pandas_peer, "incremental_month": new_month}
+          "floor": floor, "bare_load": bare_load, "least_ingest": least_ingest, "pandas": pandas_peer,
+          "incremental_month": new_month}
 
 
 def main() -> int:

@@ -32,3 +32,21 @@ def test_the_generator_target_applies_at_state_scale():
     assert entry["targets"]["generate_peak_gb"] == {"value": 3.22, "limit": 3.0, "reached": False}
     assert entry["targets"]["ingest_over_bare_load"]["reached"] is None  # no bare load measured
     assert "report_s" not in entry["targets"]
+
+
+def test_the_least_ingest_work_does_each_part_on_the_sample(sample_inbox):
+    """The lower bound of the ingest (benchmarks/ingest_floor.py) reads, writes, checks, looks for
+    duplicate keys and pseudonymises: each part takes time, and together they are more than the read."""
+    from benchmarks.ingest_floor import least_ingest_work
+
+    parts = least_ingest_work(sample_inbox)
+    assert set(parts) == {"read", "write", "rules", "keys", "pseudonyms", "total"}
+    assert all(parts[name] > 0 for name in ("read", "write", "rules", "keys", "pseudonyms"))
+    assert parts["total"] > parts["read"]
+
+
+def test_the_least_ingest_ratio_is_reported_beside_the_target():
+    results = _results({"generate": 30, "ingest": 60, "bare_load": 20, "least_ingest": 32, "dbt": 20, "gate": 5,
+                        "release": 12, "floor": 40})
+    entry = config_entry("1", "2014-2024", 1, results, pipeline=97.0)
+    assert entry["least_ingest_s"] == 32 and entry["ratios"]["least_ingest_over_bare_load"] == 1.6
