@@ -122,9 +122,10 @@ def _without_page_number(text: str) -> str:
     return re.sub(r"Seite \d+ von \d+", "", text).strip()
 
 
-def test_the_whole_report_has_a_bookmark_per_profile_at_its_pages(report_site):
+def test_the_whole_report_has_a_bookmark_per_profile_and_indicator_at_its_pages(report_site):
     """A reader of bericht.pdf jumps to a profile by its bookmark and finds there the pages of the
-    profile's own PDF (the same text, numbered within the whole report)."""
+    profile's own PDF (the same text, numbered within the whole report), and to an indicator's page
+    by its bookmark."""
     whole = pdfium.PdfDocument(report_site / "bericht.pdf")
     try:
         marks = {mark.get_title(): mark.get_dest().get_index() for mark in whole.get_toc()}
@@ -137,6 +138,12 @@ def test_the_whole_report_has_a_bookmark_per_profile_at_its_pages(report_site):
         own = texts(page.with_suffix(".pdf"))
         shown = whole_pages[marks[title]:marks[title] + len(own)]
         assert [_without_page_number(t) for t in shown] == [_without_page_number(t) for t in own], page.name
+    for page in sorted((report_site / "indikatoren").glob("*.html")):
+        if page.name == "index.html":
+            continue
+        title = re.search(r"<h1>([^<]+)</h1>", page.read_text(encoding="utf-8")).group(1).replace("&amp;", "&")
+        assert title in marks, page.name           # each indicator starts a page of its own, with a bookmark
+        assert _bare(whole_pages[marks[title]]).startswith(_bare(title)), page.name
 
 
 def missing_from_pdf(page: Path) -> list[str]:

@@ -38,7 +38,8 @@ MIN_SCALE = 0.85       # the smallest print scale used to pull a short last page
 PARALLEL = 2           # documents printed at the same time
 FIT_ROUNDS = 3         # how often profiles with a nearly empty last page are printed again, smaller
 PAGE_MARGINS = {"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"}
-PRINT_STYLE = "section.druckteil { break-before: page; } section.druckteil:first-of-type { break-before: auto; }"
+PRINT_STYLE = ("section.druckteil { break-before: page; } section.druckteil:first-of-type { break-before: auto; } "
+               "div.druckseite.neu { break-before: page; } div.druckseite.neu:first-child { break-before: auto; }")
 PROFILE_STYLE = "section.druckprofil { break-before: page; } section.druckprofil:first-of-type { break-before: auto; }"
 
 
@@ -120,14 +121,23 @@ def _document(title: str, style: str, body: str) -> str:
             f'<link rel="stylesheet" href="static/bericht.css"><style>{style}</style></head><body>{body}</body></html>')
 
 
-def whole_report_document(site: Path, parts: list[tuple[str, list[str]]], title: str) -> str:
-    """One HTML document of every page's content, part by part (`parts`: title, page paths); `title`
-    becomes the PDF's title. The site's header once, at the top (the web footer is not printed:
-    the page footer says it)."""
+@dataclass(frozen=True)
+class PrintPart:
+    """A part of the printed report: its title (a bookmark), its pages (paths in the site) and
+    whether each page starts on a new sheet with a bookmark of its own (the indicators)."""
+    title: str
+    pages: list[str]
+    page_bookmarks: bool = False
+
+
+def whole_report_document(site: Path, parts: list[PrintPart], title: str) -> str:
+    """One HTML document of every page's content, part by part; `title` becomes the PDF's title.
+    The site's header once, at the top (the web footer is not printed: the page footer says it)."""
     sections = []
-    for part_title, paths in parts:
-        contents = "".join(f'<div class="druckseite">{_page_content(site, path)}</div>' for path in paths)
-        sections.append(f'<section class="druckteil" aria-label="{html.escape(part_title)}">{contents}</section>')
+    for part in parts:
+        kind = "druckseite neu" if part.page_bookmarks else "druckseite"
+        contents = "".join(f'<div class="{kind}">{_page_content(site, path)}</div>' for path in part.pages)
+        sections.append(f'<section class="druckteil" aria-label="{html.escape(part.title)}">{contents}</section>')
     return _document(title, PRINT_STYLE, f'{_site_header(site)}<main>{"".join(sections)}</main>')
 
 
@@ -249,15 +259,17 @@ def _heading(site: Path, path: str, element: str = "h1") -> str:
 class _Profile:
     path: str
     heading: str
+    depth: int                    # of its bookmark in the whole report (1: below the last part)
     pages: Pages | None = None    # where its pages are, once printed
     zoom: float = 1.0
     fill: float = 1.0
 
 
-def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tuple[str, list[str]]],
+def print_report(site: Path, chromium: str, profiles: list[tuple[str, int]], parts: list[PrintPart],
                  title: str, footer: str, progress=print) -> list[PrintedPdf]:
-    """Print every profile page in `profiles` to a PDF next to it, and the whole report to
-    bericht.pdf: the pages of `parts` (title, page paths), the profiles after the last part.
+    """Print every profile page in `profiles` (path, depth of its bookmark below the last part) to
+    a PDF next to it, and the whole report to bericht.pdf: the pages of `parts`, the profiles after
+    the last part.
     Returns what was printed (pages, size, fill of the last page).
 
     Chromium prints two documents side by side: the parts, and every profile, each on new pages.
@@ -266,7 +278,7 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
     page is left as it falls: each of its parts starts on a new page anyway."""
     begun = time.perf_counter()
     header = header_text(site)
-    areas = [_Profile(path, _heading(site, path)) for path in profiles]
+    areas = [_Profile(path, _heading(site, path), depth) for path, depth in profiles]
     # Chromium's profile and Playwright's files in a folder of this process (Chromium's socket path
     # must stay short: the system's temporary folder), removed afterwards; what a killed run left
     # there is removed by the next one
@@ -303,13 +315,8 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
         results = [PrintedPdf(site / Path(a.path).with_suffix(".pdf"), 0, a.zoom, a.fill) for a in areas]
         for area, result in zip(areas, results):
             result.pages = assemble([area.pages], _heading(site, area.path, "title"), result.path)
-        main_pdf = open_printed(main.pdf)
-        part_pages = ranges(page_starts(main.pdf, [header + " " + _heading(site, paths[0]) if i == 0
-                                                   else _heading(site, paths[0])
-                                                   for i, (_, paths) in enumerate(parts)]), len(main_pdf.pages))
-        whole = [Pages(main_pdf, first, stop, [Bookmark(0, name, 0)])
-                 for (name, _), (first, stop) in zip(parts, part_pages)]
-        whole += [Pages(a.pages.pdf, a.pages.first, a.pages.stop, [Bookmark(1, a.heading, 0)]) for a in areas]
+        whole = _parts_with_bookmarks(main.pdf, parts, site, header)
+        whole += [Pages(a.pages.pdf, a.pages.first, a.pages.stop, [Bookmark(a.depth, a.heading, 0)]) for a in areas]
         pages = assemble(whole, title, site / WHOLE_REPORT)
         results.insert(0, PrintedPdf(site / WHOLE_REPORT, pages, 1.0, 1.0))
     except ValueError as error:
@@ -325,6 +332,25 @@ def print_report(site: Path, chromium: str, profiles: list[str], parts: list[tup
     progress(f"  Bericht: PDF fertig ({len(results) - 1} Gebiete und der Gesamtbericht mit {pages} Seiten, "
              f"{time.perf_counter() - begun:.1f} s)")
     return results
+
+
+def _parts_with_bookmarks(pdf: bytes, parts: list[PrintPart], site: Path, header: str) -> list[Pages]:
+    """The pages of each part in the printed document of the parts, with a bookmark for the part
+    and, where each page starts a new sheet, one for each of its pages after the first."""
+    marks = []    # (part, level, title, how its first printed page begins)
+    for number, part in enumerate(parts):
+        first = _heading(site, part.pages[0])
+        marks.append((number, 0, part.title, f"{header} {first}" if number == 0 else first))
+        if part.page_bookmarks:
+            marks += [(number, 1, heading, heading) for heading in (_heading(site, path) for path in part.pages[1:])]
+    starts = page_starts(pdf, [beginning for *_, beginning in marks])
+    document = open_printed(pdf)
+    part_starts = [start for start, (_, level, _, _) in zip(starts, marks) if level == 0]
+    out = []
+    for number, (first, stop) in enumerate(ranges(part_starts, len(document.pages))):
+        out.append(Pages(document, first, stop, [Bookmark(level, title, start - first) for start, (part, level, title, _)
+                                                 in zip(starts, marks) if part == number]))
+    return out
 
 
 def _place_profiles(pdf: bytes, printed: list[_Profile], header: str) -> list[_Profile]:

@@ -29,7 +29,7 @@ from dagster_project.report.boundaries import load_boundaries
 from dagster_project.report.cells import Footnotes, german_date, sentence
 from dagster_project.report.exports import Table, write_csv, write_xlsx
 from dagster_project.report.maps import Classes, DistrictMap
-from dagster_project.report.pdf import WHOLE_REPORT, pdf_printer, print_report
+from dagster_project.report.pdf import WHOLE_REPORT, PrintPart, pdf_printer, print_report
 from dagster_project.report.release_data import ReleaseData
 
 HERE = Path(__file__).parent
@@ -154,22 +154,24 @@ class Site:
             return [(f"{title} als PDF (A4)", path.removesuffix(".html") + ".pdf")]
         return []
 
-    def print_order(self) -> tuple[list[str], list[tuple[str, list[str]]]]:
-        """The profile pages (city, then each city district followed by its statistical districts) and
-        the whole report's other parts in reading order, for pdf.py (the profiles follow the last
-        part, "Gebiete")."""
+    def print_order(self) -> tuple[list[tuple[str, int]], list[PrintPart]]:
+        """The profile pages with their depth in the printed report's bookmarks (the city, then each
+        city district at depth 1, each followed by its statistical districts at depth 2) and the
+        whole report's other parts in reading order, for pdf.py (the profiles follow the last part,
+        "Gebiete")."""
         areas = self.data.areas
-        profiles = [area_page("city", self.data.city()["area_code"])]
+        profiles = [(area_page("city", self.data.city()["area_code"]), 1)]
         districts = areas[areas.area_level == "statistical_district"]
         for code in sorted(areas[areas.area_level == "city_district"].area_code):
-            profiles.append(area_page("city_district", code))
-            profiles += [area_page("statistical_district", member)
+            profiles.append((area_page("city_district", code), 1))
+            profiles += [(area_page("statistical_district", member), 2)
                          for member in sorted(districts[districts.city_district_code == code].area_code)]
         indicators = [f"indikatoren/{i}.html" for i in self.data.indicators.indicator_id]
-        parts = [("Überblick", ["index.html"]), ("Indikatoren", ["indikatoren/index.html", *indicators]),
-                 ("Sozialindex", ["sozialindex.html"]), ("Zuwanderung", ["zuwanderung.html"]),
-                 ("Ziele und Maßnahmen", ["ziele.html"]), ("Methodik", ["methodik.html"]),
-                 ("Gebiete", ["gebiete/index.html"])]
+        parts = [PrintPart("Überblick", ["index.html"]),
+                 PrintPart("Indikatoren", ["indikatoren/index.html", *indicators], page_bookmarks=True),
+                 PrintPart("Sozialindex", ["sozialindex.html"]), PrintPart("Zuwanderung", ["zuwanderung.html"]),
+                 PrintPart("Ziele und Maßnahmen", ["ziele.html"]), PrintPart("Methodik", ["methodik.html"]),
+                 PrintPart("Gebiete", ["gebiete/index.html"])]
         return profiles, parts
 
     def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -99,8 +99,10 @@ def page(site, indicator: dict, downloads) -> None:
                              f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken", root="../",
                              texts=texts, legend_note=NEED_NOTE.get(indicator.get("need_direction")))
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
+    # the city's number of persons is the sum of its districts, not a yardstick beside their bars
+    yardstick = None if indicator["unit"] == "Personen" else city_value
     ranking_svg = site.drawn(fixed_charts.ranking_svg(
-        ranked, unit_label(indicator), decimals, city_value,
+        ranked, unit_label(indicator), decimals, yardstick,
         f"{city['area_name']}: {german_number(city_value, decimals, unit)}",
         f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}"))
 
