@@ -10,9 +10,10 @@ Each page is laid out once: Chromium prints two documents (the report's parts; e
 starting on a new page), and pdf_assembly.py cuts the profiles' PDFs out of the second and puts
 the whole report together from both (the profiles last, in the part "Gebiete").
 
-No profile ends with a nearly empty page: a profile whose last page is less than MIN_FILL filled
-is printed again on its own, slightly smaller (down to MIN_SCALE), so that its end moves onto the
-page before. The whole report starts each part (Überblick, Indikatoren, …) on a new page; the
+No profile ends with a nearly empty page: Chromium first lays the profiles out without page
+breaks, and a profile whose height would leave its last page less than MIN_FILL filled is printed
+slightly smaller (down to MIN_SCALE), so that its end moves onto the page before; one that still
+ends short is printed again, smaller. The whole report starts each part (Überblick, Indikatoren, …) on a new page; the
 pages within a part follow one another without a page break, except the profiles, each of which
 is its own PDF's pages.
 """
@@ -35,7 +36,7 @@ from dagster_project.settings import switch
 WHOLE_REPORT = "bericht.pdf"
 MIN_FILL = 0.30        # the least share of a page's height that its printed content must reach
 MIN_SCALE = 0.85       # the smallest print scale used to pull a short last page onto the one before
-PARALLEL = 2           # documents printed at the same time
+PARALLEL = 2           # profile documents printed at the same time (beside the parts: one more tab)
 FIT_ROUNDS = 3         # how often profiles with a nearly empty last page are printed again, smaller
 PAGE_MARGINS = {"top": "12mm", "bottom": "14mm", "left": "12mm", "right": "12mm"}
 PRINT_STYLE = ("section.druckteil { break-before: page; } section.druckteil:first-of-type { break-before: auto; } "
@@ -175,6 +176,25 @@ class _Job:
     pdf: bytes = b""
 
 
+# the printable area of an A4 page within PAGE_MARGINS, in CSS pixels (96 per inch)
+PRINT_WIDTH_PX = (210 - 12 - 12) / 25.4 * 96
+PRINT_HEIGHT_PX = (297 - 12 - 14) / 25.4 * 96
+# a profile laid out without page breaks to more than this share of its last page spills over
+# when cut into pages (figures and table rows are not split; measured: up to 0.1 of a page)
+SPILL_FILL = 0.88
+
+
+def expected_size(height_px: float) -> float:
+    """The size to print a profile at, from its height laid out without page breaks: smaller where
+    it would end with a nearly empty page (so that the common case needs no second print)."""
+    pages, fill = int(height_px // PRINT_HEIGHT_PX) + 1, (height_px % PRINT_HEIGHT_PX) / PRINT_HEIGHT_PX
+    if pages >= 2 and fill < MIN_FILL:
+        return smaller_scale(1.0, pages, fill)
+    if fill > SPILL_FILL:           # will spill onto a page of its own, nearly empty
+        return smaller_scale(1.0, pages + 1, 0.05)
+    return 1.0
+
+
 def smaller_scale(scale: float, pages: int, fill: float) -> float:
     """The size that brings the content of pages-1 full pages and a short one onto pages-1 pages
     (with some room)."""
@@ -204,6 +224,19 @@ class _Browser:
             await self._browser.close()
         finally:
             await self._playwright.stop()
+
+    async def heights(self, source: Path, selector: str) -> list[float]:
+        """The height in CSS pixels of every element `selector` of `source`, laid out as printed on
+        A4 within PAGE_MARGINS but not cut into pages."""
+        page = await self._context.new_page()
+        try:
+            await page.set_viewport_size({"width": round(PRINT_WIDTH_PX), "height": round(PRINT_HEIGHT_PX)})
+            await page.emulate_media(media="print")
+            await page.goto(source.as_uri(), wait_until="load")
+            return await page.evaluate(
+                f"[...document.querySelectorAll({selector!r})].map(e => e.getBoundingClientRect().height)")
+        finally:
+            await page.close()
 
     async def print(self, jobs: list[_Job]) -> None:
         """Print `jobs` side by side, one browser tab each (at most PARALLEL at a time)."""
@@ -294,21 +327,33 @@ def print_report(site: Path, chromium: str, profiles: list[tuple[str, int]], par
         main.source.write_text(whole_report_document(site, parts, title), encoding="utf-8")
         sources.append(main.source)
 
+        async def print_profiles(browser: _Browser) -> None:
+            """Beside the parts: each profile's expected size from its height, then the profiles in
+            PARALLEL documents, again smaller where a last page is still nearly empty."""
+            probe = site / ".gebietsprofile_hoehen.html"
+            probe.write_text(profiles_document(site, [a.path for a in areas], title), encoding="utf-8")
+            sources.append(probe)
+            for area, height in zip(areas, await browser.heights(probe, "section.druckprofil")):
+                area.zoom = expected_size(height)
+            todo = areas
+            for round_ in range(FIT_ROUNDS + 1):
+                shares = [todo[i::PARALLEL] for i in range(PARALLEL) if todo[i::PARALLEL]]
+                own = []
+                for number, share in enumerate(shares):
+                    job = _Job(site / f".gebietsprofile_{round_}_{number}.html", footer)
+                    job.source.write_text(profiles_document(site, [a.path for a in share], title,
+                                                            [a.zoom for a in share]), encoding="utf-8")
+                    sources.append(job.source)
+                    own.append((job, share))
+                await browser.print([job for job, _ in own])
+                todo = [again for job, share in own for again in _place_profiles(job.pdf, share, header)]
+                if not todo:
+                    break
+                progress(f"  Bericht: {len(todo)} Profile enden mit einer fast leeren Seite und werden kleiner gedruckt")
+
         async def print_all() -> None:
             async with _Browser(chromium) as browser:
-                todo, jobs = areas, [main]
-                for round_ in range(FIT_ROUNDS + 1):
-                    job = _Job(site / f".gebietsprofile_{round_}.html", footer)
-                    job.source.write_text(profiles_document(site, [a.path for a in todo], title,
-                                                            [a.zoom for a in todo]), encoding="utf-8")
-                    sources.append(job.source)
-                    await browser.print([*jobs, job])
-                    jobs = []
-                    todo = _place_profiles(job.pdf, todo, header)
-                    if not todo:
-                        break
-                    progress(f"  Bericht: {len(todo)} Profile enden mit einer fast leeren Seite und werden "
-                             "kleiner gedruckt")
+                await asyncio.gather(browser.print([main]), print_profiles(browser))
 
         asyncio.run(print_all())
         progress(f"  Bericht: gedruckt ({time.perf_counter() - begun:.1f} s), PDF werden zusammengestellt")
