@@ -120,7 +120,10 @@ class Tightening:
 def _owner_only(path: Path, result: Tightening, passages: set[Path]) -> None:
     if path in passages:   # a folder BI accounts pass through: its mode is set by restrict_warehouse
         return
-    info = path.lstat()
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return   # gone since the folder was listed (SQLite's -wal and -journal files of a running instance)
     if stat.S_ISLNK(info.st_mode):
         return
     mode = stat.S_IMODE(info.st_mode)
@@ -129,6 +132,8 @@ def _owner_only(path: Path, result: Tightening, passages: set[Path]) -> None:
     folder = stat.S_ISDIR(info.st_mode)
     try:
         path.chmod((mode & 0o700) | (OWNER_DIR if folder else 0))
+    except FileNotFoundError:
+        return
     except PermissionError:
         result.not_ours.append(str(path))
         return

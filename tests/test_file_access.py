@@ -160,3 +160,18 @@ def test_modes_outside_the_release_are_owner_only(restricted):
         assert info.st_gid == group, path
         assert stat.S_IMODE(info.st_mode) == (0o550 if path.is_dir() else 0o440), path
     assert os.access(release.folder / "warehouse.duckdb", os.R_OK)
+
+
+def test_a_file_that_vanishes_while_the_folder_is_walked_is_left_alone(tmp_path):
+    """A running Dagster instance removes SQLite's -wal file between the walk's listing and its
+    look at the file (seen in CI: a second run failed with FileNotFoundError); a file that is gone
+    needs no tightening."""
+    from dagster_project.file_access import Tightening, _owner_only, walk_owner_only
+
+    result = Tightening()
+    _owner_only(tmp_path / "index.db-wal", result, set())          # listed, then removed
+    assert not result.changed
+    (tmp_path / "kept.txt").write_text("x")
+    (tmp_path / "kept.txt").chmod(0o644)
+    walk_owner_only(tmp_path, set(), set(), result)
+    assert result.files == 1 and (tmp_path / "kept.txt").stat().st_mode & 0o077 == 0
