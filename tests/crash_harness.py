@@ -361,16 +361,23 @@ class Kill:
                 f"nächster Lauf fertig in {self.recovery_seconds:.0f} s; Ergebnis {verdict}")
 
 
-def plan_kills(kills: int, seed: int, lengths: dict[str, tuple[float, float]]) -> list[Kill]:
+def plan_kills(kills: int, seed: int, lengths: dict[str, tuple[float, float]],
+               only: str | None = None) -> list[Kill]:
+    """`kills` moments: spread over the phases in turn, or all in the phase `only`; each at a
+    random delay within its phase (the same seed, the same plan)."""
     rng = random.Random(seed)
     plan = []
     for i in range(kills):
-        phase = PHASES[i % len(PHASES)] if kills >= len(PHASES) else rng.choice(PHASES)
+        if only is not None:
+            phase = only
+        else:
+            phase = PHASES[i % len(PHASES)] if kills >= len(PHASES) else rng.choice(PHASES)
         plan.append(Kill(i + 1, phase, round(rng.uniform(0, lengths[phase][1]), 2)))
     return plan
 
 
-def chaos(kills: int, seed: int, inbox: Path, workdir: Path, say=print) -> tuple[list[Kill], float]:
+def chaos(kills: int, seed: int, inbox: Path, workdir: Path, say=print,
+          only: str | None = None) -> tuple[list[Kill], float]:
     """Run the uninterrupted reference, then `kills` kills, each followed by a run that must
     complete; returns the kills and the reference run's length."""
     reference = fresh_workspace(workdir / "referenz", inbox)
@@ -383,7 +390,7 @@ def chaos(kills: int, seed: int, inbox: Path, workdir: Path, say=print) -> tuple
     missing = set(PHASES) - lengths.keys()
     if missing:
         raise AssertionError(f"Der Referenzlauf hat die Phasen {sorted(missing)} nicht: {ref.log[-2000:]}")
-    plan = plan_kills(kills, seed, lengths)
+    plan = plan_kills(kills, seed, lengths, only)
     for kill in plan:
         root = fresh_workspace(workdir / "abbruch", inbox)
         killed = run_main(root, kill.phase, kill.delay)
@@ -512,12 +519,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="ohne: ein neuer, der ausgegeben wird")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dft_chaos"))
     parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--phase", choices=PHASES, default=None,
+                        help="alle Abbrüche in dieser Phase (etwa report: während der Bericht und seine PDF entstehen)")
     parser.add_argument("--daemon", action="store_true",
                         help="danach einmal der Daemon-Pfad: vom Sensor gestarteter Lauf abgebrochen, Daemon neu gestartet")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
-    print(f"Chaos-Lauf: {args.kills} Abbrüche mit kill -9, Seed {seed} "
-          f"(wiederholen: python -m tests.crash_harness --kills {args.kills} --seed {seed})", flush=True)
+    where = f" in der Phase {args.phase}" if args.phase else ""
+    again = f" --phase {args.phase}" if args.phase else ""
+    print(f"Chaos-Lauf: {args.kills} Abbrüche mit kill -9{where}, Seed {seed} "
+          f"(wiederholen: python -m tests.crash_harness --kills {args.kills}{again} --seed {seed})", flush=True)
     sys.path.insert(0, str(REPO))
     from sample_deliveries.__main__ import generate
 
@@ -526,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(inbox)
     generate(inbox, [2022, 2023], scale=args.scale, seed=7, clean=True, progress=lambda _: None)
     say = lambda line: print(line, flush=True)  # noqa: E731
-    plan, _ = chaos(args.kills, seed, inbox, args.workdir, say=say) if args.kills else ([], 0)
+    plan, _ = chaos(args.kills, seed, inbox, args.workdir, say=say, only=args.phase) if args.kills else ([], 0)
     bad = [k for k in plan if k.differences]
     print(f"\nSeed {seed}: {len(plan)} Abbrüche ({sum(k.killed for k in plan)} getroffen), "
           f"{len(plan) - len(bad)} ohne Abweichung, {len(bad)} mit Abweichungen.")

@@ -79,3 +79,16 @@ def test_ten_kills_over_all_phases_then_the_next_run_completes_and_equals_an_uni
     assert not differences, "\n".join(journal + differences)
     assert not leftovers(root), leftovers(root)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_make_chaos_can_put_every_kill_into_one_phase():
+    """`make chaos CHAOS_ARGS="--phase report"`: every kill in the report phase, within its length;
+    without --phase a seed still gives the plan it gave before (spread over the phases in turn)."""
+    from tests.crash_harness import plan_kills
+
+    lengths = {phase: (10.0 * i, 20.0 + i) for i, phase in enumerate(PHASES)}
+    only = plan_kills(6, 11, lengths, "report")
+    assert {kill.phase for kill in only} == {"report"}
+    assert all(0 <= kill.delay <= lengths["report"][1] for kill in only)
+    spread = plan_kills(10, 11, lengths)
+    assert [kill.phase for kill in spread] == [*PHASES, *PHASES]
