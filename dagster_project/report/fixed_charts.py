@@ -16,7 +16,8 @@ from html import escape
 import pandas as pd
 
 from dagster_project.html_report import german_number
-from dagster_project.report.small_multiples import AXIS_TEXT, DASHES, FONT, GRID, TEXT, TITLE_TEXT, _dash, nice_ticks
+from dagster_project.report.small_multiples import (AXIS_TEXT, DASHES, GRID, TEXT, TITLE_TEXT, _dash, nice_ticks,
+                                                    svg_start)
 
 GREY = "#6b6b6b"
 CITY_COLOUR = "#b2182b"
@@ -27,12 +28,6 @@ CHAR_WIDTH = 6.4           # 11 px DejaVu Sans, on average (a label is cut with 
 BOLD_CHAR_WIDTH = 7.0
 ROW = 14                   # a bar's row: 11 px labels need 14 px
 LABEL_ROOM = 220
-
-
-def _open(width: float, height: float, description: str, kind: str) -> str:
-    return (f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" version="1.1" '
-            f'class="{kind}" width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
-            f'font-family="{FONT}"><rect width="100%" height="100%" fill="white"/>')
 
 
 def _cut(text: str, room: float, char_width: float = CHAR_WIDTH) -> str:
@@ -65,7 +60,7 @@ def ranking_svg(frame: pd.DataFrame, value_title: str, decimals: int, city_value
     def x_of(value: float) -> float:
         return left + (value - ticks[0]) / span * plot_width
 
-    out = [_open(width, height, description, "rangfolge"),
+    out = [svg_start(width, height, description, "rangfolge"),
            _text(left + plot_width / 2, 13, value_title, "middle", TITLE_TEXT, bold=True)]
     for tick in ticks:
         x = x_of(tick)
@@ -125,7 +120,7 @@ def time_series_svg(frame: pd.DataFrame, value_title: str, decimals: int, breaks
     def y_of(value: float) -> float:
         return top + plot_height - (value - ticks[0]) / y_span * plot_height
 
-    out = [_open(width, height, description, "zeitreihe")]
+    out = [svg_start(width, height, description, "zeitreihe")]
     for tick in ticks:
         y = y_of(tick)
         out.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_width:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')

@@ -160,7 +160,12 @@ def header_text(site: Path) -> str:
     """The report's title in the site's header: the first text of a printed page that starts with
     the header (the header's release line has its own layer and is read later)."""
     found = re.search(r'<div class="titel">(.*?)</div>', _site_header(site), re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
+    return _plain_text(found.group(1)) if found else ""
+
+
+def _plain_text(markup: str) -> str:
+    """Markup as a reader sees its text: without tags, entities resolved."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup)).strip()
 
 
 def _without_links(markup: str) -> str:
@@ -285,7 +290,7 @@ def _heading(site: Path, path: str, element: str = "h1") -> str:
     found = re.search(rf"<{element}>(.*?)</{element}>", (site / path).read_text(encoding="utf-8"), re.S)
     if found is None:
         raise PdfError(f"{path}: Seite ohne <{element}> – kann nicht gedruckt werden.")
-    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+    return _plain_text(found.group(1))
 
 
 @dataclass
@@ -305,9 +310,10 @@ def print_report(site: Path, chromium: str, profiles: list[tuple[str, int]], par
     the last part.
     Returns what was printed (pages, size, fill of the last page).
 
-    Chromium prints two documents side by side: the parts, and every profile, each on new pages.
-    Profiles whose last page is nearly empty are printed again together, each smaller (up to
-    FIT_ROUNDS times); then pdf_assembly.py cuts, assembles and numbers. The whole report's last
+    Chromium prints the parts in one tab; beside it, it measures each profile's height, prints a
+    profile that would end on a nearly empty page smaller at once, and prints the profiles (each on
+    new pages) in PARALLEL documents; one whose last page is still nearly empty is printed again,
+    smaller (up to FIT_ROUNDS times). Then pdf_assembly.py cuts, assembles and numbers. The whole report's last
     page is left as it falls: each of its parts starts on a new page anyway."""
     begun = time.perf_counter()
     header = header_text(site)

@@ -46,6 +46,13 @@ def nice_ticks(low: float, high: float, count: int = 3, min_step: float | None =
     return [round(i * step, decimals + 2) for i in range(first, last + 1)], decimals
 
 
+def svg_start(width: float, height: float, description: str, css_class: str) -> str:
+    """The opening of a chart drawn as SVG: one image with its German description, white behind."""
+    return (f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" version="1.1" '
+            f'class="{css_class}" width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+            f'font-family="{FONT}"><rect width="100%" height="100%" fill="white"/>')
+
+
 def small_multiples_svg(frame: pd.DataFrame, description: str, colours: list[str],
                         columns: int = COLUMNS, shared_scale: bool = False) -> str:
     """`frame`: kurz (panel), reihe (series), jahr (x), wert (y; NaN: suppressed or none), optional
@@ -64,9 +71,7 @@ def small_multiples_svg(frame: pd.DataFrame, description: str, colours: list[str
     cell_height = TITLE_HEIGHT + PLOT_HEIGHT + YEARS_HEIGHT + GAP_Y
     rows = math.ceil(len(panels) / columns) if panels else 1
     width, height = columns * cell_width, LEGEND_HEIGHT + rows * cell_height
-    out = [f'<svg role="img" aria-label="{escape(description)}" xmlns="http://www.w3.org/2000/svg" version="1.1" '
-           f'class="kleine-vielfache" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'font-family="{FONT}"><rect width="100%" height="100%" fill="white"/>']
+    out = [svg_start(width, height, description, "kleine-vielfache")]
     out.append(_legend(series, colour_of, dash_of))
     # plain lists per panel and series, read once: pandas per panel cost 5 ms (1,761 panels a report)
     suppressed = frame["is_suppressed"].astype(bool) if "is_suppressed" in frame else pd.Series(False, index=frame.index)
