@@ -16,6 +16,10 @@ export GX_ANALYTICS_ENABLED := False
 export DAGSTER_DISABLE_TELEMETRY := 1
 export PYTHONPATH := $(CURDIR)
 export DAGSTER_HOME := $(CURDIR)/warehouse/dagster_home
+# the city profile (cities/<name>/ or a path; default dortmund), also when given as `make run DFT_CITY=...`
+ifdef DFT_CITY
+export DFT_CITY
+endif
 
 .PHONY: run test ui sample bench chaos clean-warehouse venv system-packages browser spark bi bi-check report docs
 
@@ -37,8 +41,11 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 
 ## make run: set-up, sample deliveries if the inbox is empty, the main job end to end (demo key);
 ## make run ENGINE=spark builds the dbt project with Apache Spark instead of DuckDB
+## make run DFT_CITY=berlin: another city profile (cities/<name>/, docs/operations.md); RUN_ARGS e.g.
+## "--scale 0.05 --years 2020-2024" for the sample's size
+RUN_ARGS ?=
 run: $(STAMP) browser $(if $(filter spark,$(ENGINE)),spark)
-	umask 077 && DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main
+	umask 077 && DFT_DEMO_MODE=1 DFT_ENGINE=$(ENGINE) $(BIN)/python -m dagster_project.main $(RUN_ARGS)
 
 ## Chromium prints the report's PDFs: Debian's package, installed when missing and running as root;
 ## otherwise a hint (the report is then made without PDFs and says so in the log)

@@ -10,12 +10,15 @@ import duckdb
 import pandas as pd
 
 from dagster_project.contracts import SEED_DIR
+from dagster_project.settings import REPO_ROOT
 
 SCRIPT = Path(__file__).with_name("floor_indicators.sql")
 CITY_AGS = "05913000"
 REGISTERS = ("einwohner", "bewegungen", "sgb2", "sgb12", "asylblg")
 # the indicators use the stock at the year's end: the December files of the monthly registers
 YEAR_END = {"sgb2": "-12.csv", "sgb12": "-12.csv", "asylblg": "-12.csv"}
+# the benchmark's peers compute Dortmund's levels (the default sample's city)
+DORTMUND_AREAS = REPO_ROOT / "cities" / "dortmund" / "seeds" / "ref_areas.csv"
 
 
 def _read(path: Path) -> str:
@@ -44,7 +47,7 @@ def floor_indicator_values(inbox: Path) -> pd.DataFrame:
             suffix = YEAR_END.get(register)
             where = f" WHERE filename LIKE '%{suffix}'" if suffix else ""
             con.execute(f"CREATE TEMP VIEW {register}_files AS SELECT * FROM {register}_all{where}")
-        con.execute("SET VARIABLE districts = ?", [str(SEED_DIR / "ref_statistical_districts.csv")])
+        con.execute("SET VARIABLE districts = ?", [str(DORTMUND_AREAS)])
         con.execute("SET VARIABLE city = ?", [CITY_AGS])
         con.execute(SCRIPT.read_text(encoding="utf-8"))
         return con.execute("""

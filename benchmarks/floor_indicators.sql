@@ -5,9 +5,11 @@
 -- defines the views <register>_files over them (the December files of the monthly registers) and
 -- the variables districts and city. Reads a clean sample (no defects).
 
+-- the peers are written for Dortmund's two levels (statistical and city districts), from its profile
 create or replace temp table districts as
-select statistical_district_code as sd, city_district_code as cd
-from read_csv(getvariable('districts'), all_varchar = true);
+select area_code as sd, parent_area_code as cd
+from read_csv(getvariable('districts'), all_varchar = true)
+where area_level = 'statistical_district';
 
 create or replace temp table extract_raw as select * from einwohner_files;
 

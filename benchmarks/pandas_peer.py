@@ -48,9 +48,11 @@ def _by_area(frame: pd.DataFrame, districts: pd.DataFrame, values: dict[str, pd.
 
 
 def pandas_indicator_values(inbox: Path) -> pd.DataFrame:
-    districts = pd.read_csv(SEED_DIR / "ref_statistical_districts.csv", dtype=str)[
-        ["statistical_district_code", "city_district_code"]].rename(
-        columns={"statistical_district_code": "sd", "city_district_code": "cd"})
+    from benchmarks.floor import DORTMUND_AREAS
+
+    areas = pd.read_csv(DORTMUND_AREAS, dtype=str)
+    districts = areas[areas.area_level == "statistical_district"][["area_code", "parent_area_code"]].rename(
+        columns={"area_code": "sd", "parent_area_code": "cd"})
 
     # residents
     frames = []

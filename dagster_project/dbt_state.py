@@ -17,12 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
 
+from dagster_project import city_profile
 from dagster_project.ingest.load import has_audit_table
 
 DBT_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests")
@@ -31,16 +33,19 @@ DELIVERIES_TABLE = "audit.dbt_built_deliveries"
 
 
 def project_files(project_dir: Path) -> list[Path]:
-    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in DBT_SOURCE_FOLDERS:
-        paths.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    """The dbt project's files and those of the selected city profile (its city.yml and seeds):
+    another city or a changed area list is another project."""
+    profile = city_profile.current()
+    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml", profile.directory / "city.yml"]
+    for folder in (*(project_dir / f for f in DBT_SOURCE_FOLDERS), profile.seed_dir):
+        paths.extend(p for p in folder.rglob("*") if p.is_file())
     return sorted(p for p in paths if p.exists())
 
 
 def project_fingerprint(project_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in project_files(project_dir):
-        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(os.path.relpath(path, project_dir).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

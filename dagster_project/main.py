@@ -15,6 +15,7 @@ from dagster import DagsterInstance
 from dagster_project.file_access import secure_umask
 from dagster_project.instance import ensure_dagster_home
 from dagster_project.html_report import german_number
+from dagster_project import city_profile
 from dagster_project.inbox import inbox_is_empty
 from dagster_project.ingest.load import AUDIT_SCHEMA, REFUSAL_LOG
 from dagster_project.quality.run_report import finish_run
@@ -133,13 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     if key.mode == "demo":
         print("DEMO-MODUS: Pseudonyme mit einem öffentlichen Demo-Schlüssel; nur für Beispieldaten, "
               "niemals für echte Registerdaten. / DEMO MODE: public demo key, sample data only.")
+    try:
+        city_profile.claim_warehouse(paths.warehouse_dir)
+    except city_profile.CityProfileError as error:
+        print(f"FEHLER: {error}", file=sys.stderr)
+        return 2
     if inbox_is_empty(paths.inbox_dir):
         if key.mode != "demo":
             print(f"Eingang {paths.inbox_dir} ist leer: keine Lieferungen zu laden. Beispieldaten werden nur "
                   "im Demo-Modus erzeugt. / The inbox is empty; sample data only in demo mode.")
         else:
             print(f"Eingang {paths.inbox_dir} ist leer: Beispiel-Lieferungen werden erzeugt "
-                  "(synthetisch, kalibriert auf Dortmund).")
+                  f"(synthetisch, Stadtprofil {city_profile.current().name}).")
             generate(paths.inbox_dir, parse_years(args.years), args.scale)
     ensure_dagster_home()
     started = time.perf_counter()

@@ -32,7 +32,7 @@ HANDLING_DE = {"keep": "übernommen", "drop": "nicht eingelesen", "pseudonymise"
 EXAMPLE_PERIOD = {"stichtag": "2024-12-31", "year": "2024", "month": "2024-03"}
 PERIOD_DE = {"stichtag": "`JJJJ-12-31`", "year": "`JJJJ`", "month": "`JJJJ-MM`"}
 REFERENCE_DE = {"nationality": "Staatsangehörigkeitsschlüssel (ref_nationalities)",
-                "statistical_district": "Verzeichnis der statistischen Bezirke (ref_statistical_districts)",
+                "area": "Gebiete der untersten Ebene des Stadtprofils (ref_areas)",
                 "field_of_action": "Handlungsfelder (fields_of_action)"}
 
 

@@ -5,7 +5,8 @@ runs without configuration; a deployment points the variables elsewhere.
 
 | variable                   | meaning                                            | default                      |
 |----------------------------|----------------------------------------------------|------------------------------|
-| DFT_WAREHOUSE_DIR          | root of all generated data                         | <repo>/warehouse             |
+| DFT_CITY                   | the city profile: a name under cities/ or a path   | dortmund                     |
+| DFT_WAREHOUSE_DIR          | root of all generated data                         | <repo>/warehouse (other cities: <repo>/warehouse-<name>) |
 | DFT_DB_PATH                | the DuckDB file the pipeline writes; the raw layer (Parquet) is raw/ beside it | $DFT_WAREHOUSE_DIR/warehouse.duckdb |
 | DFT_INBOX_DIR              | register deliveries, one folder per register       | $DFT_WAREHOUSE_DIR/inbox     |
 | DFT_QUARANTINE_DIR         | quarantine files and the refusal log               | $DFT_WAREHOUSE_DIR/quarantine|
@@ -78,6 +79,17 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def default_warehouse_dir() -> Path:
+    """<repo>/warehouse for the default city profile (Dortmund), <repo>/warehouse-<name> for any
+    other (DFT_CITY): a warehouse belongs to one city (docs/operations.md)."""
+    from dagster_project.city_profile import DEFAULT_CITY
+
+    chosen = os.environ.get("DFT_CITY", "").strip()
+    if not chosen or chosen == DEFAULT_CITY:
+        return REPO_ROOT / "warehouse"
+    return REPO_ROOT / f"warehouse-{Path(chosen).name}"
+
+
 @dataclass(frozen=True)
 class WarehousePaths:
     warehouse_dir: Path
@@ -89,7 +101,7 @@ class WarehousePaths:
 
     @classmethod
     def from_environment(cls) -> "WarehousePaths":
-        warehouse_dir = _env_path("DFT_WAREHOUSE_DIR", REPO_ROOT / "warehouse")
+        warehouse_dir = _env_path("DFT_WAREHOUSE_DIR", default_warehouse_dir())
         return cls(
             warehouse_dir=warehouse_dir,
             db_path=_env_path("DFT_DB_PATH", warehouse_dir / "warehouse.duckdb"),

@@ -1,21 +1,27 @@
-"""Calibration targets of the sample registers.
+"""Calibration targets of the sample registers, for the city profile DFT_CITY selects.
 
-Real published figures come from ``dbt/seeds/reference/ref_published_figures.csv`` (copied from
-the project's reference folder, each row with its source). Everything else here is a *synthetic*
-assumption, chosen to look like Dortmund, and marked as such: the district social rank, the
-city-district totals that were not published, the year path of the city total between published
-years, and the EU2 path between the published years 2015, 2018 and 2023.
+The areas come from the profile (cities/<name>/seeds/ref_areas.csv). The reference city's
+calibration (``sample: {calibration: dortmund}``) uses its real published figures from the
+profile's ``ref_published_figures.csv`` (each row with its source). Everything else here is a
+*synthetic* assumption, chosen to look like Dortmund, and marked as such: the district social rank,
+the city-district totals that were not published, the year path of the city total between
+published years, and the EU2 path between the published years 2015, 2018 and 2023.
+
+Any other profile is calibrated from its ``sample`` entry (``calibration: synthetic``): the city's
+residents, foreign share and SGB II rate in 2023; every year's path has the shape of Dortmund's,
+and each lowest-level area gets a size and a social rank drawn once from its code (synthetic).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
-from dagster_project.contracts import SEED_DIR
+from dagster_project import city_profile
 
 FIRST_SIMULATED_YEAR = 2013  # the generator starts from a synthetic stock on 31.12.2013
 
@@ -23,7 +29,7 @@ FIRST_SIMULATED_YEAR = 2013  # the generator starts from a synthetic stock on 31
 @cache
 def published_figures() -> dict[tuple[str, str, str], float]:
     """(reference_date, area_code, measure) -> value, from the published-figures seed."""
-    with (SEED_DIR / "ref_published_figures.csv").open(encoding="utf-8", newline="") as handle:
+    with (DORTMUND_DIR / "seeds" / "ref_published_figures.csv").open(encoding="utf-8", newline="") as handle:
         return {
             (row["reference_date"], row["area_code"], row["measure"]): float(row["value"])
             for row in csv.DictReader(handle)
@@ -35,6 +41,23 @@ def _published(year: int, area: str, measure: str) -> float:
 
 
 CITY_AGS = "05913000"
+# the reference city's profile: its published figures shape every city's year paths
+DORTMUND_DIR = city_profile.CITIES_DIR / "dortmund"
+
+
+def _profile() -> city_profile.CityProfile:
+    return city_profile.current()
+
+
+def _is_dortmund() -> bool:
+    return _profile().sample.get("calibration", "synthetic") == "dortmund"
+
+
+def _size_factor() -> float:
+    """A synthetic city's residents in 2023 relative to Dortmund's (1 for Dortmund)."""
+    if _is_dortmund():
+        return 1.0
+    return float(_profile().sample["residents_2023"]) / _published(2023, CITY_AGS, "residents_main_residence")
 
 # City residents (main residence) on 31.12.: 2022 and 2023 published, the rest synthetic.
 def city_total_path() -> dict[int, float]:
@@ -44,7 +67,8 @@ def city_total_path() -> dict[int, float]:
     }
     path[2022] = _published(2022, CITY_AGS, "residents_main_residence")
     path[2023] = _published(2023, CITY_AGS, "residents_main_residence")
-    return dict(sorted(path.items()))
+    factor = _size_factor()
+    return {year: value * factor for year, value in sorted(path.items())}
 
 
 # Bulgarian (125) and Romanian (154) residents on 31.12.: 2015, 2018 and the EU2 sum 2023 are
@@ -58,7 +82,8 @@ def eu2_paths() -> dict[int, dict[int, float]]:
         bg[year] = _published(year, CITY_AGS, "residents_bulgarian")
         ro[year] = _published(year, CITY_AGS, "residents_romanian")
     ro[2023] = _published(2023, CITY_AGS, "residents_eu2") - bg[2023]
-    return {125: dict(sorted(bg.items())), 154: dict(sorted(ro.items()))}
+    factor = _size_factor()
+    return {125: {y: v * factor for y, v in sorted(bg.items())}, 154: {y: v * factor for y, v in sorted(ro.items())}}
 
 
 # City-district residents 2023: 02, 03, 09, 11 published; the others synthetic, so that the sum
@@ -119,6 +144,11 @@ class Districts:
         return int(np.flatnonzero(self.codes == code)[0])
 
 
+def target_sgb2_rate() -> float:
+    """The city's SGB II rate (< 65) the sample aims at in 2023."""
+    return TARGET_CITY_SGB2_RATE if _is_dortmund() else float(_profile().sample.get("sgb2_rate_2023", TARGET_CITY_SGB2_RATE))
+
+
 def _solve_exponent(weights: np.ndarray, rank: np.ndarray, low: float, high: float,
                     target: float) -> np.ndarray:
     """Values low + (high - low) * (1 - rank)^k with the weighted mean `target` (bisection on k)."""
@@ -133,12 +163,43 @@ def _solve_exponent(weights: np.ndarray, rank: np.ndarray, low: float, high: flo
     return low + (high - low) * (1 - rank) ** ((lo_k + hi_k) / 2)
 
 
-@cache
 def districts() -> Districts:
-    with (SEED_DIR / "ref_statistical_districts.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    codes = np.array([r["statistical_district_code"] for r in rows])
-    city = np.array([r["city_district_code"] for r in rows])
+    """The lowest-level areas of the selected city profile with their calibration targets."""
+    profile = _profile()
+    return _dortmund_districts(profile) if _is_dortmund() else _synthetic_districts(profile)
+
+
+def _lowest_areas(profile: city_profile.CityProfile) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the lowest-level areas and of their area on the top level."""
+    chains = profile.ancestors()
+    codes = np.array(list(chains))
+    top = np.array([chains[c][profile.top.id] for c in codes])
+    return codes, top
+
+
+@cache
+def _synthetic_districts(profile: city_profile.CityProfile) -> Districts:
+    """Synthetic calibration of any city: sizes and social ranks drawn from each area's code (the
+    same code always gets the same draw), rates as in Dortmund around the profile's city values."""
+    codes, top = _lowest_areas(profile)
+    sample = profile.sample
+    seeds = [int.from_bytes(hashlib.sha256(c.encode()).digest()[:8], "little") for c in codes]
+    draws = np.array([np.random.default_rng(s).random(2) for s in seeds])
+    weight = 0.3 + 1.7 * draws[:, 0]
+    # areas of one top-level area resemble each other: half of the rank is the top area's
+    top_rank = {t: np.random.default_rng(int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little")).random()
+                for t in set(top)}
+    rank = 0.5 * draws[:, 1] + 0.5 * np.array([top_rank[t] for t in top])
+    share = weight / weight.sum()
+    foreign = _solve_exponent(share, rank, 0.04, 0.55, float(sample.get("foreign_share_2023", TARGET_CITY_FOREIGN_SHARE)))
+    sgb2 = _solve_exponent(share, rank, *SGB2_RATE_RANGE, float(sample.get("sgb2_rate_2023", TARGET_CITY_SGB2_RATE)))
+    eu2 = share * (1 - rank) ** 3
+    return Districts(codes, top, share, rank, foreign, sgb2, eu2 / eu2.sum())
+
+
+@cache
+def _dortmund_districts(profile: city_profile.CityProfile) -> Districts:
+    codes, city = _lowest_areas(profile)
     weight = np.array([DISTRICT_PROFILE[c][0] for c in codes], dtype=float)
     rank = np.array([DISTRICT_PROFILE[c][1] for c in codes], dtype=float)
     totals = dict(SYNTHETIC_CITY_DISTRICT_2023)

@@ -33,6 +33,19 @@ TITLES = {
 }
 
 
+def programmes_and_carriers() -> tuple[list[tuple[str, str]], list[str]]:
+    """The sample's programmes and carriers: Dortmund's for the reference calibration; for any
+    other city profile the same with its name and without the NRW programmes' state."""
+    if cal._is_dortmund():
+        return PROGRAMMES, CARRIERS
+    city = cal._profile().name
+    programmes = [(name.replace("Dortmund", city).replace(" NRW", " (Landesprogramm)"), funder)
+                  for name, funder in PROGRAMMES]
+    carriers = [c.replace("Dortmund", city).replace("Quartiersmanagement Nordstadt", "Quartiersmanagement")
+                for c in CARRIERS]
+    return programmes, carriers
+
+
 def _fields() -> list[str]:
     with (SEED_DIR.parent / "planning" / "fields_of_action.csv").open(encoding="utf-8") as handle:
         return [row["field_of_action_id"] for row in csv.DictReader(handle)]
@@ -41,6 +54,7 @@ def _fields() -> list[str]:
 def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measures: int = 150) -> tuple[Path, int]:
     """Write the measures list; returns its path and number of rows."""
     rng = np.random.default_rng(seed + 31337)
+    programmes, carriers = programmes_and_carriers()
     d = cal.districts()
     need = (1 - d.rank) ** 2 + 0.05  # high need in the north
     fields = _fields()
@@ -65,15 +79,15 @@ def write_measures(out: Path, period: str = "2024-12", seed: int = 42, n_measure
             end = max(end, begin + dt.timedelta(days=90))
         else:
             end = begin + dt.timedelta(days=int(rng.integers(365, 6 * 365)))
-        programme, funder = PROGRAMMES[int(rng.integers(0, len(PROGRAMMES)))]
-        rows.append([f"M{number:04d}", f"{TITLES[field]} {number}", field, CARRIERS[int(rng.integers(0, len(CARRIERS)))],
+        programme, funder = programmes[int(rng.integers(0, len(programmes)))]
+        rows.append([f"M{number:04d}", f"{TITLES[field]} {number}", field, carriers[int(rng.integers(0, len(carriers)))],
                      programme, funder, TARGET_GROUPS[int(rng.integers(0, len(TARGET_GROUPS)))], districts, begin, end,
                      float(round(rng.gamma(2.0, 60_000), -2))])
     # overlaps: a few measures doubled by a second carrier (same field, district, target group, time)
     for source in rng.choice(len(rows), size=6, replace=False):
         copy = list(rows[source])
         copy[0] = f"M{len(rows) + 1:04d}"
-        copy[3] = CARRIERS[(CARRIERS.index(copy[3]) + 1) % len(CARRIERS)]
+        copy[3] = carriers[(carriers.index(copy[3]) + 1) % len(carriers)]
         copy[1] = copy[1] + " (zweiter Träger)"
         rows.append(copy)
     workbook = Workbook()

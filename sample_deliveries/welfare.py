@@ -133,7 +133,7 @@ class WelfareModel:
         # the persons' four stable uniform draws, drawn one row at a time and kept only as the
         # comparisons the rules below make with them
         order = self._person_order(person)
-        social = d.sgb2_rate[district] / cal.TARGET_CITY_SGB2_RATE
+        social = d.sgb2_rate[district] / cal.target_sgb2_rate()
         u2 = self.person_draw(person, 2, order)
         ch4_old = (age >= 65) & (u2 < 0.2 * d.sgb2_rate[district] + 0.01)
         ch4_em = (age >= 18) & (age < 65) & (u2 < 0.010 * social)

@@ -175,7 +175,7 @@ def test_a_boundary_file_with_the_right_codes_draws_every_district(released, tmp
     # wound for d3-geo: outer rings clockwise (negative planar area)
     ring = features[0]["geometry"]["coordinates"][0]
     assert sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])) < 0
-    values = pd.DataFrame({"statistical_district_code": codes, "wert": range(len(codes)), "is_suppressed": False})
+    values = pd.DataFrame({"area_code": codes, "wert": range(len(codes)), "is_suppressed": False})
     drawn = svg(DistrictMap(districts, features).chart(classify(values, 0), "Test", "Klasse"), "Testkarte")
     marks = re.search(r'<g class="mark-shape role-mark[^"]*"[^>]*>(.*?)</g>', drawn).group(1)
     shapes = re.findall(r"<path[^>]*>", marks)

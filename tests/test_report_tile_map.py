@@ -13,13 +13,17 @@ from dagster_project.settings import REPO_ROOT
 
 @pytest.fixture(scope="module")
 def districts():
-    seed = pd.read_csv(REPO_ROOT / "dbt" / "seeds" / "reference" / "ref_statistical_districts.csv", dtype=str)
-    return seed.astype({"centroid_lat": float, "centroid_lon": float})
+    """Dortmund's 62 statistical districts from its profile's area list: code, name, the code of their
+    city district (the tile map's outline groups) and centroid."""
+    seed = pd.read_csv(REPO_ROOT / "cities" / "dortmund" / "seeds" / "ref_areas.csv", dtype=str)
+    lowest = seed[seed.area_level == "statistical_district"].rename(columns={"parent_area_code": "group_code"})
+    return lowest[["area_code", "area_name", "group_code", "centroid_lat", "centroid_lon"]].astype(
+        {"centroid_lat": float, "centroid_lon": float}).reset_index(drop=True)
 
 
 def test_one_tile_per_district_and_no_overlaps(districts):
     tiles = schematic_tiles(districts)
-    assert len(tiles) == 62 == tiles.statistical_district_code.nunique()
+    assert len(tiles) == 62 == tiles.area_code.nunique()
     assert not tiles.duplicated(["row", "col"]).any()
     assert (tiles.row >= 0).all() and (tiles.col >= 0).all()
 
@@ -43,7 +47,7 @@ def test_a_placement_that_scrambles_the_districts_scores_low(districts):
 
 def test_a_district_without_centroid_is_named(districts):
     broken = districts.copy()
-    broken.loc[broken.statistical_district_code == "010", "centroid_lat"] = None
+    broken.loc[broken.area_code == "010", "centroid_lat"] = None
     with pytest.raises(ValueError, match="ohne Mittelpunkt.*010"):
         schematic_tiles(broken)
 
@@ -55,8 +59,8 @@ def test_the_locator_map_is_drawn_directly_with_one_named_square_per_district(di
 
     from dagster_project.report.maps import DistrictMap
 
-    frame = districts.rename(columns={"statistical_district_code": "area_code", "statistical_district_name": "area_name"})
-    chosen = set(frame.area_code[frame.city_district_code == frame.city_district_code.iloc[0]])
+    frame = districts
+    chosen = set(frame.area_code[frame.group_code == frame.group_code.iloc[0]])
     svg = ET.fromstring(DistrictMap(frame).locator_svg(chosen, "Lage von X in der Stadt"))
     ns = "{http://www.w3.org/2000/svg}"
     assert svg.get("role") == "img" and svg.get("aria-label") == "Lage von X in der Stadt"
@@ -84,9 +88,9 @@ def test_a_class_map_names_links_and_labels_every_district_readably(districts):
 
     from dagster_project.report.maps import DistrictMap, classify
 
-    frame = districts.rename(columns={"statistical_district_code": "area_code", "statistical_district_name": "area_name"})
+    frame = districts
     codes = list(frame.area_code)
-    values = pd.DataFrame({"statistical_district_code": codes, "wert": [float(i) for i in range(len(codes))],
+    values = pd.DataFrame({"area_code": codes, "wert": [float(i) for i in range(len(codes))],
                            "is_suppressed": [i % 10 == 3 for i in range(len(codes))]})
     values.loc[values.is_suppressed, "wert"] = float("nan")
     classes = classify(values, 0)

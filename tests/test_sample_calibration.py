@@ -1,7 +1,7 @@
 """The default sample, at Dortmund scale, meets the published figures it is calibrated to.
 
 Every figure is counted here from the written delivery files, and compared with the published
-value from the reference seed (dbt/seeds/reference/ref_published_figures.csv)."""
+value from Dortmund's profile (cities/dortmund/seeds/ref_published_figures.csv)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import SEED_DIR
+from dagster_project.settings import REPO_ROOT
 from sample_deliveries.__main__ import generate
 
 YEARS = [2015, 2018, 2022, 2023]
+DORTMUND = REPO_ROOT / "cities" / "dortmund" / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +43,17 @@ def dortmund(tmp_path_factory):
                     FROM ({movements}) AS m
                     LEFT JOIN read_csv('{SEED_DIR / "ref_nationalities.csv"}', all_varchar=true) AS n
                       ON m.STAATSANGEHOERIGKEIT_1 = n.nationality_code""")
-    con.execute(f"""CREATE TABLE districts AS SELECT * FROM read_csv(
-                    '{SEED_DIR / "ref_statistical_districts.csv"}', all_varchar=true)""")
+    # the statistical districts and their city districts, from Dortmund's area list
+    con.execute(f"""CREATE TABLE districts AS
+                    SELECT area_code AS statistical_district_code, parent_area_code AS city_district_code
+                    FROM read_csv('{DORTMUND / "ref_areas.csv"}', all_varchar=true)
+                    WHERE area_level = 'statistical_district'""")
     yield con
     con.close()
 
 
 def published(year: int, area: str, measure: str) -> float:
-    with (SEED_DIR / "ref_published_figures.csv").open(encoding="utf-8") as handle:
+    with (DORTMUND / "ref_published_figures.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if (row["reference_date"], row["area_code"], row["measure"]) == (f"{year}-12-31", area, measure):
                 return float(row["value"])

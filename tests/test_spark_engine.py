@@ -119,7 +119,7 @@ def test_the_releases_are_the_same_with_the_same_suppressed_cells(both_engines):
 def test_spark_keeps_its_tables_and_metastore_in_the_warehouse_folder(both_engines):
     spark_dir = both_engines["spark"] / "spark"
     assert (spark_dir / "metastore_db").is_dir()
-    assert (spark_dir / "tables" / "reference.db" / "ref_statistical_districts").is_dir()
+    assert (spark_dir / "tables" / "reference.db" / "ref_areas").is_dir()
     repository = Path(__file__).resolve().parent.parent
     for litter in ("metastore_db", "spark-warehouse", "derby.log"):
         assert not (repository / litter).exists() and not (repository / "dbt" / litter).exists(), litter

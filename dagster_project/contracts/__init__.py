@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from dagster_project import city_profile
 from dagster_project.settings import REPO_ROOT
 
 CONTRACT_DIR = Path(__file__).resolve().parent
@@ -79,7 +80,10 @@ class Contract:
 
     @property
     def header(self) -> list[str]:
-        return [c.name for c in self.columns]
+        """The delivery's header: the contract's column names, or the city's own names where its
+        profile maps them (cities/<name>/city.yml, column_names); the columns keep their order."""
+        profile = city_profile.current()
+        return [profile.delivery_header(self.register, c.name) for c in self.columns]
 
     @property
     def kept_columns(self) -> list[Column]:
@@ -147,6 +151,7 @@ def reference_codes() -> dict[str, frozenset[str]]:
     """Code lists that contract columns refer to, read from the dbt seeds (one source of truth)."""
     return {
         "nationality": _seed_column("ref_nationalities.csv", "nationality_code"),
-        "statistical_district": _seed_column("ref_statistical_districts.csv", "statistical_district_code"),
+        # the lowest-level areas of the city profile DFT_CITY selects (cities/<name>/seeds/ref_areas.csv)
+        "area": city_profile.current().lowest_codes(),
         "field_of_action": _seed_column("../planning/fields_of_action.csv", "field_of_action_id"),
     }

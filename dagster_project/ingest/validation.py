@@ -19,7 +19,7 @@ EARLIEST_DATE = "1890-01-01"
 DATE_PATTERN = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
 REFERENCE_LABEL_DE = {
     "nationality": "Staatsangehörigkeitsschlüssel (Destatis)",
-    "statistical_district": "Verzeichnis der statistischen Bezirke",
+    "area": "Gebietsverzeichnis der Stadt (unterste Ebene, Stadtprofil)",
     "field_of_action": "Verzeichnis der Handlungsfelder",
 }
 

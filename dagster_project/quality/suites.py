@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from dagster_project import city_profile
 from dagster_project.contracts import load_contracts
 from dagster_project.settings import REPO_ROOT
 
@@ -55,7 +56,7 @@ class Suite:
 
 
 def _load_file(path: Path) -> list[Suite]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(city_profile.render(path.read_text(encoding="utf-8")))
     expectations = []
     for raw in data["expectations"]:
         if raw["severity"] not in SEVERITIES:

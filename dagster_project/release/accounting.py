@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dagster_project import city_profile
+
 NUMBERS_FILE = Path(__file__).with_name("published_numbers.yml")
 FACT = "fct_indicator_values"
 FACT_KEY = ["indicator_id", "area_level", "area_code", "reference_year"]
@@ -24,7 +26,7 @@ FACT_KEY = ["indicator_id", "area_level", "area_code", "reference_year"]
 
 @cache
 def published_numbers() -> dict:
-    return yaml.safe_load(NUMBERS_FILE.read_text(encoding="utf-8"))
+    return yaml.safe_load(city_profile.render(NUMBERS_FILE.read_text(encoding="utf-8")))
 
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
@@ -62,7 +64,7 @@ def _follow_problems(table: str, column: str, rule: dict, frame: pd.DataFrame,
     """Where the followed cell is suppressed the column must be empty (and, with `value`, equal
     to the cell where it is published)."""
     if "area" in rule:
-        levels = pd.Series(["statistical_district"] * len(frame), index=frame.index)
+        levels = pd.Series([city_profile.current().lowest.id] * len(frame), index=frame.index)
         codes = frame[rule["area"]]
     else:
         levels, codes = frame.area_level, frame.area_code

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dagster_project import city_profile
 from dagster_project.html_report import Number, german_datetime, page, status, table, verdict
 from dagster_project.quality.data_docs import SEVERITY_DE, observed_de
 
@@ -68,7 +69,12 @@ RELATIONS_DE = {"hierarchy": "Gebietshierarchie", "partition": "Aufteilung nach 
                 "identity": "Summe oder Differenz (Altersgruppen, Gruppen, Zu- und Fortzüge)"}
 
 
-LEVELS_DE = {"statistical_district": "statistischer Bezirk", "city_district": "Stadtbezirk", "city": "Gesamtstadt"}
+def level_de(level: str) -> str:
+    """The level's German name from the city profile (Gesamtstadt for city)."""
+    try:
+        return city_profile.current().label_de(level)
+    except KeyError:
+        return level
 
 
 def _share(value) -> str:
@@ -107,12 +113,13 @@ def _attack_section(attack: dict | None) -> str:
         "<h3>Informationsverlust je Gebietsebene</h3>",
         table(["Mart", "Gebietsebene", "Zellen", "gesperrt nur Erstsperrung", "gesperrt mit Sekundärsperrung",
                "Anteil der Fallzahl gesperrt, nur Erstsperrung", "mit Sekundärsperrung"],
-              [[r["mart"], LEVELS_DE.get(r["area_level"], r["area_level"]), r["zellen"], _share(r.get("anteil_primaer")),
+              [[r["mart"], level_de(r["area_level"]), r["zellen"], _share(r.get("anteil_primaer")),
                 _share(r.get("anteil_gesperrt")), _share(r.get("gewicht_anteil_primaer")),
                 _share(r.get("gewicht_anteil_gesperrt"))]
                for r in attack.get("informationsverlust", [])] or [["–"] * 7]),
         "<p class='klein'>Anteil der Fallzahl: jede Zelle gewichtet mit ihrer größeren Zahl (Zähler oder Nenner) vor "
-        "der Sperrung. Der Verbleib wird nur für Stadtbezirke und die Gesamtstadt veröffentlicht.</p>",
+        "der Sperrung. Der Verbleib wird nur oberhalb der untersten Ebene "
+        f"({city_profile.current().lowest.plural_de}) veröffentlicht.</p>",
         "<p class='klein'>Schutzbereich: eine Fallzahl von 1 oder 2 muss zwischen 0 und mindestens 3 über ihrem Wert "
         "liegen können; jede andere Erstsperrung darf nicht eindeutig rückrechenbar sein (Einstellungen in "
         "disclosure_rules.yml). Rückrechenbare Zellen (ohne Werte):</p>",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dagster_project import city_profile
 from dagster_project.release.attacker_audit import AuditResult, audit
 from dagster_project.release.disclosure import RULE_SECONDARY, DisclosureRules, apply_disclosure_control
 from dagster_project.release.accounting import accounting_problems
@@ -33,10 +34,10 @@ def released_profile(values: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFram
                               aggfunc="first", dropna=False)
     flags = values.pivot_table(index=PROFILE_KEYS, columns="indicator_id", values="is_suppressed",
                                aggfunc="first", dropna=False)
-    indicators = [c for c in profile.columns if c not in {"area_name", "city_district_code", "city_district_name",
-                                                           *PROFILE_KEYS}]
+    top = city_profile.current().top
+    indicators = [c for c in profile.columns if c not in {"area_name", top.code_column, top.name_column, *PROFILE_KEYS}]
     flags = flags.reindex(columns=indicators).rename(columns=lambda c: c + SUPPRESSED_SUFFIX)
-    out = profile[["area_name", "city_district_code", "city_district_name", *PROFILE_KEYS]].merge(
+    out = profile[["area_name", top.code_column, top.name_column, *PROFILE_KEYS]].merge(
         wide.reset_index(), on=PROFILE_KEYS, how="left").merge(flags.reset_index(), on=PROFILE_KEYS, how="left")
     # no cell for an indicator (not delivered that year) is not a suppression
     for column in flags.columns:
@@ -54,10 +55,11 @@ def social_index_cells(index: pd.DataFrame) -> pd.DataFrame:
     """S2 (transfer receipt per 100 residents) as a long mart of its own for disclosure control:
     its numerator, the transfer recipients, is published nowhere else, so S2 is a cell of the
     published model (numerator from the rate and the residents, denominator the residents)."""
-    out = index[["statistical_district_code", "reference_year", "residents", "s2_transfer_rate"]].reset_index(drop=True)
+    lowest = city_profile.current().lowest
+    out = index[[lowest.code_column, "reference_year", "residents", "s2_transfer_rate"]].reset_index(drop=True)
     return pd.DataFrame({
-        "measure": "s2_transfer_rate", "area_level": "statistical_district",
-        "area_code": out.statistical_district_code, "reference_year": out.reference_year,
+        "measure": "s2_transfer_rate", "area_level": lowest.id,
+        "area_code": out[lowest.code_column], "reference_year": out.reference_year,
         "numerator": (out.s2_transfer_rate * out.residents / 100).round(),
         "denominator": out.residents.astype(float), "s2_transfer_rate": out.s2_transfer_rate})
 
@@ -69,10 +71,11 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
     suppressed where the rate of either year is; z-values and index values are not released."""
     out = index.copy().reset_index(drop=True)
     cells = values.set_index(["indicator_id", "area_level", "area_code", "reference_year"])
-    district = ["statistical_district"] * len(out)
+    lowest = city_profile.current().lowest
+    district, codes = [lowest.id] * len(out), out[lowest.code_column]
 
     def fact(indicator: str, column: str, offset: int = 0) -> pd.Series:
-        keys = list(zip([indicator] * len(out), district, out.statistical_district_code, out.reference_year + offset))
+        keys = list(zip([indicator] * len(out), district, codes, out.reference_year + offset))
         return cells[column].reindex(keys).reset_index(drop=True)
 
     for indicator, rate, change in (("unemployment_sgb2_rate", "s1_unemployment_sgb2_rate", "d1_change_unemployment_pp"),
@@ -83,8 +86,8 @@ def released_social_index(index: pd.DataFrame, values: pd.DataFrame, rules: Disc
         out.loc[hidden_now | hidden_before, change] = None
     if s2_cells is not None:
         hidden = s2_cells.set_index(["area_code", "reference_year"]).is_suppressed.astype(bool)
-        now = hidden.reindex(list(zip(out.statistical_district_code, out.reference_year))).to_numpy()
-        before = hidden.reindex(list(zip(out.statistical_district_code, out.reference_year - 2)))
+        now = hidden.reindex(list(zip(codes, out.reference_year))).to_numpy()
+        before = hidden.reindex(list(zip(codes, out.reference_year - 2)))
         out.loc[now == True, "s2_transfer_rate"] = None   # noqa: E712 (NaN: no such row)
         # a change with a year two before that is not released itself falls back to the rule below
         out.loc[(now == True) | (before == True).to_numpy(), "d2_change_transfer_pp"] = None   # noqa: E712
@@ -129,9 +132,13 @@ LONG_MARTS = {   # long marts whose cells show counts, with the column of their 
     "fct_measure_coverage": "budget_per_target_resident_eur",
     "fct_social_index": "s2_transfer_rate",
 }
-# Retention is released at the levels where it carries information: at statistical districts
-# nearly every cohort is a count of 1 or 2 (docs/methodology.md, "Geheimhaltung").
-RETENTION_LEVELS = ("city_district", "city")
+# Retention is released at the levels where it carries information, every level above the lowest:
+# at the lowest (Dortmund: statistical districts) nearly every cohort is a count of 1 or 2
+# (docs/methodology.md, "Geheimhaltung").
+def retention_levels() -> tuple[str, ...]:
+    return city_profile.current().level_ids[1:]
+
+
 RETENTION_COUNTS = {"cohort_size": "denominator", "retained": "numerator"}
 
 
@@ -152,13 +159,14 @@ def _long_candidates(marts: dict) -> dict[str, pd.DataFrame]:
     size, a count of the fact: residents, 0-17, ...)."""
     coverage = marts["fct_measure_coverage"].reset_index(drop=True)
     retention = marts["fct_immigration_retention"]
-    retention = retention[retention.area_level.isin(RETENTION_LEVELS)]
+    retention = retention[retention.area_level.isin(retention_levels())]
+    lowest = city_profile.current().lowest
     return {
         "fct_indicator_values": marts["fct_indicator_values"].reset_index(drop=True),
         "fct_immigration_monitoring": marts["fct_immigration_monitoring"].reset_index(drop=True),
         "fct_immigration_retention": retention.rename(columns=RETENTION_COUNTS).reset_index(drop=True),
-        "fct_measure_coverage": coverage.assign(area_level="statistical_district",
-                                                area_code=coverage.statistical_district_code,
+        "fct_measure_coverage": coverage.assign(area_level=lowest.id,
+                                                area_code=coverage[lowest.code_column],
                                                 numerator=coverage.target_group_size, denominator=np.nan),
         "fct_social_index": social_index_cells(marts["fct_social_index"]),
     }
@@ -234,8 +242,9 @@ def _released_planning(marts: dict, values: pd.DataFrame) -> dict:
     goals.loc[base, ["baseline_value", "progress_pct"]] = None
     goals.loc[base, "goal_status"] = "keine Daten"
     gaps = marts["fct_measure_gaps"].copy()
-    hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, ["statistical_district"] * len(gaps),
-                                            gaps.statistical_district_code, gaps.reference_year)]
+    lowest = city_profile.current().lowest
+    hidden_need = [k in hidden for k in zip(gaps.need_indicator_id, [lowest.id] * len(gaps),
+                                            gaps[lowest.code_column], gaps.reference_year)]
     # the quartile and the gap flag of a suppressed need would tell where its value lies
     gaps.loc[hidden_need, ["need_value", "need_quartile"]] = None
     gaps["is_gap"] = gaps.is_gap.astype("boolean")

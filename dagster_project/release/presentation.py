@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from dagster_project import city_profile
 from dagster_project.release.content import SUPPRESSED_SUFFIX
 from dagster_project.release.disclosure import RULE_EXPLANATIONS_DE, RULE_LABELS_DE
 from dagster_project.sql_quoting import literal, quote
@@ -40,7 +41,7 @@ class ReleaseSchemaError(RuntimeError):
 
 @cache
 def release_schema() -> dict:
-    return yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return yaml.safe_load(city_profile.render(SCHEMA_FILE.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,11 @@ class MartWriter:
         if column == "area_code" and "area_name" not in names and "area_level" in names:
             added.append("(SELECT a.area_name FROM marts.dim_area AS a WHERE a.area_level = f.area_level "
                          "AND a.area_code = f.area_code) AS area_name")
-        if column == "statistical_district_code" and "area_code" not in names and not mart.startswith("dim_"):
-            added.append("'statistical_district' AS area_level")
-            added.append("(SELECT a.area_name FROM marts.dim_area AS a WHERE a.area_level = 'statistical_district' "
-                         "AND a.area_code = f.statistical_district_code) AS area_name")
+        lowest = city_profile.current().lowest
+        if column == lowest.code_column and "area_code" not in names and not mart.startswith("dim_"):
+            added.append(f"'{lowest.id}' AS area_level")
+            added.append(f"(SELECT a.area_name FROM marts.dim_area AS a WHERE a.area_level = '{lowest.id}' "
+                         f"AND a.area_code = f.{lowest.code_column}) AS area_name")
         return added
 
     def _comment(self, mart: str) -> None:

@@ -1,8 +1,8 @@
 """The city's own district boundaries, when the city supplies them (docs/bericht.md, "Karten").
 
 Expected: a GeoJSON FeatureCollection (RFC 7946) in WGS 84 longitude/latitude (EPSG:4326), one
-feature per statistical district with the property `statistical_district_code` holding the code as
-in `dim_area` (for Dortmund three digits, e.g. "010"), geometry Polygon or MultiPolygon. A GeoPackage
+feature per area of the lowest level with the property `<lowest level>_code` holding the code as in
+`dim_area` (for Dortmund the statistical district's code, three digits, e.g. "010"), geometry Polygon or MultiPolygon. A GeoPackage
 or Shapefile is converted once with GDAL:
 `ogr2ogr -f GeoJSON -t_srs EPSG:4326 bezirke.geojson bezirke.gpkg`.
 
@@ -16,7 +16,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
-CODE_PROPERTY = "statistical_district_code"
+from dagster_project import city_profile
+
+def code_property() -> str:
+    """The property holding an area's code: the lowest level's code column of the city profile
+    (<lowest level id>_code)."""
+    return city_profile.current().lowest.code_column
 
 
 class BoundaryError(ValueError):
@@ -27,6 +32,7 @@ def load_boundaries(path: Path, district_codes: list[str]) -> list[dict]:
     """The features of the file, checked against the released districts and wound the way the map
     renderer (d3-geo) expects: outer rings clockwise, holes counter-clockwise."""
     path = Path(path)
+    CODE_PROPERTY = code_property()  # noqa: N806 (read once per file)
     if not path.is_file():
         raise BoundaryError(f"Gebietsgrenzen {path}: Datei nicht gefunden (Einstellung DFT_REPORT_BOUNDARIES).")
     try:
@@ -45,14 +51,14 @@ def load_boundaries(path: Path, district_codes: list[str]) -> list[dict]:
         if code is None:
             raise BoundaryError(f"Gebietsgrenzen {path}: Objekt {number} ohne Eigenschaft '{CODE_PROPERTY}'.")
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
-            raise BoundaryError(f"Gebietsgrenzen {path}: Bezirk {code} hat keine Fläche (Polygon/MultiPolygon), "
+            raise BoundaryError(f"Gebietsgrenzen {path}: Gebiet {code} hat keine Fläche (Polygon/MultiPolygon), "
                                 f"sondern {geometry.get('type')!r}.")
         codes.append(str(code))
         for ring in _rings(geometry):
             for lon, lat, *_ in ring:
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     raise BoundaryError(
-                        f"Gebietsgrenzen {path}: Bezirk {code} hat Koordinaten außerhalb von Länge/Breite "
+                        f"Gebietsgrenzen {path}: Gebiet {code} hat Koordinaten außerhalb von Länge/Breite "
                         f"({lon}, {lat}); erwartet wird WGS 84 (EPSG:4326). Umwandeln mit "
                         "`ogr2ogr -f GeoJSON -t_srs EPSG:4326`.")
     expected = set(district_codes)
@@ -62,15 +68,15 @@ def load_boundaries(path: Path, district_codes: list[str]) -> list[dict]:
     if missing or unknown or repeated:
         parts = []
         if missing:
-            parts.append(f"es fehlen die Bezirke {', '.join(missing)}")
+            parts.append(f"es fehlen die Gebiete {', '.join(missing)}")
         if unknown:
             parts.append(f"unbekannt sind die Kodes {', '.join(unknown)}")
         if repeated:
             parts.append(f"mehrfach vorhanden: {', '.join(repeated)}")
-        raise BoundaryError(f"Gebietsgrenzen {path} passen nicht zu den statistischen Bezirken des Release "
-                            f"(dim_area): {'; '.join(parts)}. Erwartet wird je Bezirk genau ein Objekt mit der "
+        raise BoundaryError(f"Gebietsgrenzen {path} passen nicht zu den Gebieten der untersten Ebene des Release "
+                            f"(dim_area): {'; '.join(parts)}. Erwartet wird je Gebiet genau ein Objekt mit der "
                             f"Eigenschaft '{CODE_PROPERTY}'.")
-    return [{"type": "Feature", "properties": {CODE_PROPERTY: str(f["properties"][CODE_PROPERTY])},
+    return [{"type": "Feature", "properties": {"area_code": str(f["properties"][CODE_PROPERTY])},
              "geometry": _wound(f["geometry"])} for f in features]
 
 

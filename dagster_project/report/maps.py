@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.html_report import german_number
+from dagster_project import city_profile
 from dagster_project.report.small_multiples import FONT
 from dagster_project.report.tile_map import schematic_tiles
 
@@ -35,7 +36,10 @@ VIRIDIS = {1: ["#21918c"], 2: ["#fde725", "#31688e"], 3: ["#fde725", "#21918c", 
 SUPPRESSED_CLASS = "• gesperrt"
 NO_VALUE_CLASS = "keine Angabe"
 NO_VALUE_COLOUR = "#d9d9d9"
-SCHEMATIC = "schematische Darstellung: ein Feld je statistischer Bezirk, Lage genähert; Linien: Stadtbezirke"
+def schematic_note() -> str:
+    profile = city_profile.current()
+    return (f"schematische Darstellung: ein Feld je Gebiet ({profile.lowest.plural_de}), Lage genähert; "
+            f"Linien: {profile.top.plural_de}")
 TILE = 24   # pixels per tile
 CLASS_TILE = 30   # pixels per tile of a class map drawn directly (room for an 11 px code)
 LEGEND_WIDTH = 270
@@ -68,7 +72,7 @@ class Classes:
 
 
 def classify(values: pd.DataFrame, decimals: int, k: int = 5) -> Classes:
-    """`values`: statistical_district_code, wert (NaN where none), is_suppressed. Fisher-Jenks classes."""
+    """`values`: area_code, wert (NaN where none), is_suppressed. Fisher-Jenks classes."""
     shown = values[~values.is_suppressed & values.wert.notna()]
     distinct = shown.wert.round(decimals).nunique()
     labels: list[str] = []
@@ -85,21 +89,21 @@ def classify(values: pd.DataFrame, decimals: int, k: int = 5) -> Classes:
                           f"über {german_number(lower, decimals)} bis {german_number(upper, decimals)}")
             lower = upper
         index = np.searchsorted(bins, shown.wert.to_numpy(dtype=float), side="left").clip(0, len(bins) - 1)
-        by_code = dict(zip(shown.statistical_district_code, (labels[i] for i in index)))
+        by_code = dict(zip(shown.area_code, (labels[i] for i in index)))
     colours = list(VIRIDIS[len(labels)]) if labels else []
     return _with_rest(values, by_code, labels, colours)
 
 
 def categorical(values: pd.DataFrame, order: list[str], colours: list[str]) -> Classes:
-    """`values`: statistical_district_code, klasse (None: no class)."""
+    """`values`: area_code, klasse (None: no class)."""
     known = values[values.klasse.isin(order)]
     labels = [c for c in order if c in set(known.klasse)]
-    return _with_rest(values.assign(is_suppressed=False), dict(zip(known.statistical_district_code, known.klasse)),
+    return _with_rest(values.assign(is_suppressed=False), dict(zip(known.area_code, known.klasse)),
                       labels, [colours[order.index(c)] for c in labels])
 
 
 def _with_rest(values: pd.DataFrame, by_code: dict, labels: list, colours: list) -> Classes:
-    for code, suppressed in zip(values.statistical_district_code, values.is_suppressed):
+    for code, suppressed in zip(values.area_code, values.is_suppressed):
         if code not in by_code:
             by_code[code] = SUPPRESSED_CLASS if suppressed else NO_VALUE_CLASS
     for extra, colour in ((SUPPRESSED_CLASS, "#bdbdbd"), (NO_VALUE_CLASS, NO_VALUE_COLOUR)):
@@ -112,18 +116,23 @@ class DistrictMap:
     """The geometry every map of one report is drawn on."""
 
     def __init__(self, districts: pd.DataFrame, features: list[dict] | None = None):
-        """`districts`: statistical districts of dim_area (area_code, area_name, city_district_code,
-        centroid_lat, centroid_lon); `features`: checked boundaries, or None for the tile map."""
+        """`districts`: the lowest-level areas of dim_area (area_code, area_name, centroid_lat,
+        centroid_lon and the code of their top-level area, `<top level>_code`, or already named
+        group_code: the tile map outlines these groups); `features`: checked boundaries, or None
+        for the tile map."""
         self.features = features
         self.schematic = features is None
-        frame = districts.rename(columns={"area_code": "statistical_district_code"})
-        self.districts = frame[["statistical_district_code", "area_name", "city_district_code",
+        if "group_code" not in districts.columns:
+            districts = districts.rename(columns={city_profile.current().top.code_column: "group_code"})
+        frame = districts
+        self.districts = frame[["area_code", "area_name", "group_code",
                                 "centroid_lat", "centroid_lon"]].reset_index(drop=True)
         self.tiles = schematic_tiles(self.districts) if self.schematic else None
-        self.outlines = _city_district_outlines(self.tiles) if self.schematic else None
+        self.outlines = _group_outlines(self.tiles) if self.schematic else None
 
     def note(self) -> str:
-        return SCHEMATIC if self.schematic else "Gebietsgrenzen der Stadt (statistische Bezirke)"
+        return schematic_note() if self.schematic else \
+            f"Gebietsgrenzen der Stadt ({city_profile.current().lowest.plural_de})"
 
     def chart(self, classes: Classes, title: str, legend_title: str, highlight: set[str] | None = None,
               scale_factor: float = 1.0) -> alt.TopLevelMixin:
@@ -133,18 +142,18 @@ class DistrictMap:
         if self.schematic:
             raise ValueError("Die Kachelkarte wird direkt gezeichnet (class_map_svg, locator_svg).")
         if highlight is not None:
-            klasse = {code: "gewähltes Gebiet" if code in highlight else "übrige Bezirke"
-                      for code in self.districts.statistical_district_code}
-            domain, colours, legend = ["gewähltes Gebiet", "übrige Bezirke"], ["#3b528b", "#e0e0e0"], None
+            klasse = {code: "gewähltes Gebiet" if code in highlight else "übrige Gebiete"
+                      for code in self.districts.area_code}
+            domain, colours, legend = ["gewähltes Gebiet", "übrige Gebiete"], ["#3b528b", "#e0e0e0"], None
         else:
-            klasse = {code: classes.by_code.get(code) for code in self.districts.statistical_district_code}
+            klasse = {code: classes.by_code.get(code) for code in self.districts.area_code}
             domain, colours = classes.labels, classes.colours
             legend = alt.Legend(title=legend_title, orient="right", labelLimit=260, symbolType="square")
         scale = alt.Scale(domain=domain, range=colours)
         subtitle = "Gebietsgrenzen der Stadt"
         heading = alt.Title(title, subtitle=subtitle, subtitleFontSize=11, subtitleColor="#555") if title else \
             alt.Title("", subtitle=subtitle if highlight is None else "", subtitleFontSize=11)
-        features = [f | {"properties": f["properties"] | {"klasse": klasse[f["properties"]["statistical_district_code"]]}}
+        features = [f | {"properties": f["properties"] | {"klasse": klasse[f["properties"]["area_code"]]}}
                     for f in self.features]
         width = int(420 * scale_factor)
         return alt.Chart(alt.Data(values=features)).mark_geoshape(stroke="white", strokeWidth=0.6).encode(
@@ -164,7 +173,7 @@ class DistrictMap:
                  f'version="1.1" class="lagekarte" width="{width:.1f}" height="{height:.1f}" '
                  f'viewBox="0 0 {width:.1f} {height:.1f}"><rect width="100%" height="100%" fill="white"/>'
                  f'<g transform="translate({margin},{margin})">']
-        for code, name, row, col in zip(self.tiles.statistical_district_code, self.tiles.area_name,
+        for code, name, row, col in zip(self.tiles.area_code, self.tiles.area_name,
                                         self.tiles.row, self.tiles.col):
             chosen = code in highlight
             parts.append(f'<rect x="{col * tile:.2f}" y="{row * tile:.2f}" width="{tile:.2f}" height="{tile:.2f}" '
@@ -201,10 +210,10 @@ class DistrictMap:
                f'<line x1="0" y1="0" x2="0" y2="6" stroke="#767676" stroke-width="2"/></pattern></defs>'
                f'<rect width="100%" height="100%" fill="white"/>',
                f'<text x="{margin}" y="16" font-size="13" font-weight="bold" fill="#222222">{escape(title)}</text>',
-               f'<text x="{margin}" y="31" font-size="11" fill="#555555">{escape(SCHEMATIC)}</text>',
+               f'<text x="{margin}" y="31" font-size="11" fill="#555555">{escape(schematic_note())}</text>',
                f'<g transform="translate({margin},{head})">']
         texts = texts or {}
-        for code, name, row, col in zip(self.tiles.statistical_district_code, self.tiles.area_name,
+        for code, name, row, col in zip(self.tiles.area_code, self.tiles.area_name,
                                         self.tiles.row, self.tiles.col):
             label = classes.by_code.get(code, NO_VALUE_CLASS)
             fill = colour_of.get(label, NO_VALUE_COLOUR)
@@ -235,9 +244,9 @@ class DistrictMap:
         return "".join(out)
 
 
-def _city_district_outlines(tiles: pd.DataFrame) -> pd.DataFrame:
+def _group_outlines(tiles: pd.DataFrame) -> pd.DataFrame:
     """Line segments along every tile side that borders another city district or open space."""
-    owner = {(r, c): d for r, c, d in zip(tiles.row, tiles.col, tiles.city_district_code)}
+    owner = {(r, c): d for r, c, d in zip(tiles.row, tiles.col, tiles.group_code)}
     segments = []
     for (r, c), district in owner.items():
         for dr, dc, (x, y, x2, y2) in ((-1, 0, (c, r, c + 1, r)), (1, 0, (c, r + 1, c + 1, r + 1)),

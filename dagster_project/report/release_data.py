@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dagster_project.report.hierarchy import Hierarchy
+
 MARTS = (
     "dim_area", "dim_indicator", "dim_time_series_break", "dim_suppression_rule", "dim_monitoring_measure",
     "dim_monitoring_group", "dim_field_of_action", "dim_goal", "dim_measure", "dim_target_group", "dim_funder",
@@ -23,7 +25,6 @@ MARTS = (
     "fct_municipal_comparison", "fct_goal_achievement", "fct_measure_coverage", "fct_measure_gaps",
     "fct_measure_overlaps", "fct_funding_programmes",
 )
-LEVEL_ORDER = {"city": 0, "city_district": 1, "statistical_district": 2}
 # code column of an export -> (label table, its code column, its German name column)
 CODE_NAMES = {
     "field_of_action_id": ("dim_field_of_action", "field_of_action_id", "field_of_action_de"),
@@ -139,11 +140,16 @@ class ReleaseData:
         return self.indicators.set_index("indicator_id").loc[indicator_id].to_dict() | {"indicator_id": indicator_id}
 
     @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The levels of the city profile and the released areas (report/hierarchy.py)."""
+        return Hierarchy(self.marts["dim_area"])
+
+    @cached_property
     def areas(self) -> pd.DataFrame:
-        """dim_area ordered city, city districts, statistical districts (by code); sorted once (it
-        is read about 650 times a report)."""
+        """dim_area ordered from the city down to the lowest level, by code within a level; sorted
+        once (it is read hundreds of times a report)."""
         areas = self.marts["dim_area"]
-        return areas.assign(_order=areas.area_level.map(LEVEL_ORDER)).sort_values(
+        return areas.assign(_order=areas.area_level.map(self.hierarchy.order)).sort_values(
             ["_order", "area_code"]).drop(columns="_order").reset_index(drop=True)
 
     def city(self) -> dict:
@@ -156,17 +162,19 @@ class ReleaseData:
 
     @cached_property
     def social_index_latest(self) -> pd.DataFrame:
-        """The social index of its latest year, one row per statistical district (unclassified where
-        the index has no row, e.g. in the first year of the deliveries: no change to a year before)."""
+        """The social index of its latest year, one row per lowest-level area (unclassified where
+        the index has no row, e.g. in the first year of the deliveries: no change to a year before),
+        its code in the column `area_code`."""
         index = self.marts["fct_social_index"]
         year = self.social_index_year
-        districts = self.areas[self.areas.area_level == "statistical_district"][["area_code", "area_name"]].rename(
-            columns={"area_code": "statistical_district_code"})
-        rows = index[index.reference_year == year].drop(columns=["area_name"])
-        out = districts.merge(rows, on="statistical_district_code", how="left")
+        lowest = self.hierarchy.lowest
+        districts = self.areas[self.areas.area_level == lowest][["area_code", "area_name"]]
+        rows = index[index.reference_year == year].drop(columns=["area_name"]).rename(
+            columns={self.hierarchy.code_column(lowest): "area_code"})
+        out = districts.merge(rows, on="area_code", how="left")
         out["reference_year"] = year
         out["is_classified"] = out.is_classified.fillna(False).astype(bool)
-        return out.sort_values("statistical_district_code").reset_index(drop=True)
+        return out.sort_values("area_code").reset_index(drop=True)
 
     def gate_passed(self) -> bool:
         checks = self.manifest.get("pruefungen") or []

@@ -20,10 +20,13 @@ import shutil
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import jinja2
 
+from dagster_project import city_profile
+from dagster_project.report.hierarchy import CITY, CITY_SLUG
 from dagster_project.report import charts
 from dagster_project.report.boundaries import load_boundaries
 from dagster_project.report.cells import Footnotes, german_date, sentence
@@ -38,11 +41,10 @@ NAVIGATION = [("Überblick", "index.html"), ("Indikatoren", "indikatoren/index.h
               ("Gebiete", "gebiete/index.html"), ("Sozialindex", "sozialindex.html"),
               ("Zuwanderung Südosteuropa", "zuwanderung.html"), ("Ziele und Maßnahmen", "ziele.html"),
               ("Methodik", "methodik.html")]
-LEVEL_SLUG = {"statistical_district": "bezirk", "city_district": "stadtbezirk", "city": "stadt"}
-
-
 def area_page(level: str, code: str) -> str:
-    return f"gebiete/{LEVEL_SLUG[level]}-{code}.html"
+    """The profile page of an area: gebiete/<slug of its level>-<code>.html (slugs: city profile)."""
+    slug = CITY_SLUG if level == CITY else city_profile.current().level(level).slug
+    return f"gebiete/{slug}-{code}.html"
 
 
 @dataclass
@@ -102,7 +104,7 @@ class Site:
         each square), through Vega with boundaries. `root`: the page's way back to the site's root."""
         self.charts += 1
         drawn = self.map.class_map_svg(classes, title, legend_title, description, texts,
-                                       lambda code: root + area_page("statistical_district", code), legend_note)
+                                       lambda code: root + area_page(self.data.hierarchy.lowest, code), legend_note)
         if drawn is not None:
             return drawn
         return charts.svg(self.map.chart(classes, title, legend_title), description)
@@ -137,12 +139,22 @@ class Site:
         downloads = [*self.pdf_links(path, title), *(downloads or [])]
         html = self.env.get_template(template).render(
             site=self.globals, title=title, root=root, fn=fn, active=active, downloads=downloads,
-            area_page=area_page, **context)
+            area_page=area_page, **{**self.level_words, **context})
         target = self.out / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
         self.pages += 1
         return target
+
+    @cached_property
+    def level_words(self) -> dict[str, str]:
+        """What every template may say of the levels (the city profile's words): the lowest level's
+        id, label and plural, the top level's label and plural."""
+        h = self.data.hierarchy
+        return {"lowest_level": h.lowest, "lowest_label": h.label(h.lowest), "lowest_plural": h.plural(h.lowest),
+                "top_level": h.top, "top_label": h.label(h.top), "top_plural": h.plural(h.top),
+                "level_list": h.words([h.plural(level) for level in h.level_ids[:-1][::-1]]),
+                "min_residents": h.profile.social_index_min_residents}
 
     def pdf_links(self, path: str, title: str) -> list[tuple[str, str]]:
         """The printed versions a page links to: its own (profiles) and the whole report (overview)."""
@@ -150,28 +162,26 @@ class Site:
             return []
         if path == "index.html":
             return [("Gesamter Bericht als PDF (A4)", WHOLE_REPORT)]
-        if path.startswith("gebiete/") and path != "gebiete/index.html":
+        if path.startswith("gebiete/") and path != "gebiete/index.html" and not path.startswith("gebiete/ebene-"):
             return [(f"{title} als PDF (A4)", path.removesuffix(".html") + ".pdf")]
         return []
 
     def print_order(self) -> tuple[list[tuple[str, int]], list[PrintPart]]:
         """The profile pages with their depth in the printed report's bookmarks (the city, then each
-        city district at depth 1, each followed by its statistical districts at depth 2) and the
+        area of the top level at depth 1, each followed by its areas below, depth first) and the
         whole report's other parts in reading order, for pdf.py (the profiles follow the last part,
         "Gebiete")."""
-        areas = self.data.areas
+        from dagster_project.report.pages.levels import pages as level_pages
+
         profiles = [(area_page("city", self.data.city()["area_code"]), 1)]
-        districts = areas[areas.area_level == "statistical_district"]
-        for code in sorted(areas[areas.area_level == "city_district"].area_code):
-            profiles.append((area_page("city_district", code), 1))
-            profiles += [(area_page("statistical_district", member), 2)
-                         for member in sorted(districts[districts.city_district_code == code].area_code)]
+        profiles += [(area_page(area["area_level"], area["area_code"]), depth)
+                     for area, depth in self.data.hierarchy.tree()]
         indicators = [f"indikatoren/{i}.html" for i in self.data.indicators.indicator_id]
         parts = [PrintPart("Überblick", ["index.html"]),
                  PrintPart("Indikatoren", ["indikatoren/index.html", *indicators], page_bookmarks=True),
                  PrintPart("Sozialindex", ["sozialindex.html"]), PrintPart("Zuwanderung", ["zuwanderung.html"]),
                  PrintPart("Ziele und Maßnahmen", ["ziele.html"]), PrintPart("Methodik", ["methodik.html"]),
-                 PrintPart("Gebiete", ["gebiete/index.html"])]
+                 PrintPart("Gebiete", ["gebiete/index.html", *level_pages(self)])]
         return profiles, parts
 
     def write_exports(self, stem: str, tables: list[Table], notes: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -237,7 +247,7 @@ def report_workers() -> int:
 def _open_site(release_folder: Path, out: Path, boundaries: Path | None, progress=print,
                pool: ProcessPoolExecutor | None = None) -> Site:
     data = ReleaseData.open(release_folder)
-    districts = data.areas[data.areas.area_level == "statistical_district"]
+    districts = data.areas[data.areas.area_level == data.hierarchy.lowest]
     features = load_boundaries(boundaries, list(districts.area_code)) if boundaries else None
     return Site(data, out, DistrictMap(districts, features), progress, pool)
 
@@ -261,7 +271,8 @@ def _render_in_worker(task: tuple) -> tuple[int, int]:
 def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, progress=print,
                workers: int | None = None) -> SiteSummary:
     """Write the whole report for the release in `release_folder` into `out` (emptied first)."""
-    from dagster_project.report.pages import goals, immigration, indicators, methods, overview, profiles, social_index
+    from dagster_project.report.pages import (goals, immigration, indicators, levels, methods, overview, profiles,
+                                              social_index)
 
     started = time.perf_counter()
     workers = report_workers() if workers is None else workers
@@ -276,7 +287,7 @@ def build_site(release_folder: Path, out: Path, boundaries: Path | None = None, 
             shutil.rmtree(out)
         (out / "static").mkdir(parents=True)
         shutil.copy(HERE / "static" / "bericht.css", out / "static" / "bericht.css")
-        for family in (overview, indicators, profiles, social_index, immigration, goals, methods):
+        for family in (overview, indicators, profiles, levels, social_index, immigration, goals, methods):
             begun = time.perf_counter()
             family.build(site)
             progress(f"  Bericht: {family.TITLE} fertig ({time.perf_counter() - begun:.1f} s)")

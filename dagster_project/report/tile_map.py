@@ -29,14 +29,14 @@ def _projected(districts: pd.DataFrame) -> np.ndarray:
 
 
 def schematic_tiles(districts: pd.DataFrame, spare: float = SPARE_CELLS) -> pd.DataFrame:
-    """`districts`: statistical_district_code, city_district_code, centroid_lat, centroid_lon.
+    """`districts`: area_code, group_code, centroid_lat, centroid_lon.
     Returns the districts with the grid `row` (0 = north) and `col` (0 = west) of their tile."""
     if districts.empty:
-        raise ValueError("Keine statistischen Bezirke für die schematische Karte.")
+        raise ValueError("Keine Gebiete für die schematische Karte.")
     if districts[["centroid_lat", "centroid_lon"]].isna().any().any():
         missing = districts.loc[districts.centroid_lat.isna() | districts.centroid_lon.isna(),
-                                "statistical_district_code"]
-        raise ValueError("Schematische Karte: Bezirke ohne Mittelpunkt (centroid_lat/lon): " + ", ".join(missing))
+                                "area_code"]
+        raise ValueError("Schematische Karte: Gebiete ohne Mittelpunkt (centroid_lat/lon): " + ", ".join(missing))
     points = _projected(districts)
     low, high = points.min(axis=0), points.max(axis=0)
     width, height = np.maximum(high - low, 1e-9)

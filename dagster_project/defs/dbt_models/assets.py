@@ -12,6 +12,7 @@ import duckdb
 from dagster import AssetExecutionContext, Definitions, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_project import city_profile
 from dagster_project.dbt_state import BuildPlan, plan_build, project_files, record_build
 from dagster_project.disk_space import reporting_full_disk
 from dagster_project.engine import selected_engine
@@ -41,7 +42,12 @@ def ensure_manifest(project: DbtProject) -> Path:
     # server and a run) parse one after the other, never into the same file at once
     with open(manifest.parent / ".manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists() or manifest.stat().st_mtime < _newest_source_change(project.project_dir):
+        # the manifest is the selected city's: another profile parses again (its seeds, its levels)
+        city_stamp = manifest.parent / "manifest.city"
+        city = str(city_profile.current().directory)
+        same_city = city_stamp.exists() and city_stamp.read_text(encoding="utf-8") == city
+        if (not manifest.exists() or not same_city
+                or manifest.stat().st_mtime < _newest_source_change(project.project_dir)):
             from dbt.cli.main import dbtRunner
 
             result = dbtRunner().invoke([
@@ -50,6 +56,7 @@ def ensure_manifest(project: DbtProject) -> Path:
             ])
             if not result.success:
                 raise RuntimeError(f"dbt parse ist fehlgeschlagen / dbt parse failed: {result.exception}")
+            city_stamp.write_text(city, encoding="utf-8")
     return manifest
 
 
@@ -124,6 +131,9 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         plan = (plan_build(warehouse.database, DBT_PROJECT_DIR, dbt_project.manifest_path, rebuild) if complete
                 else BuildPlan(["build"], False))
         args, full_refresh = [*plan.args, *plan.exclude_args], plan.full_refresh
+        if not city_profile.current().run_dbt_unit_tests:
+            # the unit tests' fixtures are written in the reference profile's column names
+            args.extend(["--exclude-resource-type", "unit_test"])
         target_path = pipeline_target_path(warehouse.database)
         if not full_refresh:
             span = f"Berichtsjahr {years[0]}" if len(years) == 1 else f"Berichtsjahre {years[0]}–{years[-1]}"

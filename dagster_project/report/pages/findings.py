@@ -33,7 +33,8 @@ def _largest_changes(data, latest: int) -> list[str]:
     values = data.values
     indicator = data.indicator(CHANGE_INDICATOR)
     decimals, unit = int(indicator["decimals"]), indicator["unit"]
-    rows = values[(values.indicator_id == CHANGE_INDICATOR) & (values.area_level == "city_district")
+    h = data.hierarchy
+    rows = values[(values.indicator_id == CHANGE_INDICATOR) & (values.area_level == h.top)
                   & values.reference_year.isin([latest - 1, latest]) & ~values.is_suppressed.astype(bool)]
     wide = rows.pivot_table(index=["area_code", "area_name"], columns="reference_year", values="indicator_value")
     if latest - 1 not in wide.columns or latest not in wide.columns:
@@ -44,11 +45,11 @@ def _largest_changes(data, latest: int) -> list[str]:
     out = []
     (code, name), rise = change.idxmax(), change.max()
     if rise > 0:
-        out.append(f"{indicator['label_de']}: am stärksten gestiegen im Stadtbezirk {name} "
+        out.append(f"{indicator['label_de']}: am stärksten gestiegen {h.in_(h.top)} {name} "
                    f"({_points(rise, decimals, unit)} von {latest - 1} auf {latest}).")
     (code, name), fall = change.idxmin(), change.min()
     if fall < 0:
-        out.append(f"{indicator['label_de']}: am stärksten gesunken im Stadtbezirk {name} "
+        out.append(f"{indicator['label_de']}: am stärksten gesunken {h.in_(h.top)} {name} "
                    f"({_points(fall, decimals, unit)} von {latest - 1} auf {latest}).")
     return out
 
@@ -58,17 +59,17 @@ def _status_moves(data) -> list[str]:
     if index.empty:
         return []
     year = int(index.reference_year.max())
-    now = index[(index.reference_year == year) & index.is_classified.astype(bool)].set_index("statistical_district_code")
-    before = index[(index.reference_year == year - 1) & index.is_classified.astype(bool)].set_index(
-        "statistical_district_code")
+    code = data.hierarchy.code_column(data.hierarchy.lowest)
+    now = index[(index.reference_year == year) & index.is_classified.astype(bool)].set_index(code)
+    before = index[(index.reference_year == year - 1) & index.is_classified.astype(bool)].set_index(code)
     common = now.index.intersection(before.index)
     if common.empty:
         return []
     moved = now.loc[common].status_class.map(STATUS_ORDER) - before.loc[common].status_class.map(STATUS_ORDER)
     worse, better = int((moved > 0).sum()), int((moved < 0).sum())
     if not worse and not better:
-        return [f"Sozialindex {year}: kein statistischer Bezirk hat seine Statusklasse gegenüber {year - 1} gewechselt."]
-    districts = "statistischer Bezirk" if worse == 1 else "statistische Bezirke"
+        return [f"Sozialindex {year}: kein Gebiet hat seine Statusklasse gegenüber {year - 1} gewechselt."]
+    districts = "Gebiet" if worse == 1 else "Gebiete"
     return [f"Sozialindex {year}: {worse} {districts} in eine ungünstigere, {better} in eine günstigere "
             f"Statusklasse als {year - 1}."]
 

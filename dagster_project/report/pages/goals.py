@@ -52,6 +52,7 @@ def trend(site, goal: pd.Series) -> str:
 
 def build(site) -> None:
     data = site.data
+    code = data.hierarchy.code_column(data.hierarchy.lowest)   # the lowest level's code column
     fn = site.footnotes()
     indicators = data.indicators.set_index("indicator_id")
     goals = latest_goals(site)
@@ -91,22 +92,23 @@ def build(site) -> None:
     current = gaps[gaps.reference_year == year]
     fields = data.marts["dim_field_of_action"]
     matrix = []
-    for code, group in current.groupby("statistical_district_code"):
+    for area_code, group in current.groupby(code):
         own = group.set_index("field_of_action_id")
-        matrix.append({"code": code, "name": group.area_name.iloc[0],
+        matrix.append({"code": area_code, "name": group.area_name.iloc[0],
                        "cells": [("gap" if own.is_gap.fillna(False).get(f) else "served" if own.is_served.get(f) else "open")
                                  if f in own.index else "none" for f in fields.field_of_action_id]})
     field_names = dict(zip(fields.field_of_action_id, fields.field_of_action_de))
     need = data.indicators.set_index("indicator_id")
-    gap_rows = [{"code": g.statistical_district_code, "name": g.area_name, "field": field_names[g.field_of_action_id],
+    gap_rows = [{"code": g.area_code_lowest, "name": g.area_name, "field": field_names[g.field_of_action_id],
                  "need": need.label_de.get(g.need_indicator_id, g.need_indicator_id),
                  "value": fn.value(g.need_value, int(need.decimals.get(g.need_indicator_id, 1)),
                                    need.unit.get(g.need_indicator_id))}
-                for g in current[current.is_gap.fillna(False).astype(bool)].sort_values(
+                for g in current[current.is_gap.fillna(False).astype(bool)].rename(columns={code: "area_code_lowest"}).sort_values(
                     ["field_of_action_id", "need_value"], ascending=[True, False]).itertuples()]
-    overlaps = data.marts["fct_measure_overlaps"].sort_values(["statistical_district_code", "field_of_action_id"])
+    overlaps = data.marts["fct_measure_overlaps"].sort_values([code, "field_of_action_id"]).rename(
+        columns={code: "area_code_lowest"})
     groups = dict(zip(data.marts["dim_target_group"].target_group, data.marts["dim_target_group"].target_group_de))
-    overlap_rows = [{"code": o.statistical_district_code, "name": o.area_name, "field": field_names.get(
+    overlap_rows = [{"code": o.area_code_lowest, "name": o.area_name, "field": field_names.get(
         o.field_of_action_id, o.field_of_action_id), "group": groups.get(o.target_group, o.target_group), "a": f"{o.measure_id_a} ({o.carrier_a})",
         "b": f"{o.measure_id_b} ({o.carrier_b})", "from": german_date(o.overlap_starts_on),
         "to": "offen" if str(o.overlap_ends_on).startswith("9999") else german_date(o.overlap_ends_on)}
@@ -137,6 +139,7 @@ def notes() -> list[tuple[str, str]]:
 
 def export_tables(site) -> list[Table]:
     data = site.data
+    code = data.hierarchy.code_column(data.hierarchy.lowest)   # the lowest level's code column
     goals = data.marts["fct_goal_achievement"].sort_values(["goal_id", "reference_year"])
     decided = ["baseline_value_decided"] if "baseline_value_decided" in goals.columns else []
     goal_table = Table("Ziele", goals[["goal_id", "goal_text_de", "field_of_action_de", "area_name", "indicator_id",
@@ -152,10 +155,10 @@ def export_tables(site) -> list[Table]:
                                "reference_year": "Jahr", "actual_value": "Istwert",
                                "progress_pct": "Zielerreichung (%)", "period_elapsed_pct": "Zeitraum verstrichen (%)",
                                "goal_status": "Status"})
-    coverage = data.marts["fct_measure_coverage"].sort_values(["reference_year", "statistical_district_code",
+    coverage = data.marts["fct_measure_coverage"].sort_values(["reference_year", code,
                                                                "field_of_action_id", "target_group"])
     coverage = coverage.assign(suppression_de=neutral_marks(coverage.is_suppressed))
-    coverage_table = Table("Abdeckung", coverage[["reference_year", "statistical_district_code", "area_name",
+    coverage_table = Table("Abdeckung", coverage[["reference_year", code, "area_name",
                                                   "field_of_action_id", "target_group", "active_measures",
                                                   "budget_eur", "target_group_size",
                                                   "budget_per_target_resident_eur", "suppression_de",
@@ -164,19 +167,19 @@ def export_tables(site) -> list[Table]:
                            # a suppressed target group also hides the budget per person (it would give it away)
                            suppressed_by={"target_group_size": "is_suppressed",
                                           "budget_per_target_resident_eur": "is_suppressed"},
-                           labels={"reference_year": "Jahr", "statistical_district_code": "Bezirkskode",
-                                   "area_name": "Statistischer Bezirk", "field_of_action_id": "Handlungsfeld",
+                           labels={"reference_year": "Jahr", code: "Gebietskode",
+                                   "area_name": site.level_words["lowest_label"], "field_of_action_id": "Handlungsfeld",
                                    "target_group": "Zielgruppe", "active_measures": "laufende Maßnahmen",
                                    "budget_eur": "Budget (EUR)", "target_group_size": "Zielgruppe (Personen)",
                                    "budget_per_target_resident_eur": "EUR je Person der Zielgruppe",
                                    "suppression_de": "Geheimhaltung"})
     gaps = data.marts["fct_measure_gaps"]
-    gap_table = Table("Lücken", gaps[gaps.is_gap.fillna(False).astype(bool)][["reference_year", "statistical_district_code",
+    gap_table = Table("Lücken", gaps[gaps.is_gap.fillna(False).astype(bool)][["reference_year", code,
                                                                 "area_name", "field_of_action_id",
                                                                 "need_indicator_id", "need_value"]],
                       decimals={"need_value": 1},
-                      labels={"reference_year": "Jahr", "statistical_district_code": "Bezirkskode",
-                              "area_name": "Statistischer Bezirk", "field_of_action_id": "Handlungsfeld",
+                      labels={"reference_year": "Jahr", code: "Gebietskode",
+                              "area_name": site.level_words["lowest_label"], "field_of_action_id": "Handlungsfeld",
                               "need_indicator_id": "Bedarfsindikator", "need_value": "Bedarf"})
     funding = data.marts["fct_funding_programmes"]
     funding_table = Table("Förderungen", funding, decimals={"annual_volume_eur": 0,
@@ -191,10 +194,10 @@ def export_tables(site) -> list[Table]:
     overlaps["overlap_starts_on"] = overlaps.overlap_starts_on.map(german_date)
     overlaps["overlap_ends_on"] = overlaps.overlap_ends_on.map(
         lambda d: "offen" if str(d).startswith("9999") else german_date(d))
-    overlap_table = Table("Überschneidungen", overlaps[["statistical_district_code", "area_name", "field_of_action_id",
+    overlap_table = Table("Überschneidungen", overlaps[[code, "area_name", "field_of_action_id",
                                                          "target_group", "measure_id_a", "carrier_a", "measure_id_b",
                                                          "carrier_b", "overlap_starts_on", "overlap_ends_on"]],
-                          labels={"statistical_district_code": "Bezirkskode", "area_name": "Statistischer Bezirk",
+                          labels={code: "Gebietskode", "area_name": site.level_words["lowest_label"],
                                   "field_of_action_id": "Handlungsfeld", "target_group": "Zielgruppe",
                                   "measure_id_a": "Maßnahme A", "carrier_a": "Träger A", "measure_id_b": "Maßnahme B",
                                   "carrier_b": "Träger B", "overlap_starts_on": "von", "overlap_ends_on": "bis"})

@@ -9,7 +9,6 @@ import pandas as pd
 from dagster_project.report import charts, fixed_charts
 from dagster_project.report.cells import neutral_marks
 from dagster_project.report.exports import Table
-from dagster_project.report.pages.indicators import LEVEL_DE
 
 TITLE = "Zuwanderung Südosteuropa"
 GROUP = "EU2"
@@ -57,14 +56,15 @@ def build(site) -> None:
                  else fn.value(None, decimals) for y in data.years]
         city_table.append({"label": measures.label_de[measure_id], "unit": measures.unit[measure_id], "cells": cells})
 
-    districts = eu2[(eu2.area_level == "statistical_district") & (eu2.reference_year == latest)]
+    lowest = data.hierarchy.lowest
+    districts = eu2[(eu2.area_level == lowest) & (eu2.reference_year == latest)]
     stocks = districts[(districts.measure_id == "stock") & ~districts.is_suppressed.astype(bool)]
     top = stocks.sort_values(["measure_value", "area_code"], ascending=[False, True]).head(TOP)
     top_rows = []
     for row in top.itertuples():
         own = districts[districts.area_code == row.area_code].set_index("measure_id")
         share = data.values[(data.values.indicator_id == "share_eu2") & (data.values.area_code == row.area_code)
-                            & (data.values.area_level == "statistical_district")
+                            & (data.values.area_level == lowest)
                             & (data.values.reference_year == latest)].iloc[0]
 
         def cell(measure_id, decimals):
@@ -77,17 +77,17 @@ def build(site) -> None:
                                            f"share_eu2|{row.area_code}|{latest}"),
                          "sgb2": cell("sgb2_rate", 1)})
     top_codes = list(top.area_code[:5])
-    top_series = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
+    top_series = charts.plotted(eu2[(eu2.area_level == lowest) & eu2.area_code.isin(top_codes)
                                     & (eu2.measure_id == "stock")], "measure_value")
     top_series = top_series.assign(reihe=top_series.area_code + " " + top_series.area_name)
     top_svg = site.drawn(fixed_charts.time_series_svg(
-        top_series, "Personen", 0, breaks, "Einwohner aus Bulgarien und Rumänien in den fünf Bezirken mit den meisten"))
-    top_sgb2 = charts.plotted(eu2[(eu2.area_level == "statistical_district") & eu2.area_code.isin(top_codes)
+        top_series, "Personen", 0, breaks, "Einwohner aus Bulgarien und Rumänien in den fünf Gebieten mit den meisten"))
+    top_sgb2 = charts.plotted(eu2[(eu2.area_level == lowest) & eu2.area_code.isin(top_codes)
                                   & (eu2.measure_id == "sgb2_rate")], "measure_value")
     top_sgb2 = top_sgb2.assign(reihe=top_sgb2.area_code + " " + top_sgb2.area_name)
     top_sgb2_svg = site.drawn(fixed_charts.time_series_svg(
         top_sgb2, "in %", 1, breaks,
-        "SGB-II-Quote der EU2-Gruppe in den fünf Bezirken mit den meisten Einwohnern aus Bulgarien und Rumänien"))
+        "SGB-II-Quote der EU2-Gruppe in den fünf Gebieten mit den meisten Einwohnern aus Bulgarien und Rumänien"))
 
     retention = data.marts["fct_immigration_retention"]
     stay = retention[(retention.monitoring_group == GROUP) & (retention.area_level == "city")]
@@ -144,11 +144,11 @@ def export_tables(site) -> list[Table]:
     groups = data.marts["dim_monitoring_group"]
     chosen = chosen.merge(measures[["measure_id", "label_de", "decimals"]], on="measure_id").merge(
         groups, on="monitoring_group")
-    order = chosen.area_level.map({"city": 0, "city_district": 1, "statistical_district": 2})
+    order = chosen.area_level.map(data.hierarchy.order)
     chosen = chosen.assign(_o=order).sort_values(["monitoring_group", "measure_id", "_o", "area_code",
                                                   "reference_year"])
     frame = pd.DataFrame({"group": chosen.monitoring_group_de, "measure": chosen.label_de,
-                          "area_level": chosen.area_level.map(LEVEL_DE),
+                          "area_level": chosen.area_level.map(data.hierarchy.label_map),
                           "area_code": chosen.area_code, "area_name": chosen.area_name,
                           "reference_year": chosen.reference_year, "measure_value": chosen.measure_value,
                           "numerator": chosen.numerator, "denominator": chosen.denominator,
@@ -162,8 +162,8 @@ def export_tables(site) -> list[Table]:
                                      "reference_year": "Jahr", "measure_value": "Wert", "numerator": "Zähler",
                                      "denominator": "Nenner", "suppression_de": "Geheimhaltung"})
     retention = data.marts["fct_immigration_retention"]
-    stay = retention[retention.area_level.isin(["city", "city_district"])].merge(groups, on="monitoring_group")
-    stay_frame = pd.DataFrame({"group": stay.monitoring_group_de, "area_level": stay.area_level.map(LEVEL_DE),
+    stay = retention[retention.area_level != data.hierarchy.lowest].merge(groups, on="monitoring_group")
+    stay_frame = pd.DataFrame({"group": stay.monitoring_group_de, "area_level": stay.area_level.map(data.hierarchy.label_map),
                                "area_code": stay.area_code, "area_name": stay.area_name,
                                "cohort_year": stay.cohort_year, "years_after": stay.years_after,
                                "cohort_size": stay.cohort_size, "retained": stay.retained,

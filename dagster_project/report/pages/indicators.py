@@ -15,7 +15,6 @@ from dagster_project.report.maps import VIRIDIS, classify, readable_ink
 TITLE = "Indikatoren"
 BREAK_TYPES = {"rechtskreiswechsel": "Rechtskreiswechsel", "definition": "Definitionsänderung",
                "gebietsstand": "Gebietsstandsänderung"}
-LEVEL_DE = {"city": "Stadt", "city_district": "Stadtbezirk", "statistical_district": "Statistischer Bezirk"}
 
 
 def value_title(indicator: dict) -> str:
@@ -58,7 +57,7 @@ def heat_table(values: pd.DataFrame, data, years: list[int], decimals: int, unit
     edges = shown.indicator_value.quantile([0.2, 0.4, 0.6, 0.8]).to_list() if len(shown) >= 5 else []
     by_key = {(r.area_code, r.reference_year): r for r in values.itertuples()}
     rows = []
-    for area in data.areas[data.areas.area_level == "statistical_district"].itertuples():
+    for area in data.areas[data.areas.area_level == data.hierarchy.lowest].itertuples():
         cells = []
         for year in years:
             row = by_key.get((area.area_code, year))
@@ -88,15 +87,16 @@ def page(site, indicator: dict, downloads) -> None:
     fn = site.footnotes()
     title = value_title(indicator)
 
-    districts = charts.plotted(values[(values.area_level == "statistical_district") & (values.reference_year == latest)])
+    h = data.hierarchy
+    districts = charts.plotted(values[(values.area_level == h.lowest) & (values.reference_year == latest)])
     city_row = values[(values.area_level == "city") & (values.reference_year == latest)].iloc[0]
     city_value = None if city_row.is_suppressed else float(city_row.indicator_value)
-    classes = classify(districts.rename(columns={"area_code": "statistical_district_code"}), decimals)
+    classes = classify(districts, decimals)
     unit = indicator["unit"]   # a number on its own (tooltip, label) carries its unit: "184,2 je 1.000"
     texts = {row.area_code: "• gesperrt" if row.is_suppressed else german_number(row.wert, decimals, unit)
              for row in districts.itertuples() if row.is_suppressed or pd.notna(row.wert)}
     map_svg = site.class_map(classes, f"{indicator['label_de']} {latest}", unit_label(indicator),
-                             f"Karte: {indicator['label_de']} {latest} nach statistischen Bezirken", root="../",
+                             f"Karte: {indicator['label_de']} {latest} nach Gebieten ({h.plural(h.lowest)})", root="../",
                              texts=texts, legend_note=NEED_NOTE.get(indicator.get("need_direction")))
     ranked = districts[districts.wert.notna()].assign(gebiet=lambda f: f.area_code + " " + f.area_name)
     # the city's number of persons is the sum of its districts, not a yardstick beside their bars
@@ -104,25 +104,25 @@ def page(site, indicator: dict, downloads) -> None:
     ranking_svg = site.drawn(fixed_charts.ranking_svg(
         ranked, unit_label(indicator), decimals, yardstick,
         f"{city['area_name']}: {german_number(city_value, decimals, unit)}",
-        f"Rangfolge der statistischen Bezirke: {indicator['label_de']} {latest}"))
+        f"Rangfolge der Gebiete ({h.plural(h.lowest)}): {indicator['label_de']} {latest}"))
 
     city_series = charts.plotted(values[values.area_level == "city"]).assign(reihe=city["area_name"])
     series_svg = site.drawn(fixed_charts.time_series_svg(city_series, unit_label(indicator), decimals, breaks,
                                                          f"Zeitreihe {indicator['label_de']}, {city['area_name']}"))
     panels = []
-    city_districts = data.areas[data.areas.area_level == "city_district"]
-    for district in city_districts.itertuples():
-        own = charts.plotted(values[(values.area_level == "city_district") & (values.area_code == district.area_code)])
+    top_areas = data.areas[data.areas.area_level == h.top]
+    for district in top_areas.itertuples():
+        own = charts.plotted(values[(values.area_level == h.top) & (values.area_code == district.area_code)])
         label = f"{district.area_code} {district.area_name}"
-        panels.append(own.assign(reihe="Stadtbezirk", panel=label))
+        panels.append(own.assign(reihe=h.label(h.top), panel=label))
         panels.append(city_series.assign(reihe=city["area_name"], panel=label))
     panels_svg = site.drawn(charts.district_panels(
-        pd.concat(panels), f"Zeitreihen {indicator['label_de']} je Stadtbezirk im Vergleich zur Stadt"))
+        pd.concat(panels), f"Zeitreihen {indicator['label_de']} je Gebiet ({h.plural(h.top)}) im Vergleich zur Stadt"))
 
     years = data.years
-    upper = values[values.area_level.isin(["city", "city_district"])]
+    upper = values[values.area_level.isin(["city", h.top])]
     series_rows = []
-    for area in data.areas[data.areas.area_level.isin(["city", "city_district"])].itertuples():
+    for area in data.areas[data.areas.area_level.isin(["city", h.top])].itertuples():
         own = upper[upper.area_code == area.area_code].set_index("reference_year")
         cells = []
         for year in years:
@@ -146,7 +146,7 @@ def page(site, indicator: dict, downloads) -> None:
             "numerator": fn.value(row.numerator, 0, None, bool(row.is_suppressed)),
             "denominator": fn.value(row.denominator, 0, None, bool(row.is_suppressed)),
         })
-    heat = heat_table(values[values.area_level == "statistical_district"], data, years, decimals, indicator["unit"])
+    heat = heat_table(values[values.area_level == h.lowest], data, years, decimals, indicator["unit"])
     site.write_page(f"indikatoren/{indicator_id}.html", "indicator.html.j2", indicator["label_de"], fn,
                     "indikatoren/index.html", downloads, indicator=indicator, latest=latest, title_value=title,
                     unit=unit_label(indicator), breaks=breaks.to_dict("records"), map_svg=map_svg,
@@ -162,7 +162,7 @@ def export_table(site) -> Table:
     values = data.values.merge(data.indicators[["indicator_id", "label_de", "decimals"]], on="indicator_id")
     frame = pd.DataFrame({
         "indicator_label": values.label_de,
-        "area_level": values.area_level.map(LEVEL_DE), "area_code": values.area_code,
+        "area_level": values.area_level.map(data.hierarchy.label_map), "area_code": values.area_code,
         "area_name": values.area_name, "reference_year": values.reference_year,
         "stichtag": pd.to_datetime(values.stichtag).dt.date, "indicator_value": values.indicator_value,
         "unit": values.unit, "numerator": values.numerator, "denominator": values.denominator,

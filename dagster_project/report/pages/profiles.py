@@ -1,7 +1,7 @@
-"""Area profiles (Bezirksprofile): one page per area, the statistical districts, the city districts
-and the city. All indicators of the latest year next to the city district and the city, the change
-to the year before, a small trend per indicator, the social-index class, a locator map, the measures
-that reach the area and the fields of action without one; the list page and the workbook."""
+"""Area profiles (Gebietsprofile): one page per area of every level of the city profile and the
+city. All indicators of the latest year next to the areas above it and the city, the change to the
+year before, a small trend per indicator, the social-index class, a locator map, the measures that
+reach the area and the fields of action without one; the list page and the workbook."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from dagster_project.report import charts
 from dagster_project.report.exports import Table
-from dagster_project.report.pages.indicators import LEVEL_DE, unit_label
+from dagster_project.report.pages.indicators import unit_label
 from dagster_project.report.site import area_page
 
 TITLE = "Gebietsprofile"
@@ -22,24 +22,32 @@ def build(site) -> None:
     downloads = site.write_exports("gebiete", [export_table(site)], [*site.release_notes(), *site.breaks_note()])
     areas = data.areas
     site.render_pages(page, areas.to_dict("records"), downloads)
+    h = data.hierarchy
+    # one section per area of the top level: its areas below, level by level (a list of links each)
     groups = []
-    for district in areas[areas.area_level == "city_district"].to_dict("records"):
-        members = areas[(areas.area_level == "statistical_district")
-                        & (areas.city_district_code == district["area_code"])].to_dict("records")
-        groups.append((district, members))
+    for top in h.of_level(h.top):
+        below = [(h.plural(level), sorted((a for a, _ in subtree(h, top) if a["area_level"] == level),
+                                          key=lambda a: a["area_code"]))
+                 for level in h.level_ids[:-2][::-1]]
+        groups.append((top, below))
     site.write_page("gebiete/index.html", "profiles_index.html.j2", "Gebiete", site.footnotes(),
-                    "gebiete/index.html", downloads, city=data.city(), groups=groups)
+                    "gebiete/index.html", downloads, city=data.city(), groups=groups,
+                    top_label=h.label(h.top), level_names=[h.plural(level) for level in h.level_ids[:-1][::-1]],
+                    level_links=[(h.slug(level), h.plural(level)) for level in h.level_ids[:-1][::-1]],
+                    level_words=h.words([h.plural(level) for level in h.level_ids[:-1][::-1]]))
+
+
+def subtree(h, area: dict) -> list[tuple[dict, int]]:
+    out = []
+    for child in h.children(area):
+        out.append((child, 1))
+        out += [(a, depth + 1) for a, depth in subtree(h, child)]
+    return out
 
 
 def district_codes(site, area: dict) -> set[str]:
-    """The statistical districts an area consists of."""
-    areas = site.data.areas
-    districts = areas[areas.area_level == "statistical_district"]
-    if area["area_level"] == "statistical_district":
-        return {area["area_code"]}
-    if area["area_level"] == "city_district":
-        return set(districts[districts.city_district_code == area["area_code"]].area_code)
-    return set(districts.area_code)
+    """The lowest-level areas an area consists of."""
+    return site.data.hierarchy.lowest_members(area)
 
 
 def page(site, area: dict, downloads) -> None:
@@ -47,12 +55,11 @@ def page(site, area: dict, downloads) -> None:
     latest = data.latest_year
     level, code = area["area_level"], area["area_code"]
     city = data.city()
-    parent = None
-    if level == "statistical_district":
-        parent = data.areas[(data.areas.area_level == "city_district")
-                            & (data.areas.area_code == area["city_district_code"])].iloc[0].to_dict()
+    h = data.hierarchy
+    above = h.ancestors(area)            # nearest first, up to the top level
+    parent = above[0] if above else None
     fn = site.footnotes()
-    compare = [("Gebiet", area)] + ([("Stadtbezirk", parent)] if parent else []) + \
+    compare = [("Gebiet", area)] + [(h.label(a["area_level"]), a) for a in above] + \
         ([("Stadt", city)] if level != "city" else [])
     rows = []
     for indicator in data.indicators.to_dict("records"):
@@ -79,28 +86,32 @@ def page(site, area: dict, downloads) -> None:
                                                 f"Entwicklung aller Indikatoren: {area['area_name']}"))
     members = district_codes(site, area)
     locator = site.locator(members, f"Lage von {area['area_name']} in der Stadt")
-    member_table = members_table(site, fn, area, latest) if level == "city_district" else None
-    site.write_page(area_page(level, code), "profile.html.j2", _title(area), fn, "gebiete/index.html", downloads,
-                    area=area, parent=parent, city=city, latest=latest, compare=[label for label, _ in compare],
-                    compare_names=[compared_name(other) for _, other in compare], rows=rows, trends_svg=trends_svg,
+    member_table = members_table(site, fn, area, latest) if h.children(area) and level != "city" else None
+    site.write_page(area_page(level, code), "profile.html.j2", h.title(area), fn, "gebiete/index.html", downloads,
+                    area=area, parent=parent, above=[(h.of(a["area_level"]), a) for a in above],
+                    compare_text=h.words([h.compared_name(other) for _, other in compare[1:]]) if len(compare) > 1 else "",
+                    level_in=h.in_(level), level_plural_nominative=h.plural(level),
+                    level_page=None if level == "city" else f"gebiete/ebene-{h.slug(level)}.html",
+                    city=city, latest=latest, compare=[label for label, _ in compare],
+                    compare_names=[h.compared_name(other) for _, other in compare], rows=rows, trends_svg=trends_svg,
                     locator_svg=locator, social=social_index(site, area, members),
                     measures=measures(site, members), open_fields=open_fields(site, members),
-                    level_de=LEVEL_DE[level], ranked=level != "city", member_table=member_table,
-                    level_de_plural="statistischen Bezirken" if level == "statistical_district" else "Stadtbezirken")
+                    level_de=h.label(level), ranked=level != "city", member_table=member_table,
+                    level_de_plural=h.plural_dative(level), lowest_plural=h.plural(h.lowest),
+                    children_plural=h.plural(h.children(area)[0]["area_level"]) if member_table else None)
 
 
 def members_table(site, fn, area: dict, year: int) -> dict:
-    """A city district's statistical districts side by side on the key indicators (latest year),
-    with the city district and the city as the last rows for comparison."""
+    """An area's areas one level below side by side on the key indicators (latest year), with the
+    area itself and the city as the last rows for comparison."""
     from dagster_project.report.pages.overview import KEY_INDICATORS
 
     data = site.data
     indicators = data.indicators.set_index("indicator_id")
     chosen = [i for i in KEY_INDICATORS if i in indicators.index]
-    districts = data.areas[(data.areas.area_level == "statistical_district")
-                           & (data.areas.city_district_code == area["area_code"])]
+    children = data.hierarchy.children(area)
     rows = []
-    for other in [*districts.to_dict("records"), area, data.city()]:
+    for other in [*children, area, data.city()]:
         cells = []
         for indicator_id in chosen:
             decimals, unit = int(indicators.decimals[indicator_id]), indicators.unit[indicator_id]
@@ -110,10 +121,10 @@ def members_table(site, fn, area: dict, year: int) -> dict:
                 continue
             row = series.loc[year]
             # keyed like every value cell, except the rows the indicator table above already keys
-            key = f"{indicator_id}|{other['area_code']}|{year}" if other["area_level"] == "statistical_district" else None
+            key = f"{indicator_id}|{other['area_code']}|{year}" if other in children else None
             cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), key))
         rows.append({"area": other, "cells": cells, "page": area_page(other["area_level"], other["area_code"]),
-                     "summary": other["area_level"] != "statistical_district"})
+                     "summary": other not in children, "name": data.hierarchy.compared_name(other)})
     return {"headers": [indicators.label_de[i] for i in chosen], "rows": rows}
 
 
@@ -161,36 +172,20 @@ def trend_frame(data, areas: list[dict]) -> pd.DataFrame:
         ["_indicator", "_area", "reference_year"], kind="stable")
     shown = charts.plotted(rows)
     labels = dict(zip(indicators.indicator_id, indicators.label_de))
-    names = {number: compared_name(other) for number, other in enumerate(areas)}
+    names = {number: data.hierarchy.compared_name(other) for number, other in enumerate(areas)}
     return pd.DataFrame({"stichtag": shown.stichtag, "wert": shown.wert, "kurz": rows.indicator_id.map(labels),
                          "reihe": rows._area.map(names)})
 
 
-def compared_name(area: dict) -> str:
-    """An area's name where areas of several levels stand side by side (table headers, chart
-    legends): statistical districts share names with their city district (730 Lütgendortmund in
-    the Stadtbezirk Lütgendortmund), so the level or code tells them apart."""
-    if area["area_level"] == "statistical_district":
-        return f"{area['area_code']} {area['area_name']}"
-    if area["area_level"] == "city_district":
-        return f"Stadtbezirk {area['area_name']}"
-    return area["area_name"]
-
-
-def _title(area: dict) -> str:
-    if area["area_level"] == "city":
-        return f"Gebietsprofil {area['area_name']} (Gesamtstadt)"
-    prefix = "Statistischer Bezirk" if area["area_level"] == "statistical_district" else "Stadtbezirk"
-    return f"{prefix} {area['area_code']} {area['area_name']}"
 
 
 def social_index(site, area: dict, members: set[str]) -> dict:
-    """Status and dynamics class of a statistical district, or how many of the area's districts are
-    in each class."""
+    """Status and dynamics class of a lowest-level area, or how many of the area's lowest-level
+    areas are in each class."""
     year = site.data.social_index_year
     latest = site.data.social_index_latest
-    latest = latest[latest.statistical_district_code.isin(members)]
-    if area["area_level"] == "statistical_district":
+    latest = latest[latest.area_code.isin(members)]
+    if area["area_level"] == site.data.hierarchy.lowest:
         row = latest.iloc[0] if len(latest) else None
         return {"year": year, "single": True,
                 "status": None if row is None or not row.is_classified else row.status_class,
@@ -221,10 +216,11 @@ def measures(site, members: set[str]) -> list[dict]:
 
 
 def open_fields(site, members: set[str]) -> list[dict]:
-    """Fields of action with no running measure in any of the districts (latest year); `gap` when a
-    district without one is among the quarter with the highest need."""
+    """Fields of action with no running measure in any of the lowest-level areas (latest year);
+    `gap` when an area without one is among the quarter with the highest need."""
     gaps = site.data.marts["fct_measure_gaps"]
-    latest = gaps[(gaps.reference_year == gaps.reference_year.max()) & gaps.statistical_district_code.isin(members)]
+    code = site.data.hierarchy.code_column(site.data.hierarchy.lowest)
+    latest = gaps[(gaps.reference_year == gaps.reference_year.max()) & gaps[code].isin(members)]
     fields = site.data.marts["dim_field_of_action"].set_index("field_of_action_id").field_of_action_de
     out = []
     for field_id, group in latest.groupby("field_of_action_id"):
@@ -238,16 +234,18 @@ def export_table(site) -> Table:
     profile = data.marts["fct_area_profile"]
     indicators = data.indicators
     ids = [i for i in indicators.indicator_id if i in profile.columns]
-    frame = profile[["area_level", "area_code", "area_name", "city_district_code", "city_district_name",
+    h = data.hierarchy
+    top = h.profile.top
+    frame = profile[["area_level", "area_code", "area_name", top.code_column, top.name_column,
                      "reference_year", "stichtag", *ids, *[f"{i}_is_suppressed" for i in ids]]].copy()
-    frame["area_level"] = frame.area_level.map(LEVEL_DE)
+    frame["area_level"] = frame.area_level.map(h.label_map)
     frame["stichtag"] = pd.to_datetime(frame.stichtag).dt.date
     labels = dict(zip(indicators.indicator_id, indicators.label_de))
     decimals = dict(zip(indicators.indicator_id, indicators.decimals.astype(int)))
     return Table("Gebietsprofile", frame, decimals={i: decimals[i] for i in ids},
                  suppressed_by={i: f"{i}_is_suppressed" for i in ids},
                  labels={"area_level": "Gebietsebene", "area_code": "Gebietskode", "area_name": "Gebiet",
-                         "city_district_code": "Stadtbezirk (Kode)", "city_district_name": "Stadtbezirk",
+                         top.code_column: f"{top.label_de} (Kode)", top.name_column: top.label_de,
                          "reference_year": "Jahr", "stichtag": "Stichtag",
                          **{i: labels[i] + ("" if indicators.set_index("indicator_id").unit[i] == "Personen"
                                             else f" ({indicators.set_index('indicator_id').unit[i]})")

@@ -43,42 +43,45 @@ def build(site) -> None:
     for row in rows.itertuples():
         # D1–D3 are changes: signed (+0,90), like every change in the report
         cells = [fn.value(getattr(row, column), 2, None, pd.isna(getattr(row, column)),
-                          f"sozialindex|{column}|{row.statistical_district_code}|{year}", signed=column.startswith("d"))
+                          f"sozialindex|{column}|{row.area_code}|{year}", signed=column.startswith("d"))
                  for column, _ in RATES]
-        table_rows.append({"code": row.statistical_district_code, "name": row.area_name, "cells": cells,
+        table_rows.append({"code": row.area_code, "name": row.area_name, "cells": cells,
                            "residents": fn.value(row.residents, 0, suppressed=is_missing(row.residents)), "classified": bool(row.is_classified),
                            "status": row.status_class, "dynamics": row.dynamics_class})
     counts = rows[rows.is_classified.astype(bool)].groupby(["status_class", "dynamics_class"]).size()
     matrix = [[int(counts.get((status, dyn), 0)) for dyn in DYNAMICS] for status in STATUS]
-    downloads = site.write_exports("sozialindex", [export_table(site)], [*site.release_notes(), *method_notes()])
+    downloads = site.write_exports("sozialindex", [export_table(site)], [*site.release_notes(), *method_notes(site)])
     site.write_page("sozialindex.html", "social_index.html.j2", f"Sozialindex {year}", fn, "sozialindex.html",
                     downloads, year=year, status_svg=status_map(site), dynamics_svg=dynamics_svg,
                     rows=table_rows, headers=[label for _, label in RATES], matrix=matrix, status=STATUS,
                     dynamics=DYNAMICS, unclassified=int((~rows.is_classified.astype(bool)).sum()))
 
 
-def method_notes() -> list[tuple[str, str]]:
+def method_notes(site) -> list[tuple[str, str]]:
+    words = site.level_words
     return [("Methode", "Monitoring Soziale Stadtentwicklung (Berlin): Statusindikatoren S1–S3 und ihre "
-                        "Veränderungen D1–D3 je statistischer Bezirk, z-standardisiert über die Bezirke, summiert "
-                        "und erneut standardisiert."),
+                        f"Veränderungen D1–D3 je Gebiet der untersten Ebene ({words['lowest_plural']}), "
+                        "z-standardisiert über diese Gebiete, summiert und erneut standardisiert."),
             ("Statusklassen", "hoch (Index unter −1), mittel (−1 bis 1), niedrig (über 1 bis 1,5), "
                               "sehr niedrig (über 1,5); ein hoher Index bedeutet mehr Benachteiligung."),
             ("Dynamikklassen", "positiv (unter −1), stabil (−1 bis 1), negativ (über 1)."),
-            ("Nicht klassifiziert", "Bezirke unter 300 Einwohnern oder mit gesperrtem Wert.")]
+            ("Nicht klassifiziert", f"Gebiete unter {words['min_residents']} Einwohnern oder mit gesperrtem Wert.")]
 
 
 def export_table(site) -> Table:
     index = site.data.marts["fct_social_index"]
-    columns = ["statistical_district_code", "area_name", "reference_year", "residents", *[c for c, _ in RATES],
+    words = site.level_words
+    code = site.data.hierarchy.code_column(site.data.hierarchy.lowest)
+    columns = [code, "area_name", "reference_year", "residents", *[c for c, _ in RATES],
                "is_classified", "status_class", "dynamics_class", "index_class"]
-    frame = index[columns].sort_values(["reference_year", "statistical_district_code"]).copy()
+    frame = index[columns].sort_values(["reference_year", code]).copy()
     frame["is_classified"] = frame.is_classified.map({True: "ja", False: "nein"})
     # a missing value in the released index is a suppressed one (the residents follow the fact)
     for column in ["residents", *(c for c, _ in RATES)]:
         frame[f"{column}_hidden"] = frame[column].isna()
     return Table("Sozialindex", frame, decimals={"residents": 0, **{c: 2 for c, _ in RATES}},
                  suppressed_by={c: f"{c}_hidden" for c in ["residents", *(c for c, _ in RATES)]},
-                 labels={"statistical_district_code": "Bezirkskode", "area_name": "Statistischer Bezirk",
+                 labels={code: "Gebietskode", "area_name": words["lowest_label"],
                          "reference_year": "Jahr", "residents": "Einwohner", **dict(RATES),
                          "is_classified": "klassifiziert", "status_class": "Statusklasse",
                          "dynamics_class": "Dynamikklasse", "index_class": "Gesamtklasse"})

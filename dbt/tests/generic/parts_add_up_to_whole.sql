@@ -1,7 +1,10 @@
-{#- For every additive indicator, the numerators and denominators of the statistical districts
-    add up to those of their city district and of the city (computed independently from the
-    persons, not by summing districts). Returns the rows where they do not. -#}
+{#- For every additive indicator, the numerators and denominators of the lowest-level areas add up
+    to those of their area on every level above and of the city (computed independently from the
+    persons, not by summing areas). The levels come from the city profile
+    (dbt/macros/area_levels.sql); `areas` is the model with each lowest-level area's parents
+    (int_areas__hierarchy). Returns the rows where they do not add up. -#}
 {% test parts_add_up_to_whole(model, catalogue, areas) %}
+{%- set upper = (area_levels() | map(attribute='id') | list)[:-1] %}
 with
 
 values_ as (
@@ -11,29 +14,23 @@ values_ as (
     where c.is_additive
 ),
 
-districts as (
-    select v.indicator_id, v.reference_year, a.city_district_code, v.numerator, v.denominator
+lowest as (
+    select v.indicator_id, v.reference_year, {{ upper_code_columns('a') }}{{ ', ' if upper }}v.numerator, v.denominator
     from values_ as v
-    inner join {{ areas }} as a on a.area_level = 'statistical_district' and a.area_code = v.area_code
-    where v.area_level = 'statistical_district'
-),
-
-by_city_district as (
-    select indicator_id, reference_year, 'city_district' as area_level, city_district_code as area_code,
-           sum(numerator) as numerator, sum(denominator) as denominator
-    from districts group by all
-),
-
-by_city as (
-    select indicator_id, reference_year, 'city' as area_level, '{{ var("city_ags") }}' as area_code,
-           sum(numerator) as numerator, sum(denominator) as denominator
-    from districts group by all
+    inner join {{ areas }} as a on a.{{ lowest_code() }} = v.area_code
+    where v.area_level = '{{ lowest_level() }}'
 ),
 
 summed as (
-    select * from by_city_district
+    {%- for level in upper %}
+    select indicator_id, reference_year, '{{ level }}' as area_level, {{ level }}_code as area_code,
+           sum(numerator) as numerator, sum(denominator) as denominator
+    from lowest group by indicator_id, reference_year, {{ level }}_code
     union all
-    select * from by_city
+    {%- endfor %}
+    select indicator_id, reference_year, 'city' as area_level, '{{ city_ags() }}' as area_code,
+           sum(numerator) as numerator, sum(denominator) as denominator
+    from lowest group by indicator_id, reference_year
 )
 
 select s.*, v.numerator as stated_numerator, v.denominator as stated_denominator

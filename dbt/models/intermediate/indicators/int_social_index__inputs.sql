@@ -5,12 +5,12 @@ with
 
 counts as (
     select * from {{ ref('int_indicators__base_counts') }}
-    where area_level = 'statistical_district'
+    where area_level = '{{ lowest_level() }}'
 ),
 
 status as (
     select
-        area_code as statistical_district_code,
+        area_code as {{ lowest_code() }},
         reference_year,
         residents,
         -- S1: unemployed SGB II recipients per 100 residents 15-64 (unemployment_sgb2_rate)
@@ -24,7 +24,7 @@ status as (
 )
 
 select
-    s.statistical_district_code,
+    s.{{ lowest_code() }},
     s.reference_year,
     s.residents,
     s.s1,
@@ -36,5 +36,5 @@ select
 from status as s
 inner join status as p
     on
-        s.statistical_district_code = p.statistical_district_code
+        s.{{ lowest_code() }} = p.{{ lowest_code() }}
         and p.reference_year = s.reference_year - 2

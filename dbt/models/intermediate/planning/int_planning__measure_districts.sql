@@ -1,5 +1,5 @@
--- One row per measure and statistical district it serves (GESAMTSTADT: every district), with the
--- measure's budget shared equally among its districts.
+-- One row per measure and lowest-level area it serves (GESAMTSTADT: every area), with the
+-- measure's budget shared equally among its areas.
 with
 
 measures as (
@@ -7,18 +7,18 @@ measures as (
 ),
 
 districts as (
-    select statistical_district_code from {{ ref('ref_statistical_districts') }}
+    select {{ lowest_code() }} from {{ ref('int_areas__hierarchy') }}
 ),
 
 served as (
     select
         m.measure_id,
-        d.statistical_district_code
+        d.{{ lowest_code() }}
     from measures as m
     inner join districts as d
         on
             m.districts_served = 'GESAMTSTADT'
-            or {{ in_comma_list('d.statistical_district_code', 'm.districts_served') }}
+            or {{ in_comma_list('d.' ~ lowest_code(), 'm.districts_served') }}
 )
 
 select
@@ -33,7 +33,7 @@ select
     m.starts_on,
     m.ends_on,
     m.annual_budget_eur,
-    s.statistical_district_code,
+    s.{{ lowest_code() }},
     m.annual_budget_eur / count(*) over (partition by m.measure_id) as budget_share_eur
 from served as s
 inner join measures as m using (measure_id)

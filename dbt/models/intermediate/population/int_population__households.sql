@@ -17,8 +17,9 @@ select
     reference_date,
     reference_year,
     household_key,
-    min(statistical_district_code) as statistical_district_code,
-    min(city_district_code) as city_district_code,
+    {%- for level in area_levels() | reverse %}
+        min({{ level.id }}_code) as {{ level.id }}_code,
+    {%- endfor %}
     count(*) filter (where age >= 18) as n_adults,
     count(*) filter (where age < 18) as n_minors,
     any_value(source_file_sha256) as source_file_sha256

@@ -9,28 +9,26 @@ movements as (
 ),
 
 areas as (
-    select
-        statistical_district_code,
-        city_district_code
-    from {{ ref('ref_statistical_districts') }}
+    select {{ level_code_columns() }}
+    from {{ ref('int_areas__hierarchy') }}
 ),
 
 ends as (
     select
         m.movement_year,
-        m.district_from_code as from_statistical_district,
-        m.district_to_code as to_statistical_district,
-        area_from.city_district_code as from_city_district,
-        area_to.city_district_code as to_city_district,
-        case when m.district_from_code is not null then '{{ var("city_ags") }}' end as from_city,
-        case when m.district_to_code is not null then '{{ var("city_ags") }}' end as to_city
+        {%- for level in area_levels() %}
+            area_from.{{ level.id }}_code as from_{{ level.id }},
+            area_to.{{ level.id }}_code as to_{{ level.id }},
+        {%- endfor %}
+        case when m.district_from_code is not null then '{{ city_ags() }}' end as from_city,
+        case when m.district_to_code is not null then '{{ city_ags() }}' end as to_city
     from movements as m
-    left join areas as area_from on m.district_from_code = area_from.statistical_district_code
-    left join areas as area_to on m.district_to_code = area_to.statistical_district_code
+    left join areas as area_from on m.district_from_code = area_from.{{ lowest_code() }}
+    left join areas as area_to on m.district_to_code = area_to.{{ lowest_code() }}
 ),
 
 by_level as (
-    {% for level in ['statistical_district', 'city_district', 'city'] %}
+    {% for level in (area_levels() | reverse | map(attribute='id') | list) + ['city'] %}
         select
             movement_year,
             '{{ level }}' as area_level,

@@ -8,10 +8,8 @@ movements as (
 ),
 
 areas as (
-    select
-        statistical_district_code,
-        city_district_code
-    from {{ ref('ref_statistical_districts') }}
+    select {{ level_code_columns() }}
+    from {{ ref('int_areas__hierarchy') }}
 ),
 
 nationalities as (
@@ -25,7 +23,7 @@ classified as (
     select
         m.movement_year,
         m.event_type,
-        coalesce(m.district_to_code, m.district_from_code) as statistical_district_code,
+        coalesce(m.district_to_code, m.district_from_code) as {{ lowest_code() }},
         coalesce(n.monitoring_group, 'SONSTIGE') as monitoring_group
     from movements as m
     left join nationalities as n on m.nationality_1 = n.nationality_code
@@ -40,5 +38,5 @@ select
     count(*) filter (where c.event_type = 'ZUZUG_INLAND') as moves_in_germany,
     count(*) filter (where c.event_type = 'FORTZUG_INLAND') as moves_out_germany
 from classified as c
-inner join areas using (statistical_district_code)
+inner join areas using ({{ lowest_code() }})
 group by c.monitoring_group, {{ area_grouping_sets('c.movement_year') }}

@@ -13,10 +13,8 @@ extract as (
 ),
 
 areas as (
-    select
-        statistical_district_code,
-        city_district_code
-    from {{ ref('ref_statistical_districts') }}
+    select {{ level_code_columns() }}
+    from {{ ref('int_areas__hierarchy') }}
 ),
 
 nationalities as (
@@ -29,11 +27,11 @@ nationalities as (
 persons as (
     select
         e.*,
-        a.city_district_code,
+        {{ upper_code_columns('a') }},
         -- foreign: neither nationality is German (000)
         (e.nationality_1 <> '000' and coalesce(e.nationality_2, '') <> '000') as is_foreign
     from extract as e
-    inner join areas as a using (statistical_district_code)
+    inner join areas as a using ({{ lowest_code() }})
 ),
 
 own_background as (
@@ -64,8 +62,7 @@ select
     p.age,
     p.sex,
     p.nationality_1,
-    p.statistical_district_code,
-    p.city_district_code,
+    {{ level_code_columns('p') }},
     p.is_foreign,
     p.is_foreign and p.nationality_1 in ('125', '154') as is_eu2,
     case when p.is_foreign then coalesce(n.monitoring_group, 'SONSTIGE') else 'DEUTSCH' end as monitoring_group,

@@ -13,17 +13,15 @@ years_to_rebuild as (
 {% endif %}
 
 areas as (
-    select
-        statistical_district_code,
-        city_district_code
-    from {{ ref('ref_statistical_districts') }}
+    select {{ level_code_columns() }}
+    from {{ ref('int_areas__hierarchy') }}
 ),
 
 sgb2 as (
     select
         period_year as reference_year,
         'sgb2' as register,
-        statistical_district_code,
+        {{ lowest_code() }},
         age_at_year_end as age,
         nationality,
         benefit_status,
@@ -42,7 +40,7 @@ sgb12 as (
     select
         period_year as reference_year,
         'sgb12' as register,
-        statistical_district_code,
+        {{ lowest_code() }},
         age_at_year_end as age,
         nationality,
         null as benefit_status,
@@ -61,7 +59,7 @@ asylblg as (
     select
         period_year as reference_year,
         'asylblg' as register,
-        statistical_district_code,
+        {{ lowest_code() }},
         age_at_year_end as age,
         nationality,
         null as benefit_status,
@@ -86,7 +84,7 @@ recipients as (
 
 select
     r.*,
-    a.city_district_code,
+    {{ upper_code_columns('a') }},
     r.nationality in ('125', '154') as is_eu2
 from recipients as r
-inner join areas as a using (statistical_district_code)
+inner join areas as a using ({{ lowest_code() }})

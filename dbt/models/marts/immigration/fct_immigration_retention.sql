@@ -7,7 +7,7 @@ arrivals as (
     select distinct
         m.movement_year as cohort_year,
         m.person_key,
-        m.district_to_code as statistical_district_code,
+        m.district_to_code as {{ lowest_code() }},
         coalesce(n.monitoring_group, 'SONSTIGE') as monitoring_group
     from {{ ref('stg_population__movements') }} as m
     left join {{ ref('ref_nationalities') }} as n on m.nationality_1 = n.nationality_code
@@ -20,7 +20,7 @@ cohort as (
         cohort_year,
         person_key,
         monitoring_group,
-        min(statistical_district_code) as statistical_district_code
+        min({{ lowest_code() }}) as {{ lowest_code() }}
     from arrivals
     group by all
 ),
@@ -49,13 +49,13 @@ followed as (
         c.cohort_year,
         h.years_after,
         c.monitoring_group,
-        c.statistical_district_code,
-        a.city_district_code,
+        c.{{ lowest_code() }},
+        {{ upper_code_columns('a') }},
         r.person_key is not null as is_retained
     from cohort as c
     cross join horizons as h
     inner join extract_years as e on c.cohort_year + h.years_after = e.reference_year
-    inner join {{ ref('ref_statistical_districts') }} as a using (statistical_district_code)
+    inner join {{ ref('int_areas__hierarchy') }} as a using ({{ lowest_code() }})
     left join residents as r
         on c.cohort_year + h.years_after = r.reference_year and c.person_key = r.person_key
 )

@@ -11,8 +11,8 @@ areas as (
         area_level,
         area_code,
         area_name,
-        city_district_code,
-        city_district_name
+        {{ top_level() }}_code,
+        {{ top_level() }}_name
     from {{ ref('dim_area') }}
 ),
 
@@ -49,8 +49,8 @@ wide as (
 
 select
     a.area_name,
-    a.city_district_code,
-    a.city_district_name,
+    a.{{ top_level() }}_code,
+    a.{{ top_level() }}_name,
     w.*
 from wide as w
 inner join areas as a using (area_level, area_code)

@@ -8,7 +8,7 @@ served as (
 
 counts as (
     select * from {{ ref('int_indicators__base_counts') }}
-    where area_level = 'statistical_district'
+    where area_level = '{{ lowest_level() }}'
 ),
 
 target_residents as (
@@ -20,7 +20,7 @@ target_residents as (
     {% for group, column in target_groups.items() %}
         select
             reference_year,
-            area_code as statistical_district_code,
+            area_code as {{ lowest_code() }},
             '{{ group }}' as target_group,
             {{ column }} as target_group_size
         from counts
@@ -31,7 +31,7 @@ target_residents as (
 active as (
     select
         t.reference_year,
-        t.statistical_district_code,
+        t.{{ lowest_code() }},
         s.field_of_action_id,
         t.target_group,
         t.target_group_size,
@@ -40,7 +40,7 @@ active as (
     from target_residents as t
     inner join served as s
         on
-            t.statistical_district_code = s.statistical_district_code
+            t.{{ lowest_code() }} = s.{{ lowest_code() }}
             and t.target_group = s.target_group
             and s.starts_on <= make_date(t.reference_year, 12, 31)
             and (s.ends_on is null or s.ends_on >= make_date(t.reference_year, 12, 31))
@@ -48,7 +48,7 @@ active as (
 
 select
     reference_year,
-    statistical_district_code,
+    {{ lowest_code() }},
     field_of_action_id,
     target_group,
     count(*) as active_measures,

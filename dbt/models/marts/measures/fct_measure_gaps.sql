@@ -18,7 +18,7 @@ need as (
         f.field_of_action_id,
         f.need_indicator_id,
         v.reference_year,
-        v.area_code as statistical_district_code,
+        v.area_code as {{ lowest_code() }},
         v.indicator_value as need_value,
         -- districts with equal values are ordered by code, so that the quartile boundary falls
         -- the same way on every run and engine; bigint on both engines (Spark's ntile is int)
@@ -33,7 +33,7 @@ need as (
         end as need_quartile
     from fields as f
     inner join {{ ref('fct_indicator_values') }} as v on f.need_indicator_id = v.indicator_id
-    where v.area_level = 'statistical_district' and v.indicator_value is not null
+    where v.area_level = '{{ lowest_level() }}' and v.indicator_value is not null
 ),
 
 need_years as (
@@ -43,7 +43,7 @@ need_years as (
 served as (
     select distinct
         d.field_of_action_id,
-        d.statistical_district_code,
+        d.{{ lowest_code() }},
         y.reference_year
     from {{ ref('int_planning__measure_districts') }} as d
     inner join need_years as y
@@ -56,10 +56,10 @@ select
     n.field_of_action_id,
     n.need_indicator_id,
     n.reference_year,
-    n.statistical_district_code,
+    n.{{ lowest_code() }},
     n.need_value,
     n.need_quartile,
-    s.statistical_district_code is not null as is_served,
-    coalesce(n.need_quartile = 1, false) and s.statistical_district_code is null as is_gap
+    s.{{ lowest_code() }} is not null as is_served,
+    coalesce(n.need_quartile = 1, false) and s.{{ lowest_code() }} is null as is_gap
 from need as n
-left join served as s using (field_of_action_id, statistical_district_code, reference_year)
+left join served as s using (field_of_action_id, {{ lowest_code() }}, reference_year)

@@ -17,7 +17,7 @@ served as (
 
 select
     a.field_of_action_id,
-    a.statistical_district_code,
+    a.{{ lowest_code() }},
     a.target_group,
     a.measure_id as measure_id_a,
     b.measure_id as measure_id_b,
@@ -29,7 +29,7 @@ from served as a
 inner join served as b
     on
         a.field_of_action_id = b.field_of_action_id
-        and a.statistical_district_code = b.statistical_district_code
+        and a.{{ lowest_code() }} = b.{{ lowest_code() }}
         and a.target_group = b.target_group
         and a.measure_id < b.measure_id
         and a.starts_on <= coalesce(b.ends_on, date '9999-12-31')

@@ -9,7 +9,7 @@ inkar as (
 
 comparison_group as (
     select * from {{ ref('comparison_groups') }}
-    where comparison_group = '{{ var("comparison_group") }}'
+    where comparison_group = '{{ comparison_group() }}'
 ),
 
 measures as (
@@ -80,9 +80,9 @@ select
     2023 as reference_year,
     p.measure_value,
     'INKAR, BBSR Bonn 2025 (dl-de/by-2-0)' as data_source,
-    p.ags = '{{ var("city_ags") }}' as is_own_city,
+    p.ags = '{{ city_ags() }}' as is_own_city,
     false as is_own_computation,
-    '{{ var("comparison_group") }}' as comparison_group,
+    '{{ comparison_group() }}' as comparison_group,
     cast(rank() over (partition by p.measure_id order by p.measure_value desc) as bigint) as rank_in_group
 from published as p
 inner join measures as m using (measure_id)
@@ -91,14 +91,16 @@ select
     o.measure_id,
     m.measure_label_de,
     m.unit,
-    '{{ var("city_ags") }}' as ags,
-    '{{ var("city_name") }} (eigene Berechnung)' as municipality_name,
+    '{{ city_ags() }}' as ags,
+    '{{ city_name() }} (eigene Berechnung)' as municipality_name,
     o.reference_year,
     o.measure_value,
     'Daten für Taten: Einwohnermelderegister, eigene Berechnung (Stichtag 31.12.)' as data_source,
     true as is_own_city,
     true as is_own_computation,
-    '{{ var("comparison_group") }}' as comparison_group,
+    '{{ comparison_group() }}' as comparison_group,
     cast(null as bigint) as rank_in_group
 from own as o
 inner join measures as m using (measure_id)
+-- a city profile without a comparison group compares with nobody: no rows of its own either
+where '{{ comparison_group() }}' <> ''

@@ -5,17 +5,17 @@ with
 indexed as (
     {{ social_index(
         relation=ref('int_social_index__inputs'),
-        area_column='statistical_district_code',
+        area_column=lowest_code(),
         period_column='reference_year',
         residents_column='residents',
         status_columns=['s1', 's2', 's3'],
         dynamics_columns=['d1', 'd2', 'd3'],
-        min_residents=var('social_index_min_residents'),
+        min_residents=social_index_min_residents() | int,
     ) }}
 )
 
 select
-    statistical_district_code,
+    {{ lowest_code() }},
     reference_year,
     cast(residents as bigint) as residents,
     s1 as s1_unemployment_sgb2_rate,

@@ -17,7 +17,7 @@ renamed as (
         staatsangehoerigkeit_2 as nationality_2,
         geburtsstaat as birth_country,
         wohnungsstatus as residence_status,
-        stat_bezirk as statistical_district_code,
+        stat_bezirk as {{ lowest_code() }},
         {{ german_date('zuzug_gemeinde') }} as moved_into_city_on,
         {{ german_date('einzug_wohnung') }} as moved_into_dwelling_on,
         _line_no as source_line_no,

@@ -12,7 +12,7 @@ renamed as (
         cast(left(_period, 4) as integer) - cast(geburtsjahr as integer) as age_at_year_end,
         geschlecht as sex,
         staatsangehoerigkeit as nationality,
-        stat_bezirk as statistical_district_code,
+        stat_bezirk as {{ lowest_code() }},
         cast(kapitel as integer) as chapter,
         einrichtung = 'J' as in_institution
     from source

@@ -13,7 +13,7 @@ renamed as (
         cast(left(_period, 4) as integer) - cast(geburtsjahr as integer) as age_at_year_end,
         geschlecht as sex,
         staatsangehoerigkeit as nationality,
-        stat_bezirk as statistical_district_code,
+        stat_bezirk as {{ lowest_code() }},
         leistungsstatus as benefit_status,
         arbeitslos = 'J' as is_unemployed,
         bg_typ as household_type
