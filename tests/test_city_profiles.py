@@ -153,3 +153,21 @@ def test_dbt_reads_the_profile_it_is_given(tmp_path):
         assert f"then '{level}'" in compiled
     dim_area = next((tmp_path / "target" / "compiled").rglob("dim_area.sql")).read_text()
     assert "'Prognoseraum' as area_level_label_de" in dim_area
+
+
+def test_a_delivery_with_the_contract_header_is_refused_naming_the_citys_header(monkeypatch):
+    """The LOR example maps STAT_BEZIRK to PLR_ID: a delivery with the contract's own header is
+    refused at the first differing column, and the message names the header the city uses."""
+    from dagster_project.contracts import load_contracts
+    from dagster_project.ingest.delivery_file import DeliveryRefused, _check_header
+
+    monkeypatch.setenv("DFT_CITY", "lor_beispiel")
+    contract = load_contracts()["einwohner"]
+    assert contract.header[0] == "PERSONEN_ID" and "PLR_ID" in contract.header
+    with pytest.raises(DeliveryRefused) as refused:
+        _check_header([c.name for c in contract.columns], contract, "einwohner_2024-12-31.csv")
+    assert refused.value.refusal.line == 1
+    assert "erwartet 'PERSONEN_ID', gefunden 'ORDNUNGSMERKMAL'" in refused.value.refusal.message_de
+    _check_header(contract.header, contract, "einwohner_2024-12-31.csv")   # the city's own header passes
+    monkeypatch.setenv("DFT_CITY", "dortmund")
+    assert load_contracts()["einwohner"].header[0] == "ORDNUNGSMERKMAL"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import city_profile
 from dagster_project.contracts import Contract, load_contracts
 from dagster_project.ingest.delivery_file import Delivery, file_sha256, identify, read_delivery, scan_file
 from dagster_project.ingest.errors import DeliveryRefused, Refusal
@@ -203,6 +204,10 @@ def write_quarantine_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, fo
     rows = con.execute(
         "SELECT line_no, column_name, rule, message_de, value FROM delivery_violations "
         "ORDER BY line_no, column_name").fetchall()
+    # the column as the delivery names it (the city profile may map the contract's names)
+    profile, register = city_profile.current(), delivery.contract.register
+    rows = [(line, profile.delivery_header(register, column) if column else column, *rest)
+            for line, column, *rest in rows]
     return write_quarantine_rows(quarantine_file(folder, delivery.contract.register, delivery.path.name), rows)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from dagster_project import city_profile
 from dagster_project.contracts import Column, Contract, reference_codes
 from dagster_project.ingest.delivery_file import Delivery
 from dagster_project.sql_quoting import literal, quote
@@ -23,6 +24,12 @@ REFERENCE_LABEL_DE = {
     "field_of_action": "Verzeichnis der Handlungsfelder",
 }
 
+
+
+def _headers(contract: Contract, names) -> list[str]:
+    """Contract columns as the delivery names them (the city profile may map them)."""
+    profile = city_profile.current()
+    return [profile.delivery_header(contract.register, name) for name in names]
 
 
 def first_time_on_connection(con: duckdb.DuckDBPyConnection, marker: str) -> bool:
@@ -198,7 +205,7 @@ def violations_sql(delivery: Delivery) -> str:
         first = contract.column(contract.unique_key[0])
         parts.append(_violation(
             first, "duplikat",
-            literal(f"Schlüssel mehrfach in der Lieferung ({', '.join(contract.unique_key)}); "
+            literal(f"Schlüssel mehrfach in der Lieferung ({', '.join(_headers(contract, contract.unique_key))}); "
                     "alle Zeilen mit diesem Schlüssel sind in Quarantäne"),
             f"line_no IN (SELECT line_no FROM (SELECT line_no, count(*) OVER (PARTITION BY {key}) AS n "
             f"FROM delivery_rows) WHERE n > 1)").sql("delivery_rows"))

@@ -66,11 +66,11 @@ class Hierarchy:
         return CITY_LABEL_DE if level == CITY else self.profile.level(level).plural_dative_de
 
     def in_(self, level: str) -> str:
-        """"im Stadtbezirk", "in der Bezirksregion" (the profile's words)."""
+        """The level with its preposition and article, e.g. "im …", "in der …" (the profile's in_de)."""
         return "in der Stadt" if level == CITY else self.profile.level(level).in_de
 
     def of(self, level: str) -> str:
-        """"des Stadtbezirks", "der Bezirksregion" (the profile's words)."""
+        """The level in the genitive, e.g. "des …s", "der …" (the profile's of_de)."""
         return "der Stadt" if level == CITY else self.profile.level(level).of_de
 
     def slug(self, level: str) -> str:
