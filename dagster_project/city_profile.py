@@ -368,9 +368,28 @@ def current() -> CityProfile:
     return load_profile(profile_directory())
 
 
+def check_column_names(profile: CityProfile) -> None:
+    """Every mapped column is a column of a register's contract (a typo would leave the delivery's
+    header unmapped and every delivery refused)."""
+    from dagster_project.contracts import load_contracts
+
+    contracts = load_contracts()
+    path = profile.directory / "city.yml"
+    for register, mapping in profile.column_names.items():
+        if register not in contracts:
+            raise _fail(path, f"column_names: kein Register {register!r} (Verträge: {', '.join(sorted(contracts))})")
+        known = {c.name for c in contracts[register].columns}
+        for column, header in mapping.items():
+            if column not in known:
+                raise _fail(path, f"column_names.{register}: {column!r} ist keine Spalte des Vertrags")
+            if header in known and header != column:
+                raise _fail(path, f"column_names.{register}: {header!r} ist schon eine andere Spalte des Vertrags")
+
+
 def export_to_environment() -> CityProfile:
     """Put the selected profile where dbt (a subprocess) finds it; returns the profile."""
     profile = current()
+    check_column_names(profile)
     profile.copy_seeds_for_dbt()
     os.environ.update(profile.dbt_environment())
     return profile

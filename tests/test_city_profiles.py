@@ -171,3 +171,11 @@ def test_a_delivery_with_the_contract_header_is_refused_naming_the_citys_header(
     _check_header(contract.header, contract, "einwohner_2024-12-31.csv")   # the city's own header passes
     monkeypatch.setenv("DFT_CITY", "dortmund")
     assert load_contracts()["einwohner"].header[0] == "ORDNUNGSMERKMAL"
+
+
+def test_a_mapping_to_a_column_the_contract_does_not_have_is_refused(tmp_path):
+    folder = _profile_copy(tmp_path, "lor_beispiel")
+    text = (folder / "city.yml").read_text(encoding="utf-8").replace("STAT_BEZIRK: PLR_ID", "STAT_BEZRK: PLR_ID")
+    (folder / "city.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(city_profile.CityProfileError, match="'STAT_BEZRK' ist keine Spalte des Vertrags"):
+        city_profile.check_column_names(_load(folder))

@@ -11,7 +11,7 @@ import pytest
 
 from dagster_project.settings import REPO_ROOT
 
-SEED = REPO_ROOT / "dbt" / "seeds" / "planning" / "goals.csv"
+SEED = REPO_ROOT / "cities" / "dortmund" / "seeds" / "goals.csv"
 
 
 def test_every_goal_baseline_is_the_published_value_of_its_year(released_warehouse):

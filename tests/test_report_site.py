@@ -55,7 +55,9 @@ def test_the_site_has_every_page_and_export_inside_the_release(release, released
     # file names a web server or Windows share serves as they are: ASCII only
     assert all(path.name.isascii() for path in site.rglob("*")), [p.name for p in site.rglob("*") if not p.name.isascii()]
     stamp = json.loads((site / "erzeugung.json").read_text(encoding="utf-8"))
-    assert stamp["release_id"] == release.name and stamp["seiten"] == 102
+    # 102 pages and a page per area level (ebenen/: statistical and city districts)
+    assert sorted(p.name for p in (site / "ebenen").glob("*.html")) == ["bezirk.html", "stadtbezirk.html"]
+    assert stamp["release_id"] == release.name and stamp["seiten"] == 104
     # read-only like the rest of the release, and a second `make report` leaves it as it is
     assert not (site / "index.html").stat().st_mode & 0o222
     again = publish_report(release.parent.parent, progress=lambda _: None)
@@ -157,7 +159,7 @@ def test_a_boundary_file_with_the_wrong_codes_is_refused_naming_them(released, t
     with pytest.raises(BoundaryError) as refused:
         load_boundaries(path, codes)
     message = str(refused.value)
-    assert f"es fehlen die Bezirke {codes[-2]}, {codes[-1]}" in message
+    assert f"es fehlen die Gebiete {codes[-2]}, {codes[-1]}" in message
     assert "unbekannt sind die Kodes 999" in message and f"mehrfach vorhanden: {codes[0]}" in message
     projected = _squares(districts, codes)
     projected["features"][3]["geometry"]["coordinates"][0][0] = [391234.5, 5709876.0]   # UTM, not WGS 84

@@ -33,7 +33,7 @@ def second_city(tmp_path_factory):
            "DFT_REPORT_PDF": "0"}
     for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
         env.pop(name, None)
-    done = subprocess.run([sys.executable, "-m", "dagster_project.main", "--scale", "0.1", "--years", "2020-2024"],
+    done = subprocess.run([sys.executable, "-m", "dagster_project.main", "--scale", "0.1", "--years", "2022-2024"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return warehouse, done.stdout + done.stderr
@@ -96,7 +96,7 @@ def test_the_report_has_a_page_per_level_and_profiles_on_every_level(second_city
     with (REPO / "cities" / CITY / "seeds" / "ref_areas.csv").open(encoding="utf-8") as handle:
         areas = list(csv.DictReader(handle))
     for level, (slug, count) in LEVELS.items():
-        page = (site / "gebiete" / f"ebene-{slug}.html").read_text(encoding="utf-8")
+        page = (site / "ebenen" / f"{slug}.html").read_text(encoding="utf-8")
         assert f"Alle {count} Gebiete" in page
         first = next(a for a in areas if a["area_level"] == level)
         profile = (site / "gebiete" / f"{slug}-{first['area_code']}.html").read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ class Site:
             return []
         if path == "index.html":
             return [("Gesamter Bericht als PDF (A4)", WHOLE_REPORT)]
-        if path.startswith("gebiete/") and path != "gebiete/index.html" and not path.startswith("gebiete/ebene-"):
+        if path.startswith("gebiete/") and path != "gebiete/index.html":
             return [(f"{title} als PDF (A4)", path.removesuffix(".html") + ".pdf")]
         return []
 

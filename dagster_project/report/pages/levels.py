@@ -1,4 +1,4 @@
-"""A page per area level of the city profile (gebiete/ebene-<slug>.html): every area of the level
+"""A page per area level of the city profile (ebenen/<slug>.html): every area of the level
 side by side on the key indicators of the latest year, with the city as the last row, and a map of
 the level (each field of the schematic map, an area of the lowest level, coloured by the value of
 its area on this level)."""
@@ -16,7 +16,7 @@ MAP_INDICATOR = "sgb2_rate"
 
 
 def level_page(level: str, slug: str) -> str:
-    return f"gebiete/ebene-{slug}.html"
+    return f"ebenen/{slug}.html"
 
 
 def pages(site) -> list[str]:

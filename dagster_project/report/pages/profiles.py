@@ -91,7 +91,7 @@ def page(site, area: dict, downloads) -> None:
                     area=area, parent=parent, above=[(h.of(a["area_level"]), a) for a in above],
                     compare_text=h.words([h.compared_name(other) for _, other in compare[1:]]) if len(compare) > 1 else "",
                     level_in=h.in_(level), level_plural_nominative=h.plural(level),
-                    level_page=None if level == "city" else f"gebiete/ebene-{h.slug(level)}.html",
+                    level_page=None if level == "city" else f"ebenen/{h.slug(level)}.html",
                     city=city, latest=latest, compare=[label for label, _ in compare],
                     compare_names=[h.compared_name(other) for _, other in compare], rows=rows, trends_svg=trends_svg,
                     locator_svg=locator, social=social_index(site, area, members),
