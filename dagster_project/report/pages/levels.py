@@ -9,6 +9,7 @@ import pandas as pd
 
 from dagster_project.report.maps import classify
 from dagster_project.report.pages.indicators import unit_label
+from dagster_project.report.pages.profiles import value_cells
 from dagster_project.report.site import area_page
 
 TITLE = "Gebietsebenen"
@@ -41,15 +42,7 @@ def page(site, level: str) -> None:
     areas = h.of_level(level)
     rows = []
     for other in [*areas, data.city()]:
-        cells = []
-        for indicator_id in chosen:
-            decimals, unit = int(indicators.decimals[indicator_id]), indicators.unit[indicator_id]
-            series = data.series(indicator_id, other["area_level"], other["area_code"])
-            if year not in series.index:
-                cells.append(fn.value(None, decimals))
-                continue
-            row = series.loc[year]
-            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed)))
+        cells = value_cells(data, fn, indicators, chosen, other, year)
         above = h.parent(other) if other["area_level"] != "city" else None
         rows.append({"area": other, "cells": cells, "page": area_page(other["area_level"], other["area_code"]),
                      "parent": above, "summary": other["area_level"] == "city"})

@@ -112,20 +112,28 @@ def members_table(site, fn, area: dict, year: int) -> dict:
     children = data.hierarchy.children(area)
     rows = []
     for other in [*children, area, data.city()]:
-        cells = []
-        for indicator_id in chosen:
-            decimals, unit = int(indicators.decimals[indicator_id]), indicators.unit[indicator_id]
-            series = data.series(indicator_id, other["area_level"], other["area_code"])
-            if year not in series.index:
-                cells.append(fn.value(None, decimals))
-                continue
-            row = series.loc[year]
-            # keyed like every value cell, except the rows the indicator table above already keys
-            key = f"{indicator_id}|{other['area_code']}|{year}" if other in children else None
-            cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), key))
+        # keyed like every value cell, except the rows the indicator table above already keys
+        cells = value_cells(data, fn, indicators, chosen, other, year, keyed=other in children)
         rows.append({"area": other, "cells": cells, "page": area_page(other["area_level"], other["area_code"]),
                      "summary": other not in children, "name": data.hierarchy.compared_name(other)})
     return {"headers": [indicators.label_de[i] for i in chosen], "rows": rows}
+
+
+def value_cells(data, fn, indicators: pd.DataFrame, chosen: list[str], area: dict, year: int,
+                keyed: bool = False) -> list:
+    """The cells of `area` for the indicators `chosen` in `year` (a suppressed value as •; `keyed`:
+    with the footnote key of every value cell)."""
+    cells = []
+    for indicator_id in chosen:
+        decimals, unit = int(indicators.decimals[indicator_id]), indicators.unit[indicator_id]
+        series = data.series(indicator_id, area["area_level"], area["area_code"])
+        if year not in series.index:
+            cells.append(fn.value(None, decimals))
+            continue
+        row = series.loc[year]
+        key = f"{indicator_id}|{area['area_code']}|{year}" if keyed else None
+        cells.append(fn.value(row.indicator_value, decimals, unit, bool(row.is_suppressed), key))
+    return cells
 
 
 def rank_and_gap(site, fn, indicator: dict, area: dict, year: int):
