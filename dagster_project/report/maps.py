@@ -112,6 +112,14 @@ def _with_rest(values: pd.DataFrame, by_code: dict, labels: list, colours: list)
     return Classes(by_code, labels, colours)
 
 
+def tile_labels(codes: list[str]) -> dict[str, str]:
+    """What a square of the tile map can hold: codes of up to four characters; longer codes
+    (Berlin's eight digits) do not fit and are left to the square's tooltip."""
+    if max(map(len, codes)) <= 4:
+        return {code: code for code in codes}
+    return {code: "" for code in codes}
+
+
 class DistrictMap:
     """The geometry every map of one report is drawn on."""
 
@@ -213,6 +221,8 @@ class DistrictMap:
                f'<text x="{margin}" y="31" font-size="11" fill="#555555">{escape(schematic_note())}</text>',
                f'<g transform="translate({margin},{head})">']
         texts = texts or {}
+        short = tile_labels(list(self.tiles.area_code))
+        size = 11 if max(map(len, short.values())) <= 3 else 10
         for code, name, row, col in zip(self.tiles.area_code, self.tiles.area_name,
                                         self.tiles.row, self.tiles.col):
             label = classes.by_code.get(code, NO_VALUE_CLASS)
@@ -223,8 +233,8 @@ class DistrictMap:
             tile_svg = (f'<title>{escape(tooltip)}</title>'
                         f'<rect x="{col * tile}" y="{row * tile}" width="{tile}" height="{tile}" fill="{fill}" '
                         f'stroke="white" stroke-width="1"/>'
-                        f'<text x="{col * tile + tile / 2}" y="{row * tile + tile / 2 + 4}" font-size="11" '
-                        f'text-anchor="middle" fill="{ink}">{code}</text>')
+                        f'<text x="{col * tile + tile / 2}" y="{row * tile + tile / 2 + 4}" font-size="{size}" '
+                        f'text-anchor="middle" fill="{ink}">{escape(short[code])}</text>')
             href = href_of(code) if href_of else None
             out.append(f'<a href="{escape(href)}">{tile_svg}</a>' if href else f"<g>{tile_svg}</g>")
         for x, y, x2, y2 in self.outlines.itertuples(index=False):
