@@ -72,7 +72,7 @@ def test_shipped_profiles_load(name):
 def test_the_lor_example_is_four_levels_with_eight_digit_codes():
     profile = city_profile.load_profile(city_profile.profile_directory("lor_beispiel"))
     counts = {level.id: len(profile.areas(level.id)) for level in profile.levels}
-    assert counts == {"borough": 5, "forecast_area": 26, "district_region": 61, "planning_area": 239}
+    assert counts == {"borough": 4, "forecast_area": 19, "district_region": 45, "planning_area": 179}
     assert all(re.fullmatch(r"\d{8}", code) for code in profile.lowest_codes())
     # the LOR code carries its parents: Bezirksregion = first 6 digits, Prognoseraum = first 4, Bezirk = 2
     for code, chain in profile.ancestors().items():

@@ -1,5 +1,5 @@
 """The second city, end to end (docs/operations.md, "Eine neue Stadt einrichten"): the LOR example
-city (cities/lor_beispiel: four levels below the city, 239 Planungsräume with eight-digit codes,
+city (cities/lor_beispiel: four levels below the city, 179 Planungsräume with eight-digit codes,
 the population register delivered under its own column names) runs through the main job at a small
 scale, and what comes out is checked as an outsider would: the release file is opened on its own
 with DuckDB, the report's pages are read as files, nothing asks the city profile module.
@@ -20,8 +20,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CITY = "lor_beispiel"
 # the profile's own words, read here from its files (not through the product's profile module)
-LEVELS = {"borough": ("bezirk", 5), "forecast_area": ("prognoseraum", 26),
-          "district_region": ("bezirksregion", 61), "planning_area": ("planungsraum", 239)}
+LEVELS = {"borough": ("bezirk", 4), "forecast_area": ("prognoseraum", 19),
+          "district_region": ("bezirksregion", 45), "planning_area": ("planungsraum", 179)}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def second_city(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("lor_beispiel")
     env = {**os.environ, "DFT_CITY": CITY, "DFT_WAREHOUSE_DIR": str(warehouse),
            "DAGSTER_HOME": str(warehouse / "dagster_home"), "DFT_DEMO_MODE": "1",
-           # the HTML report is the proof of the pages; the PDFs of over 300 profiles would take minutes
+           # the HTML report is the proof of the pages; the PDFs of 248 profiles would take minutes
            "DFT_REPORT_PDF": "0"}
     for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
         env.pop(name, None)
