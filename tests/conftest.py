@@ -57,7 +57,7 @@ def _modules_of_the_shared_warehouse() -> set[str]:
 
 
 # the longest modules start first, so that none of them starts last and runs alone at the end
-LONGEST_FIRST = ("tests/test_crash_recovery.py", "tests/test_spark_engine.py")
+LONGEST_FIRST = ("tests/test_crash_recovery.py", "tests/test_spark_engine.py", "tests/test_second_city.py")
 
 
 def pytest_collection_modifyitems(config, items):
