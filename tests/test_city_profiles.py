@@ -14,6 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -179,3 +180,21 @@ def test_a_mapping_to_a_column_the_contract_does_not_have_is_refused(tmp_path):
     (folder / "city.yml").write_text(text, encoding="utf-8")
     with pytest.raises(city_profile.CityProfileError, match="'STAT_BEZRK' ist keine Spalte des Vertrags"):
         city_profile.check_column_names(_load(folder))
+
+
+def test_a_quarantine_file_rewritten_after_a_crash_keeps_the_citys_headers(tmp_path, monkeypatch):
+    """After a kill the quarantine file is rewritten from audit.quarantine (contract names): it
+    must name the columns as the city's delivery does, like the file of the normal load."""
+    from dagster_project.ingest.recovery import recover_quarantine_folder
+
+    monkeypatch.setenv("DFT_CITY", "lor_beispiel")
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA audit; CREATE TABLE audit.quarantine (register VARCHAR, period VARCHAR, "
+                "file_name VARCHAR, file_sha256 VARCHAR, line_no BIGINT, column_name VARCHAR, rule VARCHAR, "
+                "message_de VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO audit.quarantine VALUES ('einwohner', '2024-12-31', 'einwohner_2024-12-31.csv', "
+                "'x', 7, 'STAT_BEZIRK', 'area_code', 'unbekanntes Gebiet', '99999999')")
+    recover_quarantine_folder(con, tmp_path, "einwohner")
+    text = (tmp_path / "einwohner" / "einwohner_2024-12-31.quarantaene.csv").read_text(encoding="utf-8-sig")
+    assert text.splitlines()[1].split(";")[:2] == ["7", "PLR_ID"]
+    assert recover_quarantine_folder(con, tmp_path, "einwohner") == []   # now in line: nothing to do

@@ -204,15 +204,21 @@ def write_quarantine_file(con: duckdb.DuckDBPyConnection, delivery: Delivery, fo
     rows = con.execute(
         "SELECT line_no, column_name, rule, message_de, value FROM delivery_violations "
         "ORDER BY line_no, column_name").fetchall()
-    # the column as the delivery names it (the city profile may map the contract's names)
-    profile, register = city_profile.current(), delivery.contract.register
-    rows = [(line, profile.delivery_header(register, column) if column else column, *rest)
-            for line, column, *rest in rows]
-    return write_quarantine_rows(quarantine_file(folder, delivery.contract.register, delivery.path.name), rows)
+    register = delivery.contract.register
+    return write_quarantine_rows(quarantine_file(folder, register, delivery.path.name),
+                                 as_delivered(register, rows))
 
 
 def quarantine_file(folder: Path, register: str, delivery_name: str) -> Path:
     return folder / register / f"{Path(delivery_name).stem}.quarantaene.csv"
+
+
+def as_delivered(register: str, rows: list[tuple]) -> list[tuple]:
+    """Quarantine rows (line, column, ...) with the column as the delivery names it: the city
+    profile may map the contract's names to the city's own headers."""
+    profile = city_profile.current()
+    return [(line, profile.delivery_header(register, column) if column else column, *rest)
+            for line, column, *rest in rows]
 
 
 def write_quarantine_rows(target: Path, rows: list[tuple]) -> Path | None:

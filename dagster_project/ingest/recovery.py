@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.ingest.load import (AUDIT_SCHEMA, has_audit_table, quarantine_csv, quarantine_file,
+from dagster_project.ingest.load import (AUDIT_SCHEMA, as_delivered, has_audit_table, quarantine_csv, quarantine_file,
                                          write_quarantine_rows)
 from dagster_project.sql_quoting import literal
 
@@ -107,6 +107,7 @@ def recover_quarantine_folder(con: duckdb.DuckDBPyConnection, quarantine_dir: Pa
         expected.setdefault(quarantine_file(quarantine_dir, register, file_name), []).append(
             (line_no, column, rule, message, value))
     for target, rows in expected.items():
+        rows = as_delivered(register, rows)   # the city's own headers, as the normal load writes them
         if not target.exists() or target.read_bytes() != quarantine_csv(rows):
             write_quarantine_rows(target, rows)
             done.append(f"Quarantänedatei {register}/{target.name} aus audit.quarantine neu geschrieben")
