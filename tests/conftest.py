@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -86,6 +88,21 @@ def pytest_xdist_make_scheduler(config, log):
             return "released_warehouse" if module in shared else module
 
     return ModuleAndSharedWarehouseScheduling(config, log)
+
+
+# DFT_TEST_TIMELINE=<file>: every test's worker, start and end (seconds since the epoch), one line
+# each, to see where CI's 20 minutes go (`make test` prints only the slowest durations)
+TIMELINE = os.environ.get("DFT_TEST_TIMELINE")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.time()
+    yield
+    if TIMELINE:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open(TIMELINE, "a", encoding="utf-8") as timeline:
+            timeline.write(f"{worker}\t{started:.1f}\t{time.time():.1f}\t{item.nodeid}\n")
 
 
 WAREHOUSE_VARIABLES = ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR")

@@ -33,7 +33,7 @@ def second_city(tmp_path_factory):
            "DFT_REPORT_PDF": "0"}
     for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
         env.pop(name, None)
-    done = subprocess.run([sys.executable, "-m", "dagster_project.main", "--scale", "0.1", "--years", "2022-2024"],
+    done = subprocess.run([sys.executable, "-m", "dagster_project.main", "--scale", "0.1", "--years", "2023-2024"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return warehouse, done.stdout + done.stderr
