@@ -198,3 +198,25 @@ def test_a_quarantine_file_rewritten_after_a_crash_keeps_the_citys_headers(tmp_p
     text = (tmp_path / "einwohner" / "einwohner_2024-12-31.quarantaene.csv").read_text(encoding="utf-8-sig")
     assert text.splitlines()[1].split(";")[:2] == ["7", "PLR_ID"]
     assert recover_quarantine_folder(con, tmp_path, "einwohner") == []   # now in line: nothing to do
+
+
+def _data_tests(node):
+    """Every data test entry below a model or column entry of a dbt YAML file."""
+    for entry in node.get("data_tests") or []:
+        yield entry
+    for column in node.get("columns") or []:
+        yield from _data_tests(column)
+
+
+def test_a_dbt_test_with_a_profile_value_in_its_arguments_has_a_name_of_its_own():
+    """dbt names a test from its raw YAML: one with `{{ env_var(...) }}` in its arguments would
+    carry Jinja in its name, and the name is the asset check's name the quality reports show."""
+    unnamed = []
+    for path in sorted((REPO / "dbt" / "models").rglob("*.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
+            for entry in _data_tests(model):
+                if isinstance(entry, dict):
+                    (test, config), = entry.items()
+                    if "{{" in str(config) and not (isinstance(config, dict) and config.get("name")):
+                        unnamed.append(f"{path.relative_to(REPO)}: {model['name']} {test}")
+    assert not unnamed, unnamed
