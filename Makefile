@@ -21,7 +21,7 @@ ifdef DFT_CITY
 export DFT_CITY
 endif
 
-.PHONY: run test ui sample bench chaos clean-warehouse venv system-packages browser spark bi bi-check report docs
+.PHONY: run test test-setup ui sample bench chaos clean-warehouse venv system-packages browser spark bi bi-check report docs
 
 venv: $(STAMP)
 
@@ -84,8 +84,12 @@ system-packages:
 ## tests wait on subprocesses); the tests of the one shared released warehouse stay in one process
 ## (tests/conftest.py); Apache Superset's own venv for tests/test_superset.py
 TEST_WORKERS ?= 3
-test: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
+test:
+	@$(MAKE) --no-print-directory -j3 test-setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25
+
+## what the tests need, side by side (pip uses one core; Superset's venv is independent of .venv)
+test-setup: $(STAMP) $(SPARK_STAMP) $(SUPERSET_STAMP) system-packages
 
 ## make docs: the generated parts of docs/ made anew; the dbt documentation site, offline, on
 ## http://127.0.0.1:8080 (DOCS_ARGS=--no-serve only writes it)
