@@ -80,9 +80,10 @@ system-packages:
 		fi; \
 	fi
 
-## make test: the test suite on three processes (CI calls this through .ci/run; two cores, but many
-## tests wait on subprocesses); the tests of the one shared released warehouse stay in one process
-## (tests/conftest.py); Apache Superset's own venv for tests/test_superset.py
+## make test: the test suite on three processes (CI calls this through .ci/run; on two cores three
+## keep both busy); the tests of the one shared released warehouse stay in one process, the longest
+## units start first (tests/conftest.py); Apache Superset's own venv for tests/test_superset.py.
+## DFT_TEST_TIMELINE=<file> writes when each test ran on which process
 TEST_WORKERS ?= 3
 test:
 	@$(MAKE) --no-print-directory -j3 test-setup

@@ -134,18 +134,18 @@ class Hierarchy:
             out |= self.lowest_members(child)
         return out
 
+    def descendants(self, area: dict) -> list[tuple[dict, int]]:
+        """Every area below `area`, depth first in code order, with its depth below it (1 =
+        its children)."""
+        out: list[tuple[dict, int]] = []
+        for child in self.children(area):
+            out.append((child, 1))
+            out += [(below, depth + 1) for below, depth in self.descendants(child)]
+        return out
+
     def tree(self) -> list[tuple[dict, int]]:
         """Every area but the city, depth first in code order, with its depth (1 = top level)."""
-        out: list[tuple[dict, int]] = []
-
-        def walk(area: dict, depth: int) -> None:
-            out.append((area, depth))
-            for child in self.children(area):
-                walk(child, depth + 1)
-
-        for top in self.of_level(self.top):
-            walk(top, 1)
-        return out
+        return self.descendants({"area_level": CITY, "area_code": None})
 
     # --- names ---------------------------------------------------------------------------------
     def compared_name(self, area: dict) -> str:

@@ -26,7 +26,7 @@ def build(site) -> None:
     # one section per area of the top level: its areas below, level by level (a list of links each)
     groups = []
     for top in h.of_level(h.top):
-        below = [(h.plural(level), sorted((a for a, _ in subtree(h, top) if a["area_level"] == level),
+        below = [(h.plural(level), sorted((a for a, _ in h.descendants(top) if a["area_level"] == level),
                                           key=lambda a: a["area_code"]))
                  for level in h.level_ids[:-2][::-1]]
         groups.append((top, below))
@@ -35,14 +35,6 @@ def build(site) -> None:
                     top_label=h.label(h.top), level_names=[h.plural(level) for level in h.level_ids[:-1][::-1]],
                     level_links=[(h.slug(level), h.plural(level)) for level in h.level_ids[:-1][::-1]],
                     level_words=h.words([h.plural(level) for level in h.level_ids[:-1][::-1]]))
-
-
-def subtree(h, area: dict) -> list[tuple[dict, int]]:
-    out = []
-    for child in h.children(area):
-        out.append((child, 1))
-        out += [(a, depth + 1) for a, depth in subtree(h, child)]
-    return out
 
 
 def district_codes(site, area: dict) -> set[str]:
