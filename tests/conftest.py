@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -52,10 +53,11 @@ SHARED_WAREHOUSE_FIXTURES = ("released_warehouse", "released_warehouse_copy", "r
 TESTS_DIR = Path(__file__).resolve().parent
 
 
-def _modules_of_the_shared_warehouse() -> set[str]:
+@functools.cache
+def _modules_of_the_shared_warehouse() -> frozenset[str]:
     """Test modules that use the one shared released warehouse (by its fixtures' names)."""
-    return {f"tests/{path.name}" for path in TESTS_DIR.glob("test_*.py")
-            if any(name in path.read_text(encoding="utf-8") for name in SHARED_WAREHOUSE_FIXTURES)}
+    return frozenset(f"tests/{path.name}" for path in TESTS_DIR.glob("test_*.py")
+                     if any(name in path.read_text(encoding="utf-8") for name in SHARED_WAREHOUSE_FIXTURES))
 
 
 SHARED_WAREHOUSE_SCOPE = "released_warehouse"
@@ -69,7 +71,7 @@ LONGEST_FIRST = ("tests/test_crash_recovery.py", SHARED_WAREHOUSE_SCOPE, "tests/
                  "tests/test_second_city.py")
 
 
-def _scope(nodeid: str, shared: set[str]) -> str:
+def _scope(nodeid: str, shared: frozenset[str]) -> str:
     """The unit of work a test belongs to: its module, or the shared warehouse's scope."""
     module = nodeid.split("::", 1)[0]
     return SHARED_WAREHOUSE_SCOPE if module in shared else module

@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.conftest import WAREHOUSE_VARIABLES
+
 REPO = Path(__file__).resolve().parent.parent
 CITY = "lor_beispiel"
 # the profile's own words, read here from its files (not through the product's profile module)
@@ -31,7 +33,7 @@ def second_city(tmp_path_factory):
            "DAGSTER_HOME": str(warehouse / "dagster_home"), "DFT_DEMO_MODE": "1",
            # the HTML report is the proof of the pages; the PDFs of 248 profiles would take minutes
            "DFT_REPORT_PDF": "0"}
-    for name in ("DFT_DB_PATH", "DFT_INBOX_DIR", "DFT_QUARANTINE_DIR", "DFT_RELEASE_DIR", "DFT_REPORTS_DIR"):
+    for name in WAREHOUSE_VARIABLES:
         env.pop(name, None)
     done = subprocess.run([sys.executable, "-m", "dagster_project.main", "--scale", "0.1", "--years", "2023-2024"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
