@@ -8,6 +8,7 @@ line torn by an earlier kill, so that every line of the file is whole.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,23 @@ def replace_bytes(path: Path, data: bytes) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# the temporary file of replace_bytes: `.<name>.<32 hex digits>.tmp`
+_UNFINISHED = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")
+
+
+def remove_unfinished(folder: Path) -> list[str]:
+    """Delete the temporary files of writes a kill interrupted in `folder` (between the write and
+    the rename of replace_bytes); returns their names."""
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and _UNFINISHED.match(path.name):
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
 
 
 def replace_text(path: Path, text: str) -> None:

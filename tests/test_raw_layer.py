@@ -454,3 +454,15 @@ def test_a_torn_refusal_line_is_cut_before_the_next_is_added(tmp_path):
     log.write_text('{"datei": "a.csv"}\n{"datei": "b.c', encoding="utf-8")   # power lost mid-line
     append_line(log, json.dumps({"datei": "c.csv"}))
     assert [json.loads(line)["datei"] for line in log.read_text(encoding="utf-8").splitlines()] == ["a.csv", "c.csv"]
+
+
+def test_the_temporary_file_of_an_interrupted_whole_write_is_removed(tmp_path):
+    """A kill between the write and the rename of replace_bytes leaves `.<name>.<hex>.tmp`
+    (found by the crash test in reports/data_docs); remove_unfinished deletes only such files."""
+    from dagster_project.whole_files import remove_unfinished
+
+    (tmp_path / "index.html").write_text("alt", encoding="utf-8")
+    (tmp_path / ".index.html.7e48ab101dbf4d9da68ae07b0ef9859f.tmp").write_text("halb", encoding="utf-8")
+    (tmp_path / ".gitkeep").write_text("", encoding="utf-8")
+    assert remove_unfinished(tmp_path) == [".index.html.7e48ab101dbf4d9da68ae07b0ef9859f.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitkeep", "index.html"]

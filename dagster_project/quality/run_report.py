@@ -23,7 +23,7 @@ from dagster_project.release.audit_report import audit_report_body, delivery_cal
 from dagster_project.release.store import ReleaseStore
 from dagster_project.settings import WarehousePaths, first_year, today
 from dagster_project.warehouse_lock import connect_when_free
-from dagster_project.whole_files import replace_text
+from dagster_project.whole_files import remove_unfinished, replace_text
 
 RELEASE_STEP = "release__warehouse_release"
 
@@ -86,6 +86,8 @@ def finish_run(instance, run_id: str, paths: WarehousePaths | None = None) -> di
     """Write the final reports of a finished run; returns its history entry."""
     paths = paths or WarehousePaths.from_environment()
     folder = paths.reports_dir / "data_docs"
+    for unfinished in (folder, paths.reports_dir):   # pages a killed run was writing
+        remove_unfinished(unfinished)
     recorded = next((e for e in read_history(folder) if e["run_id"] == run_id), None)
     if recorded is not None:   # already written (by `make run` or by a sensor)
         return recorded
